@@ -1,0 +1,3 @@
+"""casewatch: case and SLA engine for Community Safety Partnerships."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,65 @@
+"""Timestamps: event times must carry an offset; operator input may be local."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class TimestampError(ValueError):
+    """A timestamp that cannot be read, worded for the person who typed it."""
+
+
+def parse_event_time(text: object) -> datetime:
+    """Read an event's `at`: ISO 8601 with a UTC offset, returned as an aware datetime.
+
+    A naive timestamp is refused rather than guessed, because an hour's error around a
+    DST change can turn a met target into a breach.
+    """
+    if not isinstance(text, str):
+        raise TimestampError("must be an ISO 8601 timestamp with a UTC offset, as text")
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise TimestampError(
+            f"'{_short(text)}' is not an ISO 8601 timestamp "
+            "(expected e.g. 2014-05-06T10:30:00+01:00)"
+        ) from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise TimestampError(
+            f"'{_short(text)}' has no UTC offset; "
+            "add one, e.g. +00:00 in winter or +01:00 in summer"
+        )
+    return value
+
+
+def parse_operator_time(text: str, tz: ZoneInfo) -> datetime:
+    """Read a `--now`/`--as-of` value: an offset is honoured, none means local wall time,
+    and a bare date means local midnight."""
+    text = text.strip()
+    try:
+        if _DATE_ONLY.match(text):
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=tz)
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise TimestampError(
+            f"'{_short(text)}' is not an ISO date or timestamp (expected e.g. 2014-05-06 "
+            "or 2014-05-06T10:30:00+01:00)"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value
+
+
+def to_utc(value: datetime) -> datetime:
+    """Normalise an aware datetime to UTC, the form stored and compared everywhere."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime reached the core; times must be aware")
+    return value.astimezone(UTC)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

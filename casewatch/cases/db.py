@@ -1,0 +1,118 @@
+"""Database plumbing shared by every store: URLs, engines, and a UTC timestamp type.
+
+SQLite (the embedded default) runs in WAL mode and takes its write lock at BEGIN, so a
+writer never fails half-way on a lock upgrade; PostgreSQL runs at READ COMMITTED.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+DEFAULT_URL: Final = "sqlite:///casewatch.db"
+_SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+
+
+class DatabaseUrlError(ValueError):
+    """A --db/CASEWATCH_DATABASE_URL value casewatch cannot use."""
+
+
+def normalise_url(url: str) -> str:
+    """Accept the spellings people paste (postgres://, postgresql://) and pick psycopg 3,
+    the only PostgreSQL driver casewatch installs."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise DatabaseUrlError(
+            "the database URL is not valid (e.g. sqlite:///casewatch.db or "
+            "postgresql+psycopg://user@host/dbname)"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend in {"postgres", "postgresql"}:
+        if parsed.get_driver_name() not in {"psycopg", ""} and "+" in parsed.drivername:
+            raise DatabaseUrlError(
+                f"PostgreSQL driver '{parsed.get_driver_name()}' is not installed; "
+                "use postgresql+psycopg://"
+            )
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise DatabaseUrlError(
+            f"'{backend}' databases are not supported; use sqlite:/// or postgresql+psycopg://"
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_db_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine configured for casewatch's transaction discipline.
+
+    `hide_parameters` keeps bound values (which may be victim data) out of every
+    exception message and log line.
+    """
+    url = normalise_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            echo=echo,
+            hide_parameters=True,
+            connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        url, echo=echo, hide_parameters=True, pool_pre_ping=True, isolation_level="READ COMMITTED"
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Readers take a deferred (shared) transaction; writers take the write lock up
+        # front, so two writers queue on busy_timeout instead of deadlocking mid-way.
+        if conn.get_execution_options().get("read_only"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_sqlite(bind: Engine | Connection) -> bool:
+    return bind.dialect.name == "sqlite"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on both backends.
+
+    SQLite has no time zone type; storing naive UTC keeps its text ordering correct.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; times must be aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

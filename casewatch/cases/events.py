@@ -1,0 +1,207 @@
+"""The event vocabulary of a case (contract section 1), as frozen attrs records.
+
+Events are facts that happened at `at`; a case's state and SLA cycles are derived from
+its events, never stored independently of them. Victim personal data travels in its own
+`PersonalData` wrapper so it can be kept apart, redacted and erased.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, ClassVar, Final
+
+from attrs import field, frozen
+
+CASE_TYPES: Final = ("asb", "domestic_abuse")
+CASE_TYPE_NAMES: Final = {"asb": "an ASB", "domestic_abuse": "a domestic abuse"}
+MATRICES: Final = ("asb", "dash")
+RISK_LEVELS: Final = ("low", "standard", "medium", "high")
+_LEVEL_RANK: Final = {"low": 0, "standard": 0, "medium": 1, "high": 2}
+CONTACT_METHODS: Final = ("call", "letter", "visit")
+REFERRAL_TARGETS: Final = ("marac", "idva", "mash", "sanctuary", "other")
+
+
+def level_rank(level: str) -> int:
+    """Risk levels are ordered low = standard < medium < high."""
+    return _LEVEL_RANK[level]
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling per JSON value, so equal content compares equal whatever the key order."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_hash(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+@frozen(repr=False)
+class PersonalData:
+    """Special-category personal data about a victim. Never logged, never printed."""
+
+    fields: Mapping[str, Any]
+
+    def __repr__(self) -> str:
+        return "PersonalData(<redacted>)"
+
+
+@frozen
+class Judgement:
+    """A professional's judgement: may raise the level from the answers, never lower it."""
+
+    level: str
+    reason: str
+
+
+@frozen
+class Assessment:
+    """The outcome of a risk assessment, fixed when the event is accepted.
+
+    Stored beside the event so a later change to a matrix file never rewrites history.
+    """
+
+    level: str
+    score: int | None
+    potential_escalation: bool = False
+    matrix_version: str | None = None
+
+
+@frozen(kw_only=True)
+class Event:
+    """Envelope shared by every event."""
+
+    TYPE: ClassVar[str] = ""
+    event_id: str
+    case_id: str
+    at: datetime
+
+
+@frozen(kw_only=True)
+class CaseOpened(Event):
+    TYPE: ClassVar[str] = "case_opened"
+    case_type: str
+    team: str | None = None
+    caseworker: str | None = None
+    tags: tuple[str, ...] = ()
+    victim: PersonalData | None = field(default=None, repr=False)
+
+
+@frozen(kw_only=True)
+class IncidentReported(Event):
+    TYPE: ClassVar[str] = "incident_reported"
+    category: str
+    reported_by: str | None = None
+    police_attended: bool | None = None
+
+
+@frozen(kw_only=True)
+class RiskAssessed(Event):
+    TYPE: ClassVar[str] = "risk_assessed"
+    matrix: str
+    assessment: Assessment
+    judgement: Judgement | None = None
+    police_incidents_12m: int | None = None
+
+    @property
+    def level(self) -> str:
+        return self.assessment.level
+
+
+@frozen(kw_only=True)
+class CaseConferenceHeld(Event):
+    TYPE: ClassVar[str] = "case_conference_held"
+    agencies: tuple[str, ...] = ()
+
+
+@frozen
+class PartnerAction:
+    agency: str
+    action: str
+    due: str | None = None
+
+
+@frozen(kw_only=True)
+class PartnerActionsAgreed(Event):
+    TYPE: ClassVar[str] = "partner_actions_agreed"
+    actions: tuple[PartnerAction, ...] = ()
+
+
+@frozen(kw_only=True)
+class ContactAttempted(Event):
+    TYPE: ClassVar[str] = "contact_attempted"
+    method: str
+    outcome: str | None = None
+
+
+@frozen(kw_only=True)
+class ReferralMade(Event):
+    TYPE: ClassVar[str] = "referral_made"
+    to: str
+
+
+@frozen(kw_only=True)
+class IdvaContactMade(Event):
+    TYPE: ClassVar[str] = "idva_contact_made"
+
+
+@frozen(kw_only=True)
+class SlaEvent(Event):
+    """An instruction about one policy's cycles, always with a reason a PSG can read."""
+
+    policy: str
+    reason: str
+
+
+@frozen(kw_only=True)
+class SlaPaused(SlaEvent):
+    TYPE: ClassVar[str] = "sla_paused"
+
+
+@frozen(kw_only=True)
+class SlaResumed(SlaEvent):
+    TYPE: ClassVar[str] = "sla_resumed"
+
+
+@frozen(kw_only=True)
+class SlaExcluded(SlaEvent):
+    TYPE: ClassVar[str] = "sla_excluded"
+
+
+@frozen(kw_only=True)
+class BreachExplained(SlaEvent):
+    TYPE: ClassVar[str] = "breach_explained"
+
+
+@frozen(kw_only=True)
+class CaseClosed(Event):
+    TYPE: ClassVar[str] = "case_closed"
+    outcome: str | None = None
+
+
+@frozen(kw_only=True)
+class CaseReopened(Event):
+    TYPE: ClassVar[str] = "case_reopened"
+
+
+EVENT_TYPES: Final[Mapping[str, type[Event]]] = {
+    cls.TYPE: cls
+    for cls in (
+        CaseOpened,
+        IncidentReported,
+        RiskAssessed,
+        CaseConferenceHeld,
+        PartnerActionsAgreed,
+        ContactAttempted,
+        ReferralMade,
+        IdvaContactMade,
+        SlaPaused,
+        SlaResumed,
+        SlaExcluded,
+        BreachExplained,
+        CaseClosed,
+        CaseReopened,
+    )
+}

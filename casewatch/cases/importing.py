@@ -1,0 +1,496 @@
+"""`casewatch import`: validate a JSONL file and apply it atomically.
+
+The file is streamed line by line into a temporary staging table, so memory stays flat
+whatever its size. Checks that need more than one line (duplicate ids, unknown cases,
+double openings, a policy's case type) are then set-based SQL over the staged rows. Only
+if no line is rejected are the events appended and the affected cases re-projected, all
+in the one transaction: a file is applied whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any, Final
+
+from attrs import frozen
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import aliased
+
+from casewatch.cases.events import CASE_TYPE_NAMES
+from casewatch.cases.store import CaseHistory, Projector, load_histories
+from casewatch.cases.tables import CaseRow, EventRow, ImportBatch, PersonalDataRow
+from casewatch.cases.validation import EventValidator, RejectedEventError, ValidEvent
+
+STAGE_BATCH: Final = 2_000
+PROJECT_BATCH: Final = 500
+
+_staging_metadata = MetaData()
+staging = Table(
+    "casewatch_import_staging",
+    _staging_metadata,
+    Column("line", Integer, primary_key=True),
+    Column("event_id", String(200), index=True),
+    Column("case_id", String(200), index=True),
+    Column("type", String(40)),
+    Column("valid", Boolean, nullable=False),
+    Column("duplicate", Boolean, nullable=False, default=False),
+    Column("at", Text),  # ISO text; converted when the row is appended
+    Column("case_type", String(40)),
+    Column("policy", String(200)),
+    Column("payload", Text),
+    Column("derived", Text),
+    Column("personal", Text),
+    Column("content_hash", String(64)),
+    prefixes=["TEMPORARY"],
+)
+
+
+@frozen
+class LineError:
+    line: int
+    event_id: str | None
+    error: str
+
+
+@frozen
+class ImportSummary:
+    read: int
+    applied: int
+    duplicates: int
+    rejected: int
+    errors: Sequence[LineError]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "applied": self.applied,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "errors": [
+                {"line": e.line, "event_id": e.event_id, "error": e.error} for e in self.errors
+            ],
+        }
+
+
+Progress = Callable[[str, int], None]  # (phase, count so far)
+
+
+def _no_progress(_phase: str, _count: int) -> None:
+    return None
+
+
+class Importer:
+    """Applies JSONL event files to the database, whole or not at all."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        validator: EventValidator,
+        projectors: Sequence[Projector],
+        progress: Progress = _no_progress,
+    ) -> None:
+        self.engine = engine
+        self.validator = validator
+        self.projectors = projectors
+        self.progress = progress
+
+    def run(self, lines: Iterable[bytes], source: str) -> ImportSummary:
+        with self.engine.connect() as conn, conn.begin() as transaction:
+            staging.create(conn)
+            errors: dict[int, list[str]] = defaultdict(list)
+            event_ids: dict[int, str | None] = {}
+            read = self._stage(conn, lines, errors, event_ids)
+            self._check_across_lines(conn, errors, event_ids)
+            duplicates = conn.execute(select(func.count()).where(staging.c.duplicate)).scalar_one()
+            if errors:
+                transaction.rollback()
+                return _rejection(read, duplicates, errors, event_ids)
+            applied = self._append(conn, read, duplicates, source)
+            self._project(conn)
+            staging.drop(conn)
+        return ImportSummary(
+            read=read, applied=applied, duplicates=duplicates, rejected=0, errors=()
+        )
+
+    # -- stage: one pass over the file ------------------------------------------------
+
+    def _stage(
+        self,
+        conn: Connection,
+        lines: Iterable[bytes],
+        errors: dict[int, list[str]],
+        event_ids: dict[int, str | None],
+    ) -> int:
+        read = 0
+        batch: list[dict[str, Any]] = []
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            read += 1
+            row = self._stage_row(number, raw, errors, event_ids)
+            if row is not None:
+                batch.append(row)
+            if len(batch) >= STAGE_BATCH:
+                conn.execute(insert(staging), batch)
+                batch.clear()
+                self.progress("read", read)
+        if batch:
+            conn.execute(insert(staging), batch)
+        self.progress("read", read)
+        return read
+
+    def _stage_row(
+        self,
+        number: int,
+        raw: bytes,
+        errors: dict[int, list[str]],
+        event_ids: dict[int, str | None],
+    ) -> dict[str, Any] | None:
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            errors[number].append("the line is not valid UTF-8 text")
+            event_ids[number] = None
+            return None
+        except (json.JSONDecodeError, RecursionError) as exc:
+            detail = (
+                f": {exc.msg} at column {exc.colno}"
+                if isinstance(exc, json.JSONDecodeError)
+                else ""
+            )
+            errors[number].append(f"the line is not valid JSON{detail}")
+            event_ids[number] = None
+            return None
+        try:
+            valid = self.validator.validate(obj)
+        except RejectedEventError as rejection:
+            errors[number].extend(rejection.problems)
+            event_ids[number] = rejection.event_id
+            return _partial_row(number, obj)
+        return _valid_row(number, valid)
+
+    # -- checks that need the whole file and the database -----------------------------
+
+    def _check_across_lines(
+        self, conn: Connection, errors: dict[int, list[str]], event_ids: dict[int, str | None]
+    ) -> None:
+        s = staging.c
+
+        def reject(line: int, event_id: str | None, message: str) -> None:
+            errors[line].append(message)
+            event_ids.setdefault(line, event_id)
+
+        # Same event id already imported: identical content is a duplicate, else an error.
+        imported = conn.execute(
+            select(s.line, s.event_id, s.content_hash == EventRow.content_hash)
+            .join(EventRow, EventRow.event_id == s.event_id)
+            .where(s.valid)
+        ).all()
+        self._mark_duplicates(conn, [line for line, _, same in imported if same])
+        for line, event_id, same in imported:
+            if not same:
+                reject(
+                    line,
+                    event_id,
+                    f"event_id '{event_id}' was imported before with different content; "
+                    "an accepted event cannot be changed — record a new event instead",
+                )
+
+        # Same event id earlier in this file.
+        first = (
+            select(s.event_id, func.min(s.line).label("first_line"))
+            .where(s.event_id.is_not(None))
+            .group_by(s.event_id)
+            .having(func.count() > 1)
+            .subquery()
+        )
+        original = aliased(staging)
+        repeats = conn.execute(
+            select(
+                s.line, s.event_id, first.c.first_line, s.content_hash == original.c.content_hash
+            )
+            .join(first, first.c.event_id == s.event_id)
+            .join(original, original.c.line == first.c.first_line)
+            .where(s.line > first.c.first_line, s.valid, original.c.valid)
+        ).all()
+        self._mark_duplicates(conn, [line for line, _, _, same in repeats if same])
+        for line, event_id, first_line, same in repeats:
+            if not same:
+                reject(
+                    line,
+                    event_id,
+                    f"event_id '{event_id}' is already used on line {first_line} "
+                    "with different content",
+                )
+
+        # Events for cases nobody opened.
+        opened_here = aliased(staging)
+        for line, event_id, case_id in conn.execute(
+            select(s.line, s.event_id, s.case_id).where(
+                s.valid,
+                s.type != "case_opened",
+                ~exists().where(CaseRow.case_id == s.case_id),
+                ~exists().where(
+                    and_(opened_here.c.case_id == s.case_id, opened_here.c.type == "case_opened")
+                ),
+            )
+        ):
+            reject(
+                line,
+                event_id,
+                f"case '{case_id}' is not open: no case_opened for it in this file "
+                "or in an earlier import",
+            )
+
+        # A case opened twice.
+        for line, event_id, case_id in conn.execute(
+            select(s.line, s.event_id, s.case_id).where(
+                s.valid,
+                ~s.duplicate,
+                s.type == "case_opened",
+                exists().where(CaseRow.case_id == s.case_id),
+            )
+        ):
+            reject(
+                line,
+                event_id,
+                f"case '{case_id}' already exists (opened by an earlier import); "
+                "use case_reopened to reopen a closed case",
+            )
+        earlier = aliased(staging)
+        for line, event_id, case_id, earlier_line in conn.execute(
+            select(s.line, s.event_id, s.case_id, func.min(earlier.c.line))
+            .join(
+                earlier,
+                and_(
+                    earlier.c.case_id == s.case_id,
+                    earlier.c.type == "case_opened",
+                    earlier.c.line < s.line,
+                    ~earlier.c.duplicate,
+                ),
+            )
+            .where(s.valid, ~s.duplicate, s.type == "case_opened")
+            .group_by(s.line, s.event_id, s.case_id)
+        ):
+            reject(line, event_id, f"case '{case_id}' is already opened on line {earlier_line}")
+
+        # SLA instructions must name a policy that applies to the case's type.
+        opener = aliased(staging)
+        for line, event_id, policy, case_id, case_type in conn.execute(
+            select(
+                s.line,
+                s.event_id,
+                s.policy,
+                s.case_id,
+                func.coalesce(CaseRow.case_type, opener.c.case_type),
+            )
+            .outerjoin(CaseRow, CaseRow.case_id == s.case_id)
+            .outerjoin(
+                opener,
+                and_(
+                    opener.c.case_id == s.case_id,
+                    opener.c.type == "case_opened",
+                    opener.c.valid,
+                ),
+            )
+            .where(s.valid, s.policy.is_not(None))
+        ):
+            applies_to = self.validator.policies.get(policy, frozenset())
+            if case_type is not None and case_type not in applies_to:
+                reject(
+                    line,
+                    event_id,
+                    f"policy '{policy}' does not apply to case '{case_id}', which is "
+                    f"{CASE_TYPE_NAMES.get(case_type, case_type)} case",
+                )
+
+    @staticmethod
+    def _mark_duplicates(conn: Connection, lines: list[int]) -> None:
+        for chunk in _chunks(lines, 1_000):
+            conn.execute(update(staging).where(staging.c.line.in_(chunk)).values(duplicate=True))
+
+    # -- apply ------------------------------------------------------------------------
+
+    def _append(self, conn: Connection, read: int, duplicates: int, source: str) -> int:
+        s = staging.c
+        import_id = conn.execute(
+            insert(ImportBatch)
+            .values(
+                source=source[:500],
+                recorded_at=datetime.now(UTC),
+                read=read,
+                applied=0,
+                duplicates=duplicates,
+            )
+            .returning(ImportBatch.id)
+        ).scalar_one()
+        fresh = and_(s.valid, ~s.duplicate)
+        applied = 0
+        # Timestamps are converted in Python so both backends store the same UTC form.
+        for rows in _batched_select(
+            conn,
+            select(
+                s.line,
+                s.event_id,
+                s.case_id,
+                s.type,
+                s.at,
+                s.payload,
+                s.derived,
+                s.content_hash,
+                s.personal,
+            )
+            .where(fresh)
+            .order_by(s.line),
+        ):
+            conn.execute(
+                insert(EventRow),
+                [
+                    {
+                        "event_id": r.event_id,
+                        "case_id": r.case_id,
+                        "type": r.type,
+                        "at": datetime.fromisoformat(r.at),
+                        "import_id": import_id,
+                        "line": r.line,
+                        "payload": r.payload,
+                        "derived": r.derived,
+                        "content_hash": r.content_hash,
+                    }
+                    for r in rows
+                ],
+            )
+            personal = [
+                {"event_id": r.event_id, "case_id": r.case_id, "data": r.personal}
+                for r in rows
+                if r.personal is not None
+            ]
+            if personal:
+                conn.execute(insert(PersonalDataRow), personal)
+            applied += len(rows)
+            self.progress("applied", applied)
+        conn.execute(update(ImportBatch).where(ImportBatch.id == import_id).values(applied=applied))
+        return applied
+
+    def _project(self, conn: Connection) -> None:
+        s = staging.c
+        last: str | None = None
+        done = 0
+        while True:
+            query = (
+                select(s.case_id)
+                .where(s.valid, ~s.duplicate)
+                .group_by(s.case_id)
+                .order_by(s.case_id)
+                .limit(PROJECT_BATCH)
+            )
+            if last is not None:
+                query = query.where(s.case_id > last)
+            case_ids = list(conn.execute(query).scalars())
+            if not case_ids:
+                return
+            histories: Sequence[CaseHistory] = load_histories(conn, case_ids)
+            for projector in self.projectors:
+                projector.project(conn, histories)
+            last = case_ids[-1]
+            done += len(case_ids)
+            self.progress("cases", done)
+
+
+def _valid_row(number: int, valid: ValidEvent) -> dict[str, Any]:
+    event = valid.event
+    return {
+        "line": number,
+        "event_id": event.event_id,
+        "case_id": event.case_id,
+        "type": event.TYPE,
+        "valid": True,
+        "duplicate": False,
+        "at": event.at.isoformat(),
+        "case_type": valid.case_type,
+        "policy": valid.policy,
+        "payload": valid.payload,
+        "derived": valid.derived,
+        "personal": valid.personal,
+        "content_hash": valid.content_hash,
+    }
+
+
+def _partial_row(number: int, obj: Any) -> dict[str, Any] | None:
+    """What a rejected line still tells the other checks: a case it opens, an id it uses."""
+
+    if not isinstance(obj, Mapping):
+        return None
+
+    def text(name: str) -> str | None:
+        value = obj.get(name)
+        return value[:200] if isinstance(value, str) else None
+
+    return {
+        "line": number,
+        "event_id": text("event_id"),
+        "case_id": text("case_id"),
+        "type": text("type"),
+        "valid": False,
+        "duplicate": False,
+        "at": None,
+        "case_type": None,
+        "policy": None,
+        "payload": None,
+        "derived": None,
+        "personal": None,
+        "content_hash": None,
+    }
+
+
+def _rejection(
+    read: int, duplicates: int, errors: dict[int, list[str]], event_ids: dict[int, str | None]
+) -> ImportSummary:
+    ordered = [
+        LineError(
+            line=line, event_id=event_ids.get(line), error="; ".join(dict.fromkeys(errors[line]))
+        )
+        for line in sorted(errors)
+    ]
+    return ImportSummary(
+        read=read, applied=0, duplicates=duplicates, rejected=len(ordered), errors=ordered
+    )
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _batched_select(
+    conn: Connection, query: Any, size: int = STAGE_BATCH
+) -> Iterable[Sequence[Any]]:
+    """Page through a staging query by line number, so no more than `size` rows are held."""
+    last = 0
+    while True:
+        rows = conn.execute(query.where(staging.c.line > last).limit(size)).all()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].line

@@ -1,0 +1,178 @@
+"""Reading a case's event log and writing its projection.
+
+The only module in cases/ that queries the event and case tables; everything here takes
+a Connection inside a transaction the caller owns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from attrs import frozen
+from sqlalchemy import Connection, insert, select, update
+
+from casewatch.cases.events import Event
+from casewatch.cases.state import CaseState, fold
+from casewatch.cases.tables import CaseRow, EventRow
+from casewatch.cases.validation import decode_event
+
+EFFECT_ORDER = (EventRow.at, EventRow.import_id, EventRow.line)
+
+
+@frozen
+class StoredEvent:
+    """An event as read back: the typed event and the payload shown in a timeline."""
+
+    event: Event
+    payload: Mapping[str, Any]
+
+
+@frozen
+class CaseHistory:
+    """A case's events in effect order: what every projection is folded from."""
+
+    case_id: str
+    events: Sequence[Event]
+
+
+class Projector(Protocol):
+    """Rebuilds one kind of derived data for the cases whose events just changed."""
+
+    def project(self, conn: Connection, histories: Sequence[CaseHistory]) -> None: ...
+
+
+class ConcurrentUpdateError(RuntimeError):
+    """Another writer kept changing the same case; the caller should try again."""
+
+
+def load_case_events(
+    conn: Connection, case_id: str, as_of: datetime | None = None
+) -> list[StoredEvent]:
+    """A case's events in effect order, optionally only those at or before `as_of`."""
+    query = (
+        select(EventRow.payload, EventRow.derived)
+        .where(EventRow.case_id == case_id)
+        .order_by(*EFFECT_ORDER)
+    )
+    if as_of is not None:
+        query = query.where(EventRow.at <= as_of)
+    stored = []
+    for payload_text, derived_text in conn.execute(query):
+        payload = json.loads(payload_text)
+        derived = json.loads(derived_text) if derived_text else None
+        stored.append(StoredEvent(event=decode_event(payload, derived), payload=payload))
+    return stored
+
+
+def load_histories(conn: Connection, case_ids: Sequence[str]) -> list[CaseHistory]:
+    """Every event of the given cases, grouped per case in effect order."""
+    query = (
+        select(EventRow.case_id, EventRow.payload, EventRow.derived)
+        .where(EventRow.case_id.in_(case_ids))
+        .order_by(EventRow.case_id, *EFFECT_ORDER)
+    )
+    histories: list[CaseHistory] = []
+    current: str | None = None
+    events: list[Event] = []
+    for case_id, payload_text, derived_text in conn.execute(query):
+        if case_id != current:
+            if current is not None:
+                histories.append(CaseHistory(current, events))
+            current, events = case_id, []
+        events.append(
+            decode_event(
+                json.loads(payload_text), json.loads(derived_text) if derived_text else None
+            )
+        )
+    if current is not None:
+        histories.append(CaseHistory(current, events))
+    return histories
+
+
+def case_exists(conn: Connection, case_id: str) -> bool:
+    return (
+        conn.execute(select(CaseRow.case_id).where(CaseRow.case_id == case_id)).first() is not None
+    )
+
+
+def iter_case_rows(
+    conn: Connection, *, team: str | None = None, status: str | None = None
+) -> Iterator[CaseRow]:
+    query = select(CaseRow).order_by(CaseRow.case_id)
+    if team is not None:
+        query = query.where(CaseRow.team == team)
+    if status is not None:
+        query = query.where(CaseRow.status == status)
+    for row in conn.execute(query).mappings():
+        yield CaseRow(**row)
+
+
+class CaseProjector:
+    """Keeps the `cases` table equal to the fold of each case's events.
+
+    Writes are guarded by the row's version: if another transaction changed the case in
+    between (PostgreSQL, READ COMMITTED), the case is re-read and re-folded — its newly
+    committed events are then visible — instead of overwriting them.
+    """
+
+    max_attempts = 5
+
+    def project(self, conn: Connection, histories: Sequence[CaseHistory]) -> None:
+        pending = list(histories)
+        for _attempt in range(self.max_attempts):
+            conflicts = self._write(conn, pending)
+            if not conflicts:
+                return
+            pending = load_histories(conn, conflicts)
+        raise ConcurrentUpdateError(
+            f"{len(pending)} case(s) kept changing under this import; run it again"
+        )
+
+    def _write(self, conn: Connection, histories: Sequence[CaseHistory]) -> list[str]:
+        ids = [h.case_id for h in histories]
+        versions = dict(
+            conn.execute(select(CaseRow.case_id, CaseRow.version).where(CaseRow.case_id.in_(ids)))
+            .tuples()
+            .all()
+        )
+        now = datetime.now(UTC)
+        inserts, conflicts = [], []
+        for history in histories:
+            row = _projection(fold(history.case_id, history.events), now)
+            version = versions.get(history.case_id)
+            if version is None:
+                inserts.append({**row, "version": 1})
+                continue
+            result = conn.execute(
+                update(CaseRow)
+                .where(CaseRow.case_id == history.case_id, CaseRow.version == version)
+                .values(**row, version=version + 1)
+            )
+            if result.rowcount != 1:
+                conflicts.append(history.case_id)
+        if inserts:
+            conn.execute(insert(CaseRow), inserts)
+        return conflicts
+
+
+def _projection(state: CaseState, now: datetime) -> dict[str, Any]:
+    risk = state.risk
+    return {
+        "case_id": state.case_id,
+        "case_type": state.case_type,
+        "team": state.team,
+        "caseworker": state.caseworker,
+        "status": state.status,
+        "opened_at": state.opened_at,
+        "closed_at": state.closed_at,
+        "risk_level": risk.level if risk else None,
+        "risk_matrix": risk.matrix if risk else None,
+        "risk_score": risk.score if risk else None,
+        "incident_count": len(state.incidents),
+        "event_count": state.event_count,
+        "last_event_at": state.last_event_at,
+        "updated_at": now,
+    }

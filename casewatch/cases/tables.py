@@ -1,0 +1,99 @@
+"""Tables for the case event log and its projections.
+
+`events` is append-only: the source of truth. `cases` is a projection rebuilt from the
+events in the same transaction that appends them. Victim personal data sits in
+`personal_data`, apart from the facts, so it can be restricted and erased without
+touching the statistics.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from casewatch.cases.db import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012 - SQLAlchemy's API
+
+
+class ImportBatch(Base):
+    """One accepted import: where it came from and what it did."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(500))
+    recorded_at: Mapped[datetime]
+    read: Mapped[int]
+    applied: Mapped[int]
+    duplicates: Mapped[int]
+
+
+class EventRow(Base):
+    """An accepted event. Never updated; ordered per case by (at, import_id, line)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_case_order", "case_id", "at", "import_id", "line"),)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(200), unique=True)
+    case_id: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"))
+    line: Mapped[int]
+    payload: Mapped[str] = mapped_column(Text)
+    derived: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class PersonalDataRow(Base):
+    """Victim personal data from an event, kept apart from the event's facts."""
+
+    __tablename__ = "personal_data"
+
+    event_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("events.event_id"), primary_key=True
+    )
+    case_id: Mapped[str] = mapped_column(String(200), index=True)
+    data: Mapped[str | None] = mapped_column(Text)
+    erased_at: Mapped[datetime | None]
+
+
+class CaseRow(Base):
+    """The current state of a case, folded from all its events."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_team_status", "team", "status"),)
+
+    case_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    case_type: Mapped[str | None] = mapped_column(String(40))
+    team: Mapped[str | None] = mapped_column(String(200))
+    caseworker: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    opened_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    risk_level: Mapped[str | None] = mapped_column(String(20))
+    risk_matrix: Mapped[str | None] = mapped_column(String(20))
+    risk_score: Mapped[int | None]
+    incident_count: Mapped[int] = mapped_column(Integer, default=0)
+    event_count: Mapped[int]
+    last_event_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    # Optimistic concurrency: every projection write checks and bumps it.
+    version: Mapped[int] = mapped_column(Integer, default=1)

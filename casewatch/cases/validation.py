@@ -1,0 +1,407 @@
+"""Validate one imported JSON object against the contract and build its event.
+
+Everything that can be checked from the line alone is checked here, purely; checks that
+need other lines or the database (duplicate ids, unknown cases, a policy's case type) are
+the importer's. Problems are collected, not raised one at a time, so a caseworker fixing a
+file sees every problem with a line at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from attrs import frozen
+
+from casewatch.cases.clock import TimestampError, parse_event_time
+from casewatch.cases.events import (
+    CASE_TYPES,
+    CONTACT_METHODS,
+    EVENT_TYPES,
+    MATRICES,
+    REFERRAL_TARGETS,
+    RISK_LEVELS,
+    Assessment,
+    CaseOpened,
+    Event,
+    Judgement,
+    PartnerAction,
+    PersonalData,
+    SlaEvent,
+    canonical_json,
+    content_hash,
+    level_rank,
+)
+from casewatch.cases.matrices import AnswersError, Matrices
+
+ENVELOPE: Final = ("event_id", "type", "case_id", "at")
+PERSONAL_FIELD: Final = "victim"
+_MAX_ID_LENGTH: Final = 200
+
+
+class RejectedEventError(ValueError):
+    """An event that cannot be accepted; `problems` are written for caseworkers."""
+
+    def __init__(self, problems: list[str], event_id: str | None) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+        self.event_id = event_id
+
+
+@frozen
+class ValidEvent:
+    """An accepted line: the event plus the forms it is stored in."""
+
+    event: Event
+    payload: str  # canonical JSON of the line without personal data
+    derived: str | None  # canonical JSON of facts computed on acceptance (risk level, score)
+    personal: str | None  # canonical JSON of the victim's personal data, stored apart
+    content_hash: str  # of the whole line, personal data included, for duplicate checks
+
+    @property
+    def policy(self) -> str | None:
+        return self.event.policy if isinstance(self.event, SlaEvent) else None
+
+    @property
+    def case_type(self) -> str | None:
+        return self.event.case_type if isinstance(self.event, CaseOpened) else None
+
+
+class _Fields:
+    """Reads fields off one JSON object, collecting every problem it finds."""
+
+    def __init__(self, obj: Mapping[str, Any]) -> None:
+        self.obj = obj
+        self.problems: list[str] = []
+
+    def present(self, name: str) -> bool:
+        return name in self.obj and self.obj[name] is not None
+
+    def text(self, name: str, *, required: bool, choices: tuple[str, ...] = ()) -> str | None:
+        if not self.present(name):
+            if required:
+                expected = f" (one of {_quoted(choices)})" if choices else ""
+                self.problems.append(f"'{name}' is missing{expected}")
+            return None
+        value = self.obj[name]
+        if not isinstance(value, str) or not value.strip():
+            self.problems.append(f"'{name}' must be non-empty text")
+            return None
+        if choices and value not in choices:
+            self.problems.append(
+                f"'{name}' must be one of {_quoted(choices)}, not '{_short(value)}'"
+            )
+            return None
+        return value
+
+    def flag(self, name: str) -> bool | None:
+        if not self.present(name):
+            return None
+        value = self.obj[name]
+        if not isinstance(value, bool):
+            self.problems.append(f"'{name}' must be true or false")
+            return None
+        return value
+
+    def count(self, name: str) -> int | None:
+        if not self.present(name):
+            return None
+        value = self.obj[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.problems.append(f"'{name}' must be a whole number, 0 or more")
+            return None
+        return value
+
+    def text_list(self, name: str) -> tuple[str, ...]:
+        if not self.present(name):
+            return ()
+        value = self.obj[name]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problems.append(f"'{name}' must be a list of text values")
+            return ()
+        return tuple(value)
+
+    def mapping(self, name: str) -> Mapping[str, Any] | None:
+        if not self.present(name):
+            return None
+        value = self.obj[name]
+        if not isinstance(value, dict):
+            self.problems.append(f"'{name}' must be an object")
+            return None
+        return value
+
+
+class EventValidator:
+    """Checks lines against the contract, the risk matrices and the policy catalogue.
+
+    `policies` maps each policy id to the case types it applies to; whether the event's
+    case is of one of those types is checked once all lines are read.
+    """
+
+    def __init__(self, matrices: Matrices, policies: Mapping[str, frozenset[str]]) -> None:
+        self.matrices = matrices
+        self.policies = policies
+
+    def validate(self, obj: Any) -> ValidEvent:
+        if not isinstance(obj, dict):
+            raise RejectedEventError(["each line must be a JSON object ({...})"], None)
+        fields = _Fields(obj)
+        raw_id = obj.get("event_id")
+        event_id = raw_id if isinstance(raw_id, str) and raw_id.strip() else None
+        self._check_identifier(fields, "event_id")
+        self._check_identifier(fields, "case_id")
+        event_type = fields.text("type", required=True)
+        if event_type is not None and event_type not in EVENT_TYPES:
+            fields.problems.append(
+                f"unknown event type '{_short(event_type)}' (known types: {', '.join(EVENT_TYPES)})"
+            )
+            event_type = None
+        at_problem = self._check_time(obj)
+        if at_problem:
+            fields.problems.append(at_problem)
+        derived: dict[str, Any] | None = None
+        if event_type is not None:
+            checker = self._CHECKS.get(event_type)
+            if checker is not None:
+                derived = checker(self, fields)
+        if fields.problems:
+            raise RejectedEventError(fields.problems, event_id)
+        personal = obj.get(PERSONAL_FIELD)
+        payload = {k: v for k, v in obj.items() if k != PERSONAL_FIELD}
+        event = decode_event(payload, derived, personal)
+        return ValidEvent(
+            event=event,
+            payload=canonical_json(payload),
+            derived=canonical_json(derived) if derived is not None else None,
+            personal=canonical_json(personal) if personal is not None else None,
+            content_hash=content_hash(obj),
+        )
+
+    @staticmethod
+    def _check_identifier(fields: _Fields, name: str) -> None:
+        value = fields.text(name, required=True)
+        if value is not None and len(value) > _MAX_ID_LENGTH:
+            fields.problems.append(f"'{name}' is longer than {_MAX_ID_LENGTH} characters")
+
+    @staticmethod
+    def _check_time(obj: Mapping[str, Any]) -> str | None:
+        if obj.get("at") is None:
+            return "'at' is missing (a timestamp with offset, e.g. 2014-05-06T10:30:00+01:00)"
+        try:
+            parse_event_time(obj["at"])
+        except TimestampError as exc:
+            return f"'at' {exc}"
+        return None
+
+    def _case_opened(self, fields: _Fields) -> None:
+        fields.text("case_type", required=True, choices=CASE_TYPES)
+        fields.text("team", required=False)
+        fields.text("caseworker", required=False)
+        fields.text_list("tags")
+        fields.mapping(PERSONAL_FIELD)
+
+    def _incident(self, fields: _Fields) -> None:
+        fields.text("category", required=True)
+        fields.text("reported_by", required=False)
+        fields.flag("police_attended")
+
+    def _risk(self, fields: _Fields) -> dict[str, Any] | None:
+        problems_before = len(fields.problems)
+        matrix = fields.text("matrix", required=True, choices=MATRICES)
+        has_level, has_answers = fields.present("level"), fields.present("answers")
+        if has_level == has_answers:
+            fields.problems.append("give exactly one of 'level' or 'answers'")
+            return None
+        level = fields.text("level", required=False, choices=RISK_LEVELS)
+        police = fields.count("police_incidents_12m")
+        judgement = self._judgement(fields)
+        if matrix is None or len(fields.problems) > problems_before:
+            return None
+        try:
+            assessment = self._assess(fields.obj.get("answers"), level, matrix, police)
+        except AnswersError as exc:
+            fields.problems.append(str(exc))
+            return None
+        if judgement is not None:
+            if level_rank(judgement) < level_rank(assessment.level):
+                fields.problems.append(
+                    "professional judgement can raise a risk level but never lower it: "
+                    f"the assessment gives '{assessment.level}', the judgement says '{judgement}'"
+                )
+                return None
+            if level_rank(judgement) > level_rank(assessment.level):
+                assessment = Assessment(
+                    level=judgement,
+                    score=assessment.score,
+                    potential_escalation=assessment.potential_escalation,
+                    matrix_version=assessment.matrix_version,
+                )
+        return {
+            "level": assessment.level,
+            "score": assessment.score,
+            "potential_escalation": assessment.potential_escalation,
+            "matrix_version": assessment.matrix_version,
+        }
+
+    def _assess(
+        self, answers: Any, level: str | None, matrix: str, police: int | None
+    ) -> Assessment:
+        if matrix == "dash":
+            if answers is not None and (
+                not isinstance(answers, list) or not all(isinstance(a, bool) for a in answers)
+            ):
+                raise AnswersError("DASH 'answers' must be a list of true/false values")
+            return self.matrices.dash.assess(answers, level, police)
+        if answers is not None and (
+            not isinstance(answers, dict) or not all(isinstance(a, bool) for a in answers.values())
+        ):
+            raise AnswersError(
+                "ASB 'answers' must be an object of question id to true/false, e.g. {\"p1\": true}"
+            )
+        return self.matrices.asb.assess(answers, level)
+
+    @staticmethod
+    def _judgement(fields: _Fields) -> str | None:
+        judgement = fields.mapping("professional_judgement")
+        if judgement is None:
+            return None
+        inner = _Fields(judgement)
+        level = inner.text("level", required=True, choices=RISK_LEVELS)
+        inner.text("reason", required=True)
+        fields.problems.extend(f"professional_judgement: {p}" for p in inner.problems)
+        return level if not inner.problems else None
+
+    def _conference(self, fields: _Fields) -> None:
+        fields.text_list("agencies")
+
+    def _partner_actions(self, fields: _Fields) -> None:
+        if not fields.present("actions"):
+            return
+        actions = fields.obj["actions"]
+        if not isinstance(actions, list):
+            fields.problems.append("'actions' must be a list of {agency, action, due}")
+            return
+        for index, action in enumerate(actions, start=1):
+            if not isinstance(action, dict):
+                fields.problems.append(
+                    f"actions[{index}] must be an object {{agency, action, due}}"
+                )
+                continue
+            inner = _Fields(action)
+            inner.text("agency", required=True)
+            inner.text("action", required=True)
+            inner.text("due", required=False)
+            fields.problems.extend(f"actions[{index}]: {p}" for p in inner.problems)
+
+    def _contact(self, fields: _Fields) -> None:
+        fields.text("method", required=True, choices=CONTACT_METHODS)
+        fields.text("outcome", required=False)
+
+    def _referral(self, fields: _Fields) -> None:
+        fields.text("to", required=True, choices=REFERRAL_TARGETS)
+
+    def _sla(self, fields: _Fields) -> None:
+        policy = fields.text("policy", required=True)
+        fields.text("reason", required=True)
+        if policy is not None and policy not in self.policies:
+            fields.problems.append(
+                f"unknown policy '{_short(policy)}' (policies: {', '.join(self.policies)})"
+            )
+
+    def _closed(self, fields: _Fields) -> None:
+        fields.text("outcome", required=False)
+
+    def _nothing(self, fields: _Fields) -> None:
+        return None
+
+    _CHECKS: Final[Mapping[str, Callable[[EventValidator, _Fields], dict[str, Any] | None]]] = {
+        "case_opened": _case_opened,
+        "incident_reported": _incident,
+        "risk_assessed": _risk,
+        "case_conference_held": _conference,
+        "partner_actions_agreed": _partner_actions,
+        "contact_attempted": _contact,
+        "referral_made": _referral,
+        "idva_contact_made": _nothing,
+        "sla_paused": _sla,
+        "sla_resumed": _sla,
+        "sla_excluded": _sla,
+        "breach_explained": _sla,
+        "case_closed": _closed,
+        "case_reopened": _nothing,
+    }
+
+
+def decode_event(
+    payload: Mapping[str, Any], derived: Mapping[str, Any] | None, personal: Any = None
+) -> Event:
+    """Build the event from its stored forms. Trusts its input: validation happened on
+    acceptance, and must not be redone against today's matrices."""
+    cls = EVENT_TYPES[payload["type"]]
+    common: dict[str, Any] = {
+        "event_id": payload["event_id"],
+        "case_id": payload["case_id"],
+        "at": parse_event_time(payload["at"]),
+    }
+    specific: dict[str, Any]
+    match payload["type"]:
+        case "case_opened":
+            specific = {
+                "case_type": payload["case_type"],
+                "team": payload.get("team"),
+                "caseworker": payload.get("caseworker"),
+                "tags": tuple(payload.get("tags") or ()),
+                "victim": PersonalData(personal) if personal is not None else None,
+            }
+        case "incident_reported":
+            specific = {
+                "category": payload["category"],
+                "reported_by": payload.get("reported_by"),
+                "police_attended": payload.get("police_attended"),
+            }
+        case "risk_assessed":
+            assert derived is not None
+            judgement = payload.get("professional_judgement")
+            specific = {
+                "matrix": payload["matrix"],
+                "assessment": Assessment(
+                    level=derived["level"],
+                    score=derived.get("score"),
+                    potential_escalation=bool(derived.get("potential_escalation")),
+                    matrix_version=derived.get("matrix_version"),
+                ),
+                "judgement": (
+                    Judgement(level=judgement["level"], reason=judgement["reason"])
+                    if judgement
+                    else None
+                ),
+                "police_incidents_12m": payload.get("police_incidents_12m"),
+            }
+        case "case_conference_held":
+            specific = {"agencies": tuple(payload.get("agencies") or ())}
+        case "partner_actions_agreed":
+            specific = {
+                "actions": tuple(
+                    PartnerAction(agency=a["agency"], action=a["action"], due=a.get("due"))
+                    for a in payload.get("actions") or ()
+                )
+            }
+        case "contact_attempted":
+            specific = {"method": payload["method"], "outcome": payload.get("outcome")}
+        case "referral_made":
+            specific = {"to": payload["to"]}
+        case "sla_paused" | "sla_resumed" | "sla_excluded" | "breach_explained":
+            specific = {"policy": payload["policy"], "reason": payload["reason"]}
+        case "case_closed":
+            specific = {"outcome": payload.get("outcome")}
+        case _:
+            specific = {}
+    return cls(**common, **specific)
+
+
+def _quoted(choices: tuple[str, ...]) -> str:
+    return ", ".join(f"'{c}'" for c in choices)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,1 @@
+"""The SLA engine: policies, rules, cycles and their time arithmetic."""

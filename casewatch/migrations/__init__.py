@@ -1,0 +1,1 @@
+"""Alembic migrations for every casewatch table, and the helpers that run them."""

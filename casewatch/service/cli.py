@@ -1,0 +1,280 @@
+"""The `casewatch` command line (contract section 2).
+
+Exit codes: 0 success, 1 rejected input or unknown case, 2 usage errors (bad options,
+unreadable file), 3 configuration or database unavailable. JSON goes to stdout, logs to
+stderr, and no stack trace reaches the user's screen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy import select
+
+from casewatch.cases.clock import TimestampError, parse_operator_time
+from casewatch.cases.db import DatabaseUrlError
+from casewatch.cases.importing import Importer
+from casewatch.cases.state import fold
+from casewatch.cases.store import CaseProjector, iter_case_rows, load_case_events
+from casewatch.cases.tables import CaseRow
+from casewatch.migrations.schema import head_revision
+from casewatch.service.config import ConfigError
+from casewatch.service.logging import configure_logging, get_logger
+from casewatch.service.render import print_case, print_cases
+from casewatch.service.runtime import DatabaseUnavailableError, Runtime, open_runtime
+from casewatch.service.views import case_view
+
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3
+
+log = get_logger("casewatch.cli")
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="casewatch",
+    help="Case and SLA engine for Community Safety Partnerships.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+case_app = typer.Typer(help="Look at cases.", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (default: $CASEWATCH_DATABASE_URL, else sqlite:///casewatch.db).",
+        show_default=False,
+    ),
+]
+ConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        help="Folder of configuration files overriding the shipped ones "
+        "(default: $CASEWATCH_CONFIG_DIR).",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[str, typer.Option("--format", help="table (for people) or json.")]
+
+
+class _Globals:
+    db: str | None = None
+    config: str | None = None
+
+
+_globals = _Globals()
+
+
+@app.callback()
+def _root(db: DbOption = None, config: ConfigOption = None) -> None:
+    _globals.db, _globals.config = db, config
+
+
+def _runtime(db: str | None, config: str | None, *, migrate: bool = False) -> Runtime:
+    return _guard(
+        lambda: open_runtime(db or _globals.db, config or _globals.config, migrate=migrate)
+    )
+
+
+def _guard(build: Callable[[], T]) -> T:
+    try:
+        return build()
+    except (ConfigError, DatabaseUrlError) as exc:
+        _fail(EXIT_UNAVAILABLE if isinstance(exc, ConfigError) else EXIT_USAGE, str(exc))
+    except DatabaseUnavailableError as exc:
+        _fail(EXIT_UNAVAILABLE, str(exc))
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    typer.echo(f"casewatch: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command()
+def init(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Create the database, or migrate it to the current schema (safe to repeat)."""
+    runtime = _runtime(db, config, migrate=True)
+    log.info("database_ready", action="init", database=runtime.safe_url, schema=head_revision())
+    _print_json({"database": runtime.safe_url, "schema": head_revision()})
+
+
+@app.command("import")
+def import_events(
+    path: Annotated[str, typer.Argument(help="JSONL file of events, or - for standard input.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Validate a JSONL file of events and apply it whole, or not at all."""
+    stream = _open_input(path)
+    runtime = _runtime(db, config)
+    importer = Importer(
+        runtime.engine,
+        runtime.config.validator(),
+        projectors=[CaseProjector()],
+        progress=_progress_reporter(),
+    )
+    with stream:
+        try:
+            summary = importer.run(stream, source="stdin" if path == "-" else path)
+        except OSError as exc:
+            _fail(EXIT_USAGE, f"cannot read {path}: {exc.strerror or exc}")
+    log.info(
+        "import_finished",
+        action="import",
+        read=summary.read,
+        applied=summary.applied,
+        duplicates=summary.duplicates,
+        rejected=summary.rejected,
+    )
+    _print_json(summary.as_json())
+    if summary.rejected:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+@case_app.command("show")
+def case_show(
+    case_id: Annotated[str, typer.Argument(help="The case reference.")],
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Show the case as it stood then (ISO date or timestamp)."),
+    ] = None,
+    output_format: FormatOption = "table",
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show a case: risk, flags, SLA cycles and timeline, as of a moment."""
+    _check_format(output_format, ("table", "json"))
+    runtime = _runtime(db, config)
+    moment = _operator_time(as_of, runtime, "--as-of")
+    with runtime.engine.connect().execution_options(read_only=True) as conn, conn.begin():
+        found = conn.execute(select(CaseRow.case_type).where(CaseRow.case_id == case_id)).first()
+        if found is None:
+            _fail(EXIT_REJECTED, f"case '{case_id}' not found")
+        events = load_case_events(conn, case_id, as_of=moment)
+    state = fold(case_id, [stored.event for stored in events])
+    view = case_view(
+        state, events, as_of=moment, tz=runtime.config.timezone, case_type=found.case_type
+    )
+    log.info("case_viewed", action="case_show", case_id=case_id)
+    if output_format == "json":
+        _print_json(view)
+    else:
+        print_case(Console(), view)
+
+
+@case_app.command("list")
+def case_list(
+    team: Annotated[str | None, typer.Option(help="Only this team's cases.")] = None,
+    status: Annotated[str | None, typer.Option(help="open or closed.")] = None,
+    output_format: FormatOption = "table",
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """List cases with their current risk level."""
+    _check_format(output_format, ("table", "json"))
+    runtime = _runtime(db, config)
+    tz = runtime.config.timezone
+    with runtime.engine.connect().execution_options(read_only=True) as conn, conn.begin():
+        rows = iter_case_rows(conn, team=team, status=status)
+        if output_format == "json":
+            _print_json(
+                [
+                    {
+                        "case_id": r.case_id,
+                        "case_type": r.case_type,
+                        "team": r.team,
+                        "caseworker": r.caseworker,
+                        "status": r.status,
+                        "risk_level": r.risk_level,
+                        "event_count": r.event_count,
+                        "last_event_at": r.last_event_at.astimezone(tz).isoformat()
+                        if r.last_event_at
+                        else None,
+                    }
+                    for r in rows
+                ]
+            )
+        else:
+            count = print_cases(Console(), rows)
+            Console(stderr=True).print(f"{count} case(s)")
+
+
+def _check_format(value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise typer.BadParameter(f"must be one of {', '.join(allowed)}", param_hint="--format")
+
+
+def _operator_time(value: str | None, runtime: Runtime, option: str) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        return parse_operator_time(value, runtime.config.timezone)
+    except TimestampError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def _open_input(path: str) -> IO[bytes]:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return Path(path).open("rb")
+    except OSError as exc:
+        _fail(EXIT_USAGE, f"cannot read {path}: {exc.strerror or exc}")
+
+
+def _progress_reporter() -> Callable[[str, int], None]:
+    """Progress on long imports: a live line on a terminal, a log event every 100,000 lines
+    otherwise."""
+    interactive = sys.stderr.isatty()
+    last_logged: dict[str, int] = {}
+
+    def report(phase: str, count: int) -> None:
+        if interactive:
+            sys.stderr.write(f"\r{phase}: {count:,}   ")
+            sys.stderr.flush()
+        elif count - last_logged.get(phase, 0) >= 100_000:
+            last_logged[phase] = count
+            log.info("import_progress", action="import", phase=phase, count=count)
+
+    return report
+
+
+def main() -> None:
+    configure_logging()
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo(
+            "casewatch: interrupted; nothing from an unfinished import was applied", err=True
+        )
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:
+        # Unexpected: record the kind of failure (never its data) and say so plainly.
+        # No traceback: its frames may hold victim data. Debug runs re-raise instead.
+        if os.environ.get("CASEWATCH_LOG_LEVEL", "").upper() == "DEBUG":
+            raise
+        log.error("internal_error", action="cli", error_type=type(exc).__name__)  # noqa: TRY400
+        typer.echo(
+            f"casewatch: internal error ({type(exc).__name__}); nothing was half-applied. "
+            "Set CASEWATCH_LOG_LEVEL=DEBUG and report the case references involved.",
+            err=True,
+        )
+        sys.exit(EXIT_UNAVAILABLE)

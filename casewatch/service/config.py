@@ -1,0 +1,106 @@
+"""Settings and configuration files, read once per process by the composition root.
+
+Configuration files come from CASEWATCH_CONFIG_DIR when set, file by file: a
+partnership overrides only the files it changes and inherits the shipped defaults for
+the rest.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from attrs import frozen
+
+from casewatch.cases.db import DEFAULT_URL, normalise_url
+from casewatch.cases.matrices import (
+    Matrices,
+    MatrixConfigError,
+    asb_matrix_from_mapping,
+    dash_matrix_from_mapping,
+)
+from casewatch.cases.validation import EventValidator
+from casewatch.engine.policies import PolicyCatalogue, PolicyConfigError, policies_from_mapping
+
+NATIONS: Final = ("england_wales", "scotland", "northern_ireland")
+
+
+class ConfigError(ValueError):
+    """Configuration that cannot be used; says which file and what is wrong."""
+
+
+@frozen
+class Config:
+    timezone: ZoneInfo
+    nation: str
+    matrices: Matrices
+    policies: PolicyCatalogue
+    sources: Mapping[str, str]  # file name -> where it was read from
+
+    def validator(self) -> EventValidator:
+        return EventValidator(self.matrices, self.policies.case_types())
+
+
+def database_url(option: str | None) -> str:
+    """--db wins over CASEWATCH_DATABASE_URL, which wins over the embedded default."""
+    return normalise_url(option or os.environ.get("CASEWATCH_DATABASE_URL") or DEFAULT_URL)
+
+
+def load_config(config_dir: str | None = None) -> Config:
+    folder = Path(config_dir) if config_dir else _env_config_dir()
+    sources: dict[str, str] = {}
+
+    def read(name: str) -> Any:
+        text, where = _read_text(folder, name)
+        sources[name] = where
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{where}: not valid YAML ({exc})") from None
+
+    settings = read("settings.yaml") or {}
+    if not isinstance(settings, Mapping):
+        raise ConfigError(f"{sources['settings.yaml']}: expected a mapping of settings")
+    tz_name = os.environ.get("CASEWATCH_TIMEZONE") or settings.get("timezone", "Europe/London")
+    nation = os.environ.get("CASEWATCH_NATION") or settings.get("nation", "england_wales")
+    try:
+        timezone = ZoneInfo(str(tz_name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"timezone '{tz_name}' is not a known IANA time zone") from None
+    if nation not in NATIONS:
+        raise ConfigError(f"nation '{nation}' must be one of {', '.join(NATIONS)}")
+    try:
+        matrices = Matrices(
+            dash=dash_matrix_from_mapping(read("dash.yaml"), sources["dash.yaml"]),
+            asb=asb_matrix_from_mapping(read("asb_matrix.yaml"), sources["asb_matrix.yaml"]),
+        )
+        policies = policies_from_mapping(read("policies.yaml"), sources["policies.yaml"])
+    except (MatrixConfigError, PolicyConfigError) as exc:
+        raise ConfigError(str(exc)) from None
+    return Config(
+        timezone=timezone, nation=nation, matrices=matrices, policies=policies, sources=sources
+    )
+
+
+def _env_config_dir() -> Path | None:
+    value = os.environ.get("CASEWATCH_CONFIG_DIR")
+    return Path(value) if value else None
+
+
+def _read_text(folder: Path | None, name: str) -> tuple[str, str]:
+    if folder is not None:
+        if not folder.is_dir():
+            raise ConfigError(f"configuration folder {folder} does not exist")
+        candidate = folder / name
+        if candidate.is_file():
+            try:
+                return candidate.read_text(encoding="utf-8"), str(candidate)
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{candidate}: cannot be read ({exc})") from None
+    shipped = resources.files("casewatch") / "config" / name
+    return shipped.read_text(encoding="utf-8"), f"casewatch/config/{name}"

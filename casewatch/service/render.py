@@ -1,0 +1,89 @@
+"""Human-readable terminal output (rich). Machine-readable output is plain JSON elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from casewatch.cases.tables import CaseRow
+
+_RISK_STYLE = {"high": "bold red", "medium": "yellow", "standard": "green", "low": "green"}
+_TIMELINE_DETAIL = (
+    "case_type",
+    "category",
+    "matrix",
+    "level",
+    "method",
+    "to",
+    "policy",
+    "agencies",
+)
+
+
+def print_case(console: Console, view: Mapping[str, Any]) -> None:
+    risk = view["risk"]
+    level = risk["level"] or "not assessed"
+    console.print(
+        f"[bold]{view['case_id']}[/bold]  {view['case_type']}  {view['status']}"
+        f"  team: {view['team'] or '-'}  caseworker: {view['caseworker'] or '-'}"
+    )
+    score = f" (score {risk['score']}, {risk['matrix']})" if risk["score"] is not None else ""
+    console.print(f"risk: [{_RISK_STYLE.get(level, '')}]{level}[/]{score}")
+    if risk["professional_judgement"]:
+        console.print("  raised on professional judgement")
+    console.print(f"flags: {', '.join(view['flags']) or 'none'}")
+    if view["cycles"]:
+        cycles = Table("policy", "cycle", "state", "started", "due", "outcome", title="SLA cycles")
+        for c in view["cycles"]:
+            cycles.add_row(
+                c["policy"],
+                str(c["cycle"]),
+                c["state"],
+                _short_time(c["started_at"]),
+                _short_time(c["due_at"]),
+                c["outcome"] or "",
+            )
+        console.print(cycles)
+    timeline = Table("at", "event", "detail", title=f"Timeline as of {_short_time(view['as_of'])}")
+    for item in view["timeline"]:
+        detail = ", ".join(
+            f"{key}={_compact(item[key])}" for key in _TIMELINE_DETAIL if item.get(key) is not None
+        )
+        timeline.add_row(_short_time(item["at"]), item["type"], detail)
+    console.print(timeline)
+
+
+def print_cases(console: Console, rows: Iterable[CaseRow]) -> int:
+    table = Table("case", "type", "team", "caseworker", "status", "risk", "events", "last event")
+    count = 0
+    for row in rows:
+        count += 1
+        level = row.risk_level or "-"
+        table.add_row(
+            row.case_id,
+            row.case_type or "-",
+            row.team or "-",
+            row.caseworker or "-",
+            row.status,
+            f"[{_RISK_STYLE.get(level, '')}]{level}[/]",
+            str(row.event_count),
+            _short_time(row.last_event_at.isoformat() if row.last_event_at else None),
+        )
+    console.print(table)
+    return count
+
+
+def _short_time(value: str | None) -> str:
+    if not value:
+        return "-"
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, list):
+        return "/".join(str(v) for v in value)
+    return str(value)

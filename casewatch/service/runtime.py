@@ -1,0 +1,64 @@
+"""Builds what a command needs — configuration and a migrated database — exactly once."""
+
+from __future__ import annotations
+
+from attrs import frozen
+from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from casewatch.cases.db import create_db_engine
+from casewatch.migrations.schema import current_revision, head_revision, upgrade
+from casewatch.service.config import Config, database_url, load_config
+from casewatch.service.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database cannot be reached or is not at the schema this version needs."""
+
+
+@frozen
+class Runtime:
+    config: Config
+    engine: Engine
+    url: str
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+
+def open_runtime(
+    db_option: str | None, config_dir: str | None, *, migrate: bool = False
+) -> Runtime:
+    """Load configuration and connect. `migrate` upgrades the schema (casewatch init);
+    otherwise an empty database is initialised and an outdated one refused."""
+    config = load_config(config_dir)
+    url = database_url(db_option)
+    engine = create_db_engine(url)
+    runtime = Runtime(config=config, engine=engine, url=url)
+    try:
+        if migrate:
+            upgrade(engine)
+            return runtime
+        current = current_revision(engine)
+        if current is None and not inspect(engine).get_table_names():
+            log.info("database_initialised", action="init", database=runtime.safe_url)
+            upgrade(engine)
+        elif current != head_revision():
+            raise DatabaseUnavailableError(
+                f"the database {runtime.safe_url} is at schema {current or 'unknown'}, "
+                f"this casewatch needs {head_revision()}: run `casewatch init` to migrate it"
+            )
+    except OperationalError as exc:
+        raise DatabaseUnavailableError(
+            f"cannot use the database {runtime.safe_url}: {_first_line(exc.orig or exc)}"
+        ) from None
+    return runtime
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
