@@ -133,10 +133,10 @@ class CaseProjector:
 
     def _write(self, conn: Connection, histories: Sequence[CaseHistory]) -> list[str]:
         ids = [h.case_id for h in histories]
-        versions = dict(
-            conn.execute(select(CaseRow.case_id, CaseRow.version).where(CaseRow.case_id.in_(ids)))
-            .tuples()
-            .all()
+        versions: dict[str, int] = dict(
+            conn.execute(
+                select(CaseRow.case_id, CaseRow.version).where(CaseRow.case_id.in_(ids))
+            ).all()
         )
         now = datetime.now(UTC)
         inserts, conflicts = [], []

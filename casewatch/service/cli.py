@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Annotated, Any, NoReturn, TypeVar
@@ -79,13 +80,19 @@ _globals = _Globals()
 
 @app.callback()
 def _root(db: DbOption = None, config: ConfigOption = None) -> None:
+    configure_logging()  # logs belong on stderr: stdout is for the command's JSON
     _globals.db, _globals.config = db, config
 
 
-def _runtime(db: str | None, config: str | None, *, migrate: bool = False) -> Runtime:
-    return _guard(
+@contextmanager
+def _runtime(db: str | None, config: str | None, *, migrate: bool = False) -> Iterator[Runtime]:
+    runtime = _guard(
         lambda: open_runtime(db or _globals.db, config or _globals.config, migrate=migrate)
     )
+    try:
+        yield runtime
+    finally:
+        runtime.engine.dispose()
 
 
 def _guard(build: Callable[[], T]) -> T:
@@ -109,9 +116,9 @@ def _print_json(value: Any) -> None:
 @app.command()
 def init(db: DbOption = None, config: ConfigOption = None) -> None:
     """Create the database, or migrate it to the current schema (safe to repeat)."""
-    runtime = _runtime(db, config, migrate=True)
-    log.info("database_ready", action="init", database=runtime.safe_url, schema=head_revision())
-    _print_json({"database": runtime.safe_url, "schema": head_revision()})
+    with _runtime(db, config, migrate=True) as runtime:
+        log.info("database_ready", action="init", database=runtime.safe_url, schema=head_revision())
+        _print_json({"database": runtime.safe_url, "schema": head_revision()})
 
 
 @app.command("import")
@@ -122,14 +129,13 @@ def import_events(
 ) -> None:
     """Validate a JSONL file of events and apply it whole, or not at all."""
     stream = _open_input(path)
-    runtime = _runtime(db, config)
-    importer = Importer(
-        runtime.engine,
-        runtime.config.validator(),
-        projectors=[CaseProjector()],
-        progress=_progress_reporter(),
-    )
-    with stream:
+    with stream, _runtime(db, config) as runtime:
+        importer = Importer(
+            runtime.engine,
+            runtime.config.validator(),
+            projectors=[CaseProjector()],
+            progress=_progress_reporter(),
+        )
         try:
             summary = importer.run(stream, source="stdin" if path == "-" else path)
         except OSError as exc:
@@ -160,17 +166,19 @@ def case_show(
 ) -> None:
     """Show a case: risk, flags, SLA cycles and timeline, as of a moment."""
     _check_format(output_format, ("table", "json"))
-    runtime = _runtime(db, config)
-    moment = _operator_time(as_of, runtime, "--as-of")
-    with runtime.engine.connect().execution_options(read_only=True) as conn, conn.begin():
-        found = conn.execute(select(CaseRow.case_type).where(CaseRow.case_id == case_id)).first()
-        if found is None:
-            _fail(EXIT_REJECTED, f"case '{case_id}' not found")
-        events = load_case_events(conn, case_id, as_of=moment)
-    state = fold(case_id, [stored.event for stored in events])
-    view = case_view(
-        state, events, as_of=moment, tz=runtime.config.timezone, case_type=found.case_type
-    )
+    with _runtime(db, config) as runtime:
+        moment = _operator_time(as_of, runtime, "--as-of")
+        with runtime.engine.connect().execution_options(read_only=True) as conn, conn.begin():
+            found = conn.execute(
+                select(CaseRow.case_type).where(CaseRow.case_id == case_id)
+            ).first()
+            if found is None:
+                _fail(EXIT_REJECTED, f"case '{case_id}' not found")
+            events = load_case_events(conn, case_id, as_of=moment)
+        state = fold(case_id, [stored.event for stored in events])
+        view = case_view(
+            state, events, as_of=moment, tz=runtime.config.timezone, case_type=found.case_type
+        )
     log.info("case_viewed", action="case_show", case_id=case_id)
     if output_format == "json":
         _print_json(view)
@@ -188,31 +196,31 @@ def case_list(
 ) -> None:
     """List cases with their current risk level."""
     _check_format(output_format, ("table", "json"))
-    runtime = _runtime(db, config)
-    tz = runtime.config.timezone
-    with runtime.engine.connect().execution_options(read_only=True) as conn, conn.begin():
-        rows = iter_case_rows(conn, team=team, status=status)
-        if output_format == "json":
-            _print_json(
-                [
-                    {
-                        "case_id": r.case_id,
-                        "case_type": r.case_type,
-                        "team": r.team,
-                        "caseworker": r.caseworker,
-                        "status": r.status,
-                        "risk_level": r.risk_level,
-                        "event_count": r.event_count,
-                        "last_event_at": r.last_event_at.astimezone(tz).isoformat()
-                        if r.last_event_at
-                        else None,
-                    }
-                    for r in rows
-                ]
-            )
-        else:
-            count = print_cases(Console(), rows)
-            Console(stderr=True).print(f"{count} case(s)")
+    with _runtime(db, config) as runtime:
+        tz = runtime.config.timezone
+        with runtime.engine.connect().execution_options(read_only=True) as conn, conn.begin():
+            rows = list(iter_case_rows(conn, team=team, status=status))
+    if output_format == "json":
+        _print_json(
+            [
+                {
+                    "case_id": r.case_id,
+                    "case_type": r.case_type,
+                    "team": r.team,
+                    "caseworker": r.caseworker,
+                    "status": r.status,
+                    "risk_level": r.risk_level,
+                    "event_count": r.event_count,
+                    "last_event_at": r.last_event_at.astimezone(tz).isoformat()
+                    if r.last_event_at
+                    else None,
+                }
+                for r in rows
+            ]
+        )
+    else:
+        count = print_cases(Console(), rows)
+        Console(stderr=True).print(f"{count} case(s)")
 
 
 def _check_format(value: str, allowed: tuple[str, ...]) -> None:

@@ -48,11 +48,13 @@ def open_runtime(
             log.info("database_initialised", action="init", database=runtime.safe_url)
             upgrade(engine)
         elif current != head_revision():
+            engine.dispose()
             raise DatabaseUnavailableError(
                 f"the database {runtime.safe_url} is at schema {current or 'unknown'}, "
                 f"this casewatch needs {head_revision()}: run `casewatch init` to migrate it"
             )
     except OperationalError as exc:
+        engine.dispose()
         raise DatabaseUnavailableError(
             f"cannot use the database {runtime.safe_url}: {_first_line(exc.orig or exc)}"
         ) from None
