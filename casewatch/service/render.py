@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from casewatch.cases.tables import CaseRow
 
@@ -25,22 +26,25 @@ _TIMELINE_DETAIL = (
 
 
 def print_case(console: Console, view: Mapping[str, Any]) -> None:
+    # Text objects, not markup strings: case data must never be read as rich markup.
     risk = view["risk"]
-    level = risk["level"] or "not assessed"
     console.print(
-        f"[bold]{view['case_id']}[/bold]  {view['case_type']}  {view['status']}"
-        f"  team: {view['team'] or '-'}  caseworker: {view['caseworker'] or '-'}"
+        Text.assemble(
+            (view["case_id"], "bold"),
+            f"  {view['case_type']}  {view['status']}",
+            f"  team: {view['team'] or '-'}  caseworker: {view['caseworker'] or '-'}",
+        )
     )
     score = f" (score {risk['score']}, {risk['matrix']})" if risk["score"] is not None else ""
-    console.print(f"risk: [{_RISK_STYLE.get(level, '')}]{level}[/]{score}")
+    console.print(Text.assemble("risk: ", _risk_text(risk["level"]), score))
     if risk["professional_judgement"]:
         console.print("  raised on professional judgement")
-    console.print(f"flags: {', '.join(view['flags']) or 'none'}")
+    console.print(Text(f"flags: {', '.join(view['flags']) or 'none'}"))
     if view["cycles"]:
         cycles = Table("policy", "cycle", "state", "started", "due", "outcome", title="SLA cycles")
         for c in view["cycles"]:
             cycles.add_row(
-                c["policy"],
+                Text(c["policy"]),
                 str(c["cycle"]),
                 c["state"],
                 _short_time(c["started_at"]),
@@ -53,7 +57,7 @@ def print_case(console: Console, view: Mapping[str, Any]) -> None:
         detail = ", ".join(
             f"{key}={_compact(item[key])}" for key in _TIMELINE_DETAIL if item.get(key) is not None
         )
-        timeline.add_row(_short_time(item["at"]), item["type"], detail)
+        timeline.add_row(_short_time(item["at"]), Text(item["type"]), Text(detail))
     console.print(timeline)
 
 
@@ -62,19 +66,22 @@ def print_cases(console: Console, rows: Iterable[CaseRow]) -> int:
     count = 0
     for row in rows:
         count += 1
-        level = row.risk_level or "-"
         table.add_row(
-            row.case_id,
+            Text(row.case_id),
             row.case_type or "-",
-            row.team or "-",
-            row.caseworker or "-",
+            Text(row.team or "-"),
+            Text(row.caseworker or "-"),
             row.status,
-            f"[{_RISK_STYLE.get(level, '')}]{level}[/]",
+            _risk_text(row.risk_level),
             str(row.event_count),
             _short_time(row.last_event_at.isoformat() if row.last_event_at else None),
         )
     console.print(table)
     return count
+
+
+def _risk_text(level: str | None) -> Text:
+    return Text(level or "not assessed", style=_RISK_STYLE.get(level or "", ""))
 
 
 def _short_time(value: str | None) -> str:

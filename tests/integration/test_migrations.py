@@ -1,0 +1,47 @@
+"""The schema: `casewatch init` is idempotent and the migrations match the models."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine
+
+from casewatch.migrations.schema import head_revision, target_metadata
+from tests.cli import casewatch
+
+
+def test_init_is_idempotent(db_url: str) -> None:
+    """Running init on a current database changes nothing and succeeds."""
+    first = casewatch("init", db=db_url)
+    second = casewatch("init", db=db_url)
+    assert first.exit_code == second.exit_code == 0
+    assert second.json()["schema"] == head_revision()
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    """Autogenerate finds no difference between the migrated schema and the models."""
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), target_metadata())
+    assert differences == []
+
+
+def test_init_creates_a_new_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """init on a path with no database creates it at the current schema."""
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert casewatch("init", db=url).exit_code == 0
+    assert (tmp_path / "fresh.db").exists()
+
+
+def test_unreachable_database_is_explained() -> None:
+    """A database that cannot be reached exits 3 with a message, not a traceback."""
+    result = casewatch("case", "list", db="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert result.exit_code == 3
+    assert "cannot use the database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unsupported_database_is_a_usage_error() -> None:
+    """A database URL casewatch does not support exits 2."""
+    result = casewatch("case", "list", db="mysql://root@localhost/x")
+    assert result.exit_code == 2
+    assert "not supported" in result.stderr
