@@ -1,0 +1,5 @@
+"""`python -m casewatch` runs the command line."""
+
+from casewatch.service.cli import main
+
+main()
