@@ -25,14 +25,56 @@ YEAR_START = datetime(2014, 4, 1, tzinfo=LONDON)
 YEAR_DAYS = 365
 
 FIRST_NAMES = (
-    "Aisha", "Barbara", "Callum", "Dorota", "Ewan", "Fatima", "Graham", "Hannah", "Imran",
-    "Joanne", "Kwame", "Linda", "Mohammed", "Niamh", "Oliver", "Priya", "Rhys", "Sandra",
-    "Tomasz", "Uchenna", "Valerie", "Wayne", "Yasmin", "Zoe",
+    "Aisha",
+    "Barbara",
+    "Callum",
+    "Dorota",
+    "Ewan",
+    "Fatima",
+    "Graham",
+    "Hannah",
+    "Imran",
+    "Joanne",
+    "Kwame",
+    "Linda",
+    "Mohammed",
+    "Niamh",
+    "Oliver",
+    "Priya",
+    "Rhys",
+    "Sandra",
+    "Tomasz",
+    "Uchenna",
+    "Valerie",
+    "Wayne",
+    "Yasmin",
+    "Zoe",
 )
 LAST_NAMES = (
-    "Abbott", "Begum", "Clarke", "Dobson", "Evans", "Fraser", "Gill", "Hussain", "Iqbal",
-    "Jones", "Kowalski", "Lewis", "Mensah", "Nowak", "Okafor", "Patel", "Quinn", "Roberts",
-    "Singh", "Thompson", "Usher", "Vaughan", "Walsh", "Young",
+    "Abbott",
+    "Begum",
+    "Clarke",
+    "Dobson",
+    "Evans",
+    "Fraser",
+    "Gill",
+    "Hussain",
+    "Iqbal",
+    "Jones",
+    "Kowalski",
+    "Lewis",
+    "Mensah",
+    "Nowak",
+    "Okafor",
+    "Patel",
+    "Quinn",
+    "Roberts",
+    "Singh",
+    "Thompson",
+    "Usher",
+    "Vaughan",
+    "Walsh",
+    "Young",
 )
 STREETS = ("Mill Lane", "Church Road", "Station Street", "Park View", "Queens Avenue", "Elm Close")
 TEAMS = {
@@ -41,8 +83,23 @@ TEAMS = {
 }
 ASB_CATEGORIES = ("noise", "harassment", "hate", "criminal_damage", "intimidation", "drug_activity")
 ASB_QUESTIONS = (
-    "p1", "p2", "p3", "p4", "p5", "p6", "s1", "s2", "s3", "s4", "s5",
-    "i1", "i2", "i3", "i4", "i5", "i6",
+    "p1",
+    "p2",
+    "p3",
+    "p4",
+    "p5",
+    "p6",
+    "s1",
+    "s2",
+    "s3",
+    "s4",
+    "s5",
+    "i1",
+    "i2",
+    "i3",
+    "i4",
+    "i5",
+    "i6",
 )
 BREACH_REASONS = ("criminal case ongoing", "victim not engaging", "partner agency delay")
 EXCLUSION_REASONS = (
@@ -74,8 +131,12 @@ class Casebook:
         local = day.astimezone(LONDON)
         while local.weekday() >= 5:
             local += timedelta(days=1)
-        return local.replace(hour=self.rng.randint(8, 17), minute=self.rng.choice((0, 15, 30, 45)),
-                             second=0, microsecond=0)
+        return local.replace(
+            hour=self.rng.randint(8, 17),
+            minute=self.rng.choice((0, 15, 30, 45)),
+            second=0,
+            microsecond=0,
+        )
 
     def lines(self) -> Iterator[str]:
         for _, _, event in sorted(self.events, key=lambda item: (item[0], item[1])):
@@ -92,13 +153,25 @@ def victim(rng: random.Random) -> dict[str, str]:
 
 def asb_case(book: Casebook, rng: random.Random, case_id: str, opened: datetime) -> None:
     team, workers = rng.choice(TEAMS["asb"])
-    book.add(case_id, "case_opened", opened, case_type="asb", team=team,
-             caseworker=rng.choice(workers), victim=victim(rng))
+    book.add(
+        case_id,
+        "case_opened",
+        opened,
+        case_type="asb",
+        team=team,
+        caseworker=rng.choice(workers),
+        victim=victim(rng),
+    )
     at = opened
     for _ in range(rng.choices((1, 2, 3, 4), weights=(5, 3, 2, 1))[0]):
         at = at + timedelta(days=rng.randint(0, 40), hours=rng.randint(1, 9))
-        book.add(case_id, "incident_reported", at, category=rng.choice(ASB_CATEGORIES),
-                 police_attended=rng.random() < 0.4)
+        book.add(
+            case_id,
+            "incident_reported",
+            at,
+            category=rng.choice(ASB_CATEGORIES),
+            police_attended=rng.random() < 0.4,
+        )
     assessed = book.working_hours(opened + timedelta(days=rng.randint(0, 2)))
     high = rng.random() < 0.35
     yes_share = 0.75 if high else 0.3
@@ -109,11 +182,20 @@ def asb_case(book: Casebook, rng: random.Random, case_id: str, opened: datetime)
     closed = assessed + timedelta(days=rng.randint(20, 120))
     for method in rng.sample(("call", "letter", "visit"), k=rng.randint(1, 3)):
         contact = book.working_hours(assessed + timedelta(days=rng.randint(1, 15)))
-        book.add(case_id, "contact_attempted", contact, method=method,
-                 outcome=rng.choice(("no answer", "spoke to victim", "left card")))
+        book.add(
+            case_id,
+            "contact_attempted",
+            contact,
+            method=method,
+            outcome=rng.choice(("no answer", "spoke to victim", "left card")),
+        )
     if closed < YEAR_START + timedelta(days=YEAR_DAYS + 60) and rng.random() < 0.7:
-        book.add(case_id, "case_closed", book.working_hours(closed),
-                 outcome=rng.choice(("resolved", "victim moved", "no further action")))
+        book.add(
+            case_id,
+            "case_closed",
+            book.working_hours(closed),
+            outcome=rng.choice(("resolved", "victim moved", "no further action")),
+        )
 
 
 def asb_high_risk(book: Casebook, rng: random.Random, case_id: str, assessed: datetime) -> None:
@@ -127,60 +209,116 @@ def asb_high_risk(book: Casebook, rng: random.Random, case_id: str, assessed: da
         when = None
     if when is not None:
         if rng.random() < 0.5:
-            book.add(case_id, "case_conference_held", book.working_hours(when),
-                     agencies=rng.sample(("police", "housing", "council", "health"), k=3))
+            book.add(
+                case_id,
+                "case_conference_held",
+                book.working_hours(when),
+                agencies=rng.sample(("police", "housing", "council", "health"), k=3),
+            )
         else:
-            book.add(case_id, "partner_actions_agreed", book.working_hours(when), actions=[
-                {"agency": "police", "action": "increase patrols"},
-                {"agency": "housing", "action": "warning letter to perpetrator"},
-            ])
+            book.add(
+                case_id,
+                "partner_actions_agreed",
+                book.working_hours(when),
+                actions=[
+                    {"agency": "police", "action": "increase patrols"},
+                    {"agency": "housing", "action": "warning letter to perpetrator"},
+                ],
+            )
     # Risk reduction: mostly within 7 days; some excluded, some late with a reason.
     roll = rng.random()
     if roll < 0.12:
-        book.add(case_id, "sla_excluded", assessed + timedelta(days=2),
-                 policy="asb-high-risk-reduction", reason=rng.choice(EXCLUSION_REASONS))
+        book.add(
+            case_id,
+            "sla_excluded",
+            assessed + timedelta(days=2),
+            policy="asb-high-risk-reduction",
+            reason=rng.choice(EXCLUSION_REASONS),
+        )
         return
     late = roll > 0.75
     days = rng.randint(8, 16) if late else rng.randint(2, 6)
     reviewed = book.working_hours(assessed + timedelta(days=days))
     book.add(case_id, "risk_assessed", reviewed, matrix="asb", level="medium")
     if late and rng.random() < 0.7:
-        book.add(case_id, "breach_explained", reviewed + timedelta(hours=1),
-                 policy="asb-high-risk-reduction", reason=rng.choice(BREACH_REASONS[:2]))
+        book.add(
+            case_id,
+            "breach_explained",
+            reviewed + timedelta(hours=1),
+            policy="asb-high-risk-reduction",
+            reason=rng.choice(BREACH_REASONS[:2]),
+        )
 
 
 def da_case(book: Casebook, rng: random.Random, case_id: str, opened: datetime) -> None:
     team, workers = TEAMS["domestic_abuse"][0]
-    book.add(case_id, "case_opened", opened, case_type="domestic_abuse", team=team,
-             caseworker=rng.choice(workers), victim=victim(rng))
-    book.add(case_id, "incident_reported", opened - timedelta(hours=rng.randint(2, 30)),
-             category="domestic_abuse", reported_by="police", police_attended=True)
+    book.add(
+        case_id,
+        "case_opened",
+        opened,
+        case_type="domestic_abuse",
+        team=team,
+        caseworker=rng.choice(workers),
+        victim=victim(rng),
+    )
+    book.add(
+        case_id,
+        "incident_reported",
+        opened - timedelta(hours=rng.randint(2, 30)),
+        category="domestic_abuse",
+        reported_by="police",
+        police_attended=True,
+    )
     assessed = opened + timedelta(hours=rng.randint(1, 20))
     yes = min(24, max(0, int(rng.gauss(11, 4))))
     answers = [True] * yes + [False] * (24 - yes)
     rng.shuffle(answers)
-    fields: dict[str, Any] = {"matrix": "dash", "answers": answers,
-                              "police_incidents_12m": rng.choice((0, 0, 1, 1, 2, 3, 4))}
+    fields: dict[str, Any] = {
+        "matrix": "dash",
+        "answers": answers,
+        "police_incidents_12m": rng.choice((0, 0, 1, 1, 2, 3, 4)),
+    }
     if 10 <= yes < 14 and rng.random() < 0.15:
         fields["professional_judgement"] = {"level": "high", "reason": "escalating threats"}
     book.add(case_id, "risk_assessed", assessed, **fields)
     high = yes >= 14 or fields["police_incidents_12m"] >= 3 or "professional_judgement" in fields
     if high:
         if rng.random() < 0.9:
-            book.add(case_id, "referral_made", assessed + timedelta(hours=rng.choice((2, 5, 20, 30, 50))),
-                     to="marac")
+            book.add(
+                case_id,
+                "referral_made",
+                assessed + timedelta(hours=rng.choice((2, 5, 20, 30, 50))),
+                to="marac",
+            )
         book.add(case_id, "referral_made", assessed + timedelta(hours=1), to="idva")
         if rng.random() < 0.1:
-            book.add(case_id, "sla_paused", assessed + timedelta(hours=3),
-                     policy="da-high-risk-idva-contact", reason="victim in hospital")
-            book.add(case_id, "sla_resumed", assessed + timedelta(days=2),
-                     policy="da-high-risk-idva-contact", reason="victim discharged")
+            book.add(
+                case_id,
+                "sla_paused",
+                assessed + timedelta(hours=3),
+                policy="da-high-risk-idva-contact",
+                reason="victim in hospital",
+            )
+            book.add(
+                case_id,
+                "sla_resumed",
+                assessed + timedelta(days=2),
+                policy="da-high-risk-idva-contact",
+                reason="victim discharged",
+            )
         if rng.random() < 0.92:
-            book.add(case_id, "idva_contact_made",
-                     book.working_hours(assessed + timedelta(days=rng.choice((0, 1, 1, 2, 3, 5)))))
+            book.add(
+                case_id,
+                "idva_contact_made",
+                book.working_hours(assessed + timedelta(days=rng.choice((0, 1, 1, 2, 3, 5)))),
+            )
     if rng.random() < 0.6:
-        book.add(case_id, "case_closed", book.working_hours(opened + timedelta(days=rng.randint(30, 150))),
-                 outcome=rng.choice(("safety plan in place", "victim declined support")))
+        book.add(
+            case_id,
+            "case_closed",
+            book.working_hours(opened + timedelta(days=rng.randint(30, 150))),
+            outcome=rng.choice(("safety plan in place", "victim declined support")),
+        )
 
 
 def generate(seed: int, cases: int) -> list[str]:

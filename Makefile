@@ -1,0 +1,37 @@
+# The README's two commands are `make demo` and `make test`; the rest are for developers.
+.PHONY: demo test lint check-types unit demo-data bench-import clean
+
+VENV := .venv/bin
+
+# Set up, create ./casewatch.db, load the demo year and list its cases.
+demo:
+	@scripts/setup.sh
+	$(VENV)/casewatch init
+	$(VENV)/casewatch import data/demo/events.jsonl
+	$(VENV)/casewatch case list
+
+# Set up, then run every check CI runs: lint, types, architecture, the whole test suite.
+test:
+	@scripts/setup.sh
+	$(MAKE) --no-print-directory lint
+	$(VENV)/pytest
+
+lint:
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+	$(VENV)/mypy
+	$(VENV)/lint-imports
+
+# Fast feedback while coding: unit tests only.
+unit:
+	$(VENV)/pytest tests/unit -q
+
+# Regenerate data/demo/events.jsonl (deterministic; a test checks it is unchanged).
+demo-data:
+	$(VENV)/python scripts/generate_demo.py
+
+bench-import:
+	$(VENV)/python bench/import.py
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis casewatch.db casewatch.db-*
