@@ -31,11 +31,13 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     select,
     update,
 )
 from sqlalchemy.orm import aliased
 
+from casewatch.cases.db import UTCDateTime, is_sqlite
 from casewatch.cases.events import CASE_TYPE_NAMES
 from casewatch.cases.store import CaseHistory, Projector, load_histories
 from casewatch.cases.tables import CaseRow, EventRow, ImportBatch, PersonalDataRow
@@ -54,7 +56,7 @@ staging = Table(
     Column("type", String(40)),
     Column("valid", Boolean, nullable=False),
     Column("duplicate", Boolean, nullable=False, default=False),
-    Column("at", Text),  # ISO text; converted when the row is appended
+    Column("at", UTCDateTime()),
     Column("case_type", String(40)),
     Column("policy", String(200)),
     Column("payload", Text),
@@ -151,12 +153,15 @@ class Importer:
             if row is not None:
                 batch.append(row)
             if len(batch) >= STAGE_BATCH:
-                conn.execute(insert(staging), batch)
+                _stage_batch(conn, batch)
                 batch.clear()
                 self.progress("read", read)
         if batch:
-            conn.execute(insert(staging), batch)
+            _stage_batch(conn, batch)
         self.progress("read", read)
+        # Temporary tables are never auto-analysed; without statistics PostgreSQL plans
+        # the cross-line checks as nested loops over the whole file.
+        conn.exec_driver_sql(f"ANALYZE {staging.name}")
         return read
 
     def _stage_row(
@@ -345,50 +350,42 @@ class Importer:
             .returning(ImportBatch.id)
         ).scalar_one()
         fresh = and_(s.valid, ~s.duplicate)
-        applied = 0
-        # Timestamps are converted in Python so both backends store the same UTC form.
-        for rows in _batched_select(
-            conn,
-            select(
-                s.line,
-                s.event_id,
-                s.case_id,
-                s.type,
-                s.at,
-                s.payload,
-                s.derived,
-                s.content_hash,
-                s.personal,
-            )
-            .where(fresh)
-            .order_by(s.line),
-        ):
-            conn.execute(
-                insert(EventRow),
+        applied: int = conn.execute(select(func.count()).where(fresh)).scalar_one()
+        conn.execute(
+            insert(EventRow).from_select(
                 [
-                    {
-                        "event_id": r.event_id,
-                        "case_id": r.case_id,
-                        "type": r.type,
-                        "at": datetime.fromisoformat(r.at),
-                        "import_id": import_id,
-                        "line": r.line,
-                        "payload": r.payload,
-                        "derived": r.derived,
-                        "content_hash": r.content_hash,
-                    }
-                    for r in rows
+                    "event_id",
+                    "case_id",
+                    "type",
+                    "at",
+                    "import_id",
+                    "line",
+                    "payload",
+                    "derived",
+                    "content_hash",
                 ],
+                select(
+                    s.event_id,
+                    s.case_id,
+                    s.type,
+                    s.at,
+                    literal(import_id),
+                    s.line,
+                    s.payload,
+                    s.derived,
+                    s.content_hash,
+                )
+                .where(fresh)
+                .order_by(s.line),
             )
-            personal = [
-                {"event_id": r.event_id, "case_id": r.case_id, "data": r.personal}
-                for r in rows
-                if r.personal is not None
-            ]
-            if personal:
-                conn.execute(insert(PersonalDataRow), personal)
-            applied += len(rows)
-            self.progress("applied", applied)
+        )
+        conn.execute(
+            insert(PersonalDataRow).from_select(
+                ["event_id", "case_id", "data"],
+                select(s.event_id, s.case_id, s.personal).where(fresh, s.personal.is_not(None)),
+            )
+        )
+        self.progress("applied", applied)
         conn.execute(update(ImportBatch).where(ImportBatch.id == import_id).values(applied=applied))
         return applied
 
@@ -417,6 +414,19 @@ class Importer:
             self.progress("cases", done)
 
 
+def _stage_batch(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Append rows to the staging table: COPY on PostgreSQL (several times faster than
+    batched INSERTs), executemany on SQLite (already in-process)."""
+    if is_sqlite(conn):
+        conn.execute(insert(staging), rows)
+        return
+    columns = [column.name for column in staging.columns]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {staging.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in columns])
+
+
 def _valid_row(number: int, valid: ValidEvent) -> dict[str, Any]:
     event = valid.event
     return {
@@ -426,7 +436,7 @@ def _valid_row(number: int, valid: ValidEvent) -> dict[str, Any]:
         "type": event.TYPE,
         "valid": True,
         "duplicate": False,
-        "at": event.at.isoformat(),
+        "at": event.at,
         "case_type": valid.case_type,
         "policy": valid.policy,
         "payload": valid.payload,
@@ -481,16 +491,3 @@ def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
-
-
-def _batched_select(
-    conn: Connection, query: Any, size: int = STAGE_BATCH
-) -> Iterable[Sequence[Any]]:
-    """Page through a staging query by line number, so no more than `size` rows are held."""
-    last = 0
-    while True:
-        rows = conn.execute(query.where(staging.c.line > last).limit(size)).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1].line
