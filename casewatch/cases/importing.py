@@ -45,6 +45,7 @@ from casewatch.cases.validation import EventValidator, RejectedEventError, Valid
 
 STAGE_BATCH: Final = 2_000
 PROJECT_BATCH: Final = 500
+ANALYZE_AFTER: Final = 10_000
 
 _staging_metadata = MetaData()
 staging = Table(
@@ -386,6 +387,10 @@ class Importer:
             )
         )
         self.progress("applied", applied)
+        if applied >= ANALYZE_AFTER:
+            # A large append leaves the planner's statistics describing the old table; the
+            # per-case reads of the projection phase would otherwise be planned as scans.
+            conn.exec_driver_sql(f"ANALYZE {EventRow.__tablename__}")
         conn.execute(update(ImportBatch).where(ImportBatch.id == import_id).values(applied=applied))
         return applied
 

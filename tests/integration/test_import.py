@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, MetaData, select, text
 
 from casewatch.migrations.schema import target_metadata
@@ -250,3 +252,42 @@ def test_blank_lines_are_not_read(db_url: str, tmp_path: Any, blank: str) -> Non
     path = tmp_path / "blank.jsonl"
     path.write_bytes(blank.encode() + jsonl([opened("C1", AT)]) + blank.encode())
     assert casewatch("import", str(path), db=db_url).json()["read"] == 1
+
+
+_event_kinds = st.sampled_from(["incident", "assess", "contact", "dup", "conference"])
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(kinds=st.lists(_event_kinds, min_size=1, max_size=12), cases=st.integers(1, 3))
+def test_importing_a_file_twice_changes_nothing(
+    db_url: str, engine: Engine, tmp_path_factory: Any, kinds: list[str], cases: int
+) -> None:
+    """For any valid file, a second import applies nothing and leaves every table as it was."""
+    prefix = f"P{abs(hash((tuple(kinds), cases))) % 10**8}-{len(kinds)}"
+    lines: list[dict[str, Any]] = [opened(f"{prefix}-{c}", AT) for c in range(cases)]
+    for index, kind in enumerate(kinds):
+        case_id = f"{prefix}-{index % cases}"
+        at = f"2014-05-{7 + index % 20:02d}T09:00:00+01:00"
+        if kind == "incident":
+            lines.append(ev("incident_reported", case_id, at, category="noise"))
+        elif kind == "assess":
+            lines.append(assessed(case_id, at, "high"))
+        elif kind == "contact":
+            lines.append(ev("contact_attempted", case_id, at, method="call"))
+        elif kind == "conference":
+            lines.append(ev("case_conference_held", case_id, at))
+        else:
+            lines.append(lines[-1])
+    folder = tmp_path_factory.mktemp("twice")
+    path = write(folder, lines)
+    first = casewatch("import", path, db=db_url)
+    assert first.exit_code == 0, first.stdout
+    before = snapshot(engine)
+    second = casewatch("import", path, db=db_url).json()
+    assert second["applied"] == 0
+    assert second["duplicates"] == len(lines)
+    after = snapshot(engine)
+    after.pop("imports"), before.pop("imports")
+    assert after == before

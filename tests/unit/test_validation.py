@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from casewatch.cases.events import CaseOpened, RiskAssessed, content_hash
+from casewatch.cases.events import CaseOpened, RiskAssessed, content_hash, level_rank
 from casewatch.cases.validation import EventValidator, RejectedEventError, ValidEvent
 from casewatch.service.config import Config
 from tests.builders import DASH_HIGH, DASH_MEDIUM, DASH_STANDARD, assessed, ev, opened
@@ -286,3 +288,37 @@ def test_content_hash_ignores_key_order(validator: EventValidator) -> None:
     line = opened("C1", AT, team="north")
     reordered = dict(reversed(list(line.items())))
     assert accept(validator, line).content_hash == accept(validator, reordered).content_hash
+
+
+_levels = st.sampled_from(["low", "standard", "medium", "high"])
+
+
+@settings(max_examples=300)
+@given(
+    answers=st.lists(st.booleans(), min_size=24, max_size=24),
+    police=st.none() | st.integers(0, 6),
+    judgement=_levels,
+)
+def test_professional_judgement_never_lowers_property(
+    config: Config, answers: list[bool], police: int | None, judgement: str
+) -> None:
+    """For any checklist and judgement: accepted only if it does not lower, and the final
+    level is never below what the answers (and escalation) gave."""
+    validator = config.validator()
+    computed = config.matrices.dash.assess(answers, None, police).level
+    line = ev(
+        "risk_assessed",
+        "C1",
+        AT,
+        matrix="dash",
+        answers=answers,
+        police_incidents_12m=police,
+        professional_judgement={"level": judgement, "reason": "judged"},
+    )
+    if level_rank(judgement) < level_rank(computed):
+        with pytest.raises(RejectedEventError, match="never lower"):
+            validator.validate(line)
+    else:
+        event = validator.validate(line).event
+        assert isinstance(event, RiskAssessed)
+        assert level_rank(event.level) == max(level_rank(computed), level_rank(judgement))
