@@ -1,6 +1,6 @@
 """Import throughput, peak memory and the ratio to a bare bulk insert, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/import.py [--events 1000000] [--cases 100000] [--backends sqlite,postgresql]
+    .venv/bin/python bench/import.py [--events N] [--cases M] [--backends sqlite,postgresql]
 
 Generates N events over M cases (ten per case: opening, incidents, assessments, a
 conference, contacts, a closure), then, each in its own process so peak RSS is that

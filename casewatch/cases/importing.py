@@ -66,6 +66,13 @@ staging = Table(
     Column("content_hash", String(64)),
     prefixes=["TEMPORARY"],
 )
+affected = Table(
+    "casewatch_import_cases",
+    _staging_metadata,
+    Column("case_id", String(200), primary_key=True),
+    Column("version", Integer),
+    prefixes=["TEMPORARY"],
+)
 
 
 @frozen
@@ -395,28 +402,37 @@ class Importer:
         return applied
 
     def _project(self, conn: Connection) -> None:
+        # One join reads every affected case's projection version up front: per-batch
+        # lookups in `cases` were planned from statistics that predate this import (a
+        # second per batch at 1M events on PostgreSQL).
         s = staging.c
+        affected.create(conn)
+        conn.execute(
+            insert(affected).from_select(
+                ["case_id", "version"],
+                select(s.case_id, CaseRow.version)
+                .outerjoin(CaseRow, CaseRow.case_id == s.case_id)
+                .where(s.valid, ~s.duplicate)
+                .distinct(),
+            )
+        )
         last: str | None = None
         done = 0
         while True:
-            query = (
-                select(s.case_id)
-                .where(s.valid, ~s.duplicate)
-                .group_by(s.case_id)
-                .order_by(s.case_id)
-                .limit(PROJECT_BATCH)
-            )
+            query = select(affected.c.case_id, affected.c.version).order_by(affected.c.case_id)
             if last is not None:
-                query = query.where(s.case_id > last)
-            case_ids = list(conn.execute(query).scalars())
-            if not case_ids:
-                return
-            histories: Sequence[CaseHistory] = load_histories(conn, case_ids)
+                query = query.where(affected.c.case_id > last)
+            batch = conn.execute(query.limit(PROJECT_BATCH)).all()
+            if not batch:
+                break
+            versions = {row.case_id: row.version for row in batch}
+            histories: Sequence[CaseHistory] = load_histories(conn, list(versions), versions)
             for projector in self.projectors:
                 projector.project(conn, histories)
-            last = case_ids[-1]
-            done += len(case_ids)
+            last = batch[-1].case_id
+            done += len(batch)
             self.progress("cases", done)
+        affected.drop(conn)
 
 
 def _stage_batch(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -32,10 +32,14 @@ class StoredEvent:
 
 @frozen
 class CaseHistory:
-    """A case's events in effect order: what every projection is folded from."""
+    """A case's events in effect order: what every projection is folded from.
+
+    `version` is the projection's version when the events were read (None: no row yet).
+    """
 
     case_id: str
     events: Sequence[Event]
+    version: int | None = None
 
 
 class Projector(Protocol):
@@ -67,8 +71,17 @@ def load_case_events(
     return stored
 
 
-def load_histories(conn: Connection, case_ids: Sequence[str]) -> list[CaseHistory]:
-    """Every event of the given cases, grouped per case in effect order."""
+def load_histories(
+    conn: Connection, case_ids: Sequence[str], versions: Mapping[str, int | None] | None = None
+) -> list[CaseHistory]:
+    """Every event of the given cases, grouped per case in effect order, with the
+    projection version read now (or as given by a caller that already knows it)."""
+    if versions is None:
+        versions = dict(
+            conn.execute(
+                select(CaseRow.case_id, CaseRow.version).where(CaseRow.case_id.in_(case_ids))
+            ).all()
+        )
     query = (
         select(EventRow.case_id, EventRow.payload, EventRow.derived)
         .where(EventRow.case_id.in_(case_ids))
@@ -80,7 +93,7 @@ def load_histories(conn: Connection, case_ids: Sequence[str]) -> list[CaseHistor
     for case_id, payload_text, derived_text in conn.execute(query):
         if case_id != current:
             if current is not None:
-                histories.append(CaseHistory(current, events))
+                histories.append(CaseHistory(current, events, versions.get(current)))
             current, events = case_id, []
         events.append(
             decode_event(
@@ -88,7 +101,7 @@ def load_histories(conn: Connection, case_ids: Sequence[str]) -> list[CaseHistor
             )
         )
     if current is not None:
-        histories.append(CaseHistory(current, events))
+        histories.append(CaseHistory(current, events, versions.get(current)))
     return histories
 
 
@@ -132,24 +145,17 @@ class CaseProjector:
         )
 
     def _write(self, conn: Connection, histories: Sequence[CaseHistory]) -> list[str]:
-        ids = [h.case_id for h in histories]
-        versions: dict[str, int] = dict(
-            conn.execute(
-                select(CaseRow.case_id, CaseRow.version).where(CaseRow.case_id.in_(ids))
-            ).all()
-        )
         now = datetime.now(UTC)
         inserts, conflicts = [], []
         for history in histories:
             row = _projection(fold(history.case_id, history.events), now)
-            version = versions.get(history.case_id)
-            if version is None:
+            if history.version is None:
                 inserts.append({**row, "version": 1})
                 continue
             result = conn.execute(
                 update(CaseRow)
-                .where(CaseRow.case_id == history.case_id, CaseRow.version == version)
-                .values(**row, version=version + 1)
+                .where(CaseRow.case_id == history.case_id, CaseRow.version == history.version)
+                .values(**row, version=history.version + 1)
             )
             if result.rowcount != 1:
                 conflicts.append(history.case_id)
