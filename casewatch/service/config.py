@@ -25,7 +25,10 @@ from casewatch.cases.matrices import (
     dash_matrix_from_mapping,
 )
 from casewatch.cases.validation import EventValidator
+from casewatch.engine.calendar import WorkCalendar
+from casewatch.engine.evaluators import EVALUATORS, Evaluator, make_evaluator
 from casewatch.engine.policies import PolicyCatalogue, PolicyConfigError, policies_from_mapping
+from casewatch.engine.rules import RuleFileError, RuleSet, load_rule_files
 
 NATIONS: Final = ("england_wales", "scotland", "northern_ireland")
 
@@ -40,10 +43,20 @@ class Config:
     nation: str
     matrices: Matrices
     policies: PolicyCatalogue
+    rules: RuleSet
+    evaluator_kind: str
     sources: Mapping[str, str]  # file name -> where it was read from
+    rule_texts: Mapping[str, str]  # rule file name -> its text, stored with each version
 
     def validator(self) -> EventValidator:
         return EventValidator(self.matrices, self.policies.case_types())
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.timezone, self.nation)
+
+    def evaluator(self) -> Evaluator:
+        return make_evaluator(self.evaluator_kind, self.rules)
 
 
 def database_url(option: str | None) -> str:
@@ -51,7 +64,7 @@ def database_url(option: str | None) -> str:
     return normalise_url(option or os.environ.get("CASEWATCH_DATABASE_URL") or DEFAULT_URL)
 
 
-def load_config(config_dir: str | None = None) -> Config:
+def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> Config:
     folder = Path(config_dir) if config_dir else _env_config_dir()
     sources: dict[str, str] = {}
 
@@ -74,6 +87,9 @@ def load_config(config_dir: str | None = None) -> Config:
         raise ConfigError(f"timezone '{tz_name}' is not a known IANA time zone") from None
     if nation not in NATIONS:
         raise ConfigError(f"nation '{nation}' must be one of {', '.join(NATIONS)}")
+    evaluator_kind = os.environ.get("CASEWATCH_EVALUATOR") or settings.get("evaluator", "durable")
+    if evaluator_kind not in EVALUATORS:
+        raise ConfigError(f"evaluator '{evaluator_kind}' must be one of {', '.join(EVALUATORS)}")
     try:
         matrices = Matrices(
             dash=dash_matrix_from_mapping(read("dash.yaml"), sources["dash.yaml"]),
@@ -82,9 +98,43 @@ def load_config(config_dir: str | None = None) -> Config:
         policies = policies_from_mapping(read("policies.yaml"), sources["policies.yaml"])
     except (MatrixConfigError, PolicyConfigError) as exc:
         raise ConfigError(str(exc)) from None
+    rule_texts = read_rule_texts(rules_dir)
+    try:
+        rules = load_rule_files(rule_texts.items(), policies, sources["policies.yaml"])
+    except RuleFileError as exc:
+        raise ConfigError(f"the rule files have problems:\n{exc}") from None
     return Config(
-        timezone=timezone, nation=nation, matrices=matrices, policies=policies, sources=sources
+        timezone=timezone,
+        nation=nation,
+        matrices=matrices,
+        policies=policies,
+        rules=rules,
+        evaluator_kind=evaluator_kind,
+        sources=sources,
+        rule_texts=rule_texts,
     )
+
+
+def read_rule_texts(rules_dir: str | None = None) -> dict[str, str]:
+    """The shipped rule files, with same-named files in the rules folder replacing them
+    and other files there added."""
+    texts = {
+        entry.name: entry.read_text(encoding="utf-8")
+        for entry in sorted((resources.files("casewatch") / "rules").iterdir(), key=_name)
+        if entry.name.endswith((".yaml", ".yml"))
+    }
+    folder = rules_dir or os.environ.get("CASEWATCH_RULES_DIR")
+    if folder:
+        path = Path(folder)
+        if not path.is_dir():
+            raise ConfigError(f"rules folder {path} does not exist")
+        for file in sorted(path.glob("*.y*ml")):
+            texts[file.name] = file.read_text(encoding="utf-8")
+    return dict(sorted(texts.items()))
+
+
+def _name(entry: Any) -> str:
+    return str(entry.name)
 
 
 def _env_config_dir() -> Path | None:

@@ -1,0 +1,166 @@
+"""Rule matchers behind one interface: durable-rules, fenced, and a pure-Python reference.
+
+Both receive the same flat snapshot and return the indexes of the rules that match, in
+rule order; a differential test keeps them in agreement. durable-rules is used only as
+DESIGN.md allows: one host per process (created after fork), stateless evaluation (assert
+the snapshot as a fact on one fixed session, collect, retract), its exception slot
+checked every time, and no timers, per-case sessions or persistence. This is the only
+module that imports durable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Protocol
+
+from casewatch.engine.rules import Condition, Rule, RuleSet
+
+EVALUATORS: Final = ("durable", "reference")
+
+
+class Evaluator(Protocol):
+    def matching(self, snapshot: Mapping[str, Any]) -> list[int]:
+        """Indexes of the rules whose conditions hold for this snapshot, ascending."""
+        ...
+
+
+class RuleEvaluationError(RuntimeError):
+    """The matcher failed; the event's effects cannot be trusted."""
+
+
+def _comparable(condition: Condition) -> Any:
+    value = condition.comparable
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+class ReferenceEvaluator:
+    """Plain Python: the specification the durable matcher is tested against."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules.rules
+
+    def matching(self, snapshot: Mapping[str, Any]) -> list[int]:
+        return [rule.index for rule in self.rules if _matches(rule, snapshot)]
+
+
+def _matches(rule: Rule, snapshot: Mapping[str, Any]) -> bool:
+    if snapshot["type"] not in rule.events or snapshot["case_type"] not in rule.case_types:
+        return False
+    for condition in rule.conditions:
+        actual, expected = snapshot[condition.key], _comparable(condition)
+        if condition.operator == "is" and actual != expected:
+            return False
+        if condition.operator == "in" and actual not in expected:
+            return False
+        if condition.operator == "below" and not actual < expected:
+            return False
+        if condition.operator == "at_least" and not actual >= expected:
+            return False
+    return True
+
+
+class DurableEvaluator:
+    """durable-rules as the matcher, evaluated statelessly on one fixed session."""
+
+    _lock: Final = threading.Lock()
+    _host: Any = None
+    _host_pid: int | None = None
+    _registered: Final[dict[str, list[int]]] = {}
+    _sequence: Final = itertools.count()
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.name = f"casewatch_{rules.version}"
+        with self._lock:
+            host = self._process_host()
+            if self.name not in self._registered:
+                sink: list[int] = []
+                host.register_rulesets({self.name: _definition(rules, sink)})
+                self._registered[self.name] = sink
+        self._sink = self._registered[self.name]
+
+    @classmethod
+    def _process_host(cls) -> Any:
+        # A host's state lives in the C core of this process; a forked child builds its own.
+        if cls._host is None or cls._host_pid != os.getpid():
+            from durable import engine  # noqa: PLC0415 - imported only when chosen
+
+            class _TimerlessHost(engine.Host):  # type: ignore[misc]
+                def _run(self) -> None:
+                    """No dispatch threads: casewatch never uses durable's timers."""
+
+            cls._host = _TimerlessHost()
+            cls._host_pid = os.getpid()
+            cls._registered.clear()
+        return cls._host
+
+    def matching(self, snapshot: Mapping[str, Any]) -> list[int]:
+        from durable.engine import MessageNotHandledException  # noqa: PLC0415
+
+        fact = {**snapshot, "casewatch_seq": next(self._sequence)}
+        with self._lock:
+            host = self._host
+            self._sink.clear()
+            try:
+                host.assert_fact(self.name, fact)
+            except MessageNotHandledException:
+                return []
+            finally:
+                state = host.get_state(self.name, "0")
+                with contextlib.suppress(MessageNotHandledException):
+                    host.retract_fact(self.name, fact)
+            if state.get("exception"):
+                host.update_state(self.name, {"sid": "0", "exception": None})
+                raise RuleEvaluationError("a rule action failed inside durable-rules")
+            return sorted(set(self._sink))
+
+
+def _definition(rules: RuleSet, sink: list[int]) -> dict[str, Any]:
+    definition: dict[str, Any] = {}
+    for rule in rules.rules:
+        terms: list[Any] = [
+            _any_of("type", sorted(rule.events)),
+            _any_of("case_type", sorted(rule.case_types)),
+        ]
+        terms.extend(_term(condition) for condition in rule.conditions)
+        definition[rule.id] = {"all": [{"m": {"$and": terms}}], "run": _collector(sink, rule.index)}
+    return definition
+
+
+def _collector(sink: list[int], index: int) -> Callable[[Any], None]:
+    def action(_closure: Any) -> None:  # one argument: durable runs it synchronously
+        sink.append(index)
+
+    return action
+
+
+def _any_of(key: str, values: list[Any]) -> dict[str, Any]:
+    if len(values) == 1:
+        return {key: values[0]}
+    return {"$or": [{key: value} for value in values]}
+
+
+def _term(condition: Condition) -> dict[str, Any]:
+    value = _comparable(condition)
+    match condition.operator:
+        case "is":
+            return {condition.key: value}
+        case "in":
+            return _any_of(condition.key, list(value))
+        case "below":
+            return {"$lt": {condition.key: value}}
+        case _:
+            return {"$gte": {condition.key: value}}
+
+
+def make_evaluator(kind: str, rules: RuleSet) -> Evaluator:
+    if kind == "durable":
+        return DurableEvaluator(rules)
+    if kind == "reference":
+        return ReferenceEvaluator(rules)
+    raise ValueError(f"unknown evaluator '{kind}' (choose {', '.join(EVALUATORS)})")

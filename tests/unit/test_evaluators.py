@@ -1,0 +1,101 @@
+"""durable-rules and the reference evaluator agree on every generated event stream."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from casewatch.engine.derive import derive
+from casewatch.engine.evaluators import DurableEvaluator, ReferenceEvaluator, RuleEvaluationError
+from casewatch.service.config import Config
+from tests.builders import ev
+
+LONDON = ZoneInfo("Europe/London")
+POLICIES = [
+    "asb-high-risk-conference",
+    "asb-high-risk-reduction",
+    "da-high-risk-idva-contact",
+    "da-high-risk-marac-referral",
+]
+
+_step = st.one_of(
+    st.builds(
+        lambda level: ("risk_assessed", {"matrix": "asb", "level": level}),
+        st.sampled_from(["low", "medium", "high"]),
+    ),
+    st.builds(
+        lambda yes, police: (
+            "risk_assessed",
+            {
+                "matrix": "dash",
+                "answers": [True] * yes + [False] * (24 - yes),
+                "police_incidents_12m": police,
+            },
+        ),
+        st.integers(0, 24),
+        st.integers(0, 4),
+    ),
+    st.builds(lambda c: ("incident_reported", {"category": c}), st.sampled_from(["noise", "hate"])),
+    st.just(("case_conference_held", {})),
+    st.just(("partner_actions_agreed", {"actions": []})),
+    st.builds(lambda to: ("referral_made", {"to": to}), st.sampled_from(["marac", "idva", "mash"])),
+    st.just(("idva_contact_made", {})),
+    st.builds(lambda m: ("contact_attempted", {"method": m}), st.sampled_from(["call", "visit"])),
+    st.builds(
+        lambda kind, policy: (kind, {"policy": policy, "reason": "r"}),
+        st.sampled_from(["sla_paused", "sla_resumed", "sla_excluded", "breach_explained"]),
+        st.sampled_from(POLICIES),
+    ),
+    st.just(("case_closed", {})),
+    st.just(("case_reopened", {})),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    case_type=st.sampled_from(["asb", "domestic_abuse"]),
+    steps=st.lists(st.tuples(_step, st.integers(1, 60 * 24 * 20)), max_size=25),
+)
+def test_evaluators_agree(
+    config: Config, case_type: str, steps: list[tuple[tuple[str, dict[str, Any]], int]]
+) -> None:
+    """Same stream, same rules fired in the same order, same cycles and flags."""
+    validator = config.validator()
+    at = datetime(2014, 3, 1, 9, 0, tzinfo=LONDON)
+    lines = [ev("case_opened", "C1", at.isoformat(), case_type=case_type)]
+    for (event_type, fields), gap in steps:
+        at += timedelta(minutes=gap)
+        if "policy" in fields and not config.policies[fields["policy"]].applies_to(case_type):
+            continue
+        lines.append(ev(event_type, "C1", at.isoformat(), **fields))
+    events = [validator.validate(line).event for line in lines]
+    results = [
+        derive("C1", events, config.rules, evaluator, config.calendar)
+        for evaluator in (DurableEvaluator(config.rules), ReferenceEvaluator(config.rules))
+    ]
+    assert results[0] == results[1]
+
+
+def test_durable_action_failures_are_not_swallowed(config: Config) -> None:
+    """durable-rules swallows exceptions from actions into its state; casewatch surfaces
+    them as an error, and the session stays usable afterwards."""
+    DurableEvaluator(config.rules)  # the process's host exists from here on
+    name = f"casewatch_test_{uuid.uuid4().hex[:8]}"
+
+    def boom(_closure: Any) -> None:
+        raise RuntimeError("boom")
+
+    DurableEvaluator._host.register_rulesets(
+        {name: {"fails": {"all": [{"m": {"type": "bad"}}], "run": boom}}}
+    )
+    broken = object.__new__(DurableEvaluator)
+    broken.name, broken._sink = name, []
+    with pytest.raises(RuleEvaluationError):
+        broken.matching({"type": "bad"})
+    assert broken.matching({"type": "fine"}) == []
