@@ -36,8 +36,12 @@ def write_events(path: Path, events: int, cases: int) -> None:
             month = 4 + (case // 28) % 9
             base = f"2014-{month:02d}-{day:02d}"
             lines = [
-                {"type": "case_opened", "case_type": "asb" if case % 3 else "domestic_abuse",
-                 "team": f"team-{case % 7}", "victim": {"name": f"Victim {case}"}},
+                {
+                    "type": "case_opened",
+                    "case_type": "asb" if case % 3 else "domestic_abuse",
+                    "team": f"team-{case % 7}",
+                    "victim": {"name": f"Victim {case}"},
+                },
                 {"type": "incident_reported", "category": "noise"},
                 {"type": "risk_assessed", "matrix": "asb", "level": "high"},
                 {"type": "incident_reported", "category": "harassment", "police_attended": True},
@@ -108,18 +112,26 @@ def bare_insert(path: str, url: str) -> None:
     upgrade(engine)
     with engine.begin() as conn, open(path, "rb") as lines:
         import_id = conn.execute(
-            insert(ImportBatch).values(source="bare", recorded_at=datetime.now(UTC), read=0,
-                                       applied=0, duplicates=0).returning(ImportBatch.id)
+            insert(ImportBatch)
+            .values(source="bare", recorded_at=datetime.now(UTC), read=0, applied=0, duplicates=0)
+            .returning(ImportBatch.id)
         ).scalar_one()
         batch: list[dict[str, Any]] = []
         for number, raw in enumerate(lines, start=1):
             event = json.loads(raw)
-            batch.append({
-                "event_id": event["event_id"], "case_id": event["case_id"], "type": event["type"],
-                "at": datetime.fromisoformat(event["at"]), "import_id": import_id, "line": number,
-                "payload": canonical_json(event), "derived": None,
-                "content_hash": content_hash(event),
-            })
+            batch.append(
+                {
+                    "event_id": event["event_id"],
+                    "case_id": event["case_id"],
+                    "type": event["type"],
+                    "at": datetime.fromisoformat(event["at"]),
+                    "import_id": import_id,
+                    "line": number,
+                    "payload": canonical_json(event),
+                    "derived": None,
+                    "content_hash": content_hash(event),
+                }
+            )
             if len(batch) == 2000:
                 conn.execute(insert(EventRow), batch)
                 batch.clear()
@@ -145,8 +157,11 @@ def main() -> None:
         for backend in args.backends.split(","):
             url, drop = fresh_database(backend, folder)
             try:
-                subprocess.run([sys.executable, "-m", "casewatch", "init", "--db", url],  # noqa: S603
-                               check=True, capture_output=True)
+                subprocess.run(
+                    [sys.executable, "-m", "casewatch", "init", "--db", url],  # noqa: S603
+                    check=True,
+                    capture_output=True,
+                )
                 seconds, rss, output = run_measured(
                     [sys.executable, "-m", "casewatch", "import", str(events_file), "--db", url]
                 )
@@ -161,12 +176,22 @@ def main() -> None:
                 )
             finally:
                 drop_bare()
-            print(json.dumps({
-                "backend": backend, "events": args.events, "cases": args.cases,
-                "import_s": round(seconds, 1), "events_per_s": round(args.events / seconds),
-                "peak_rss_mib": rss, "bare_insert_s": round(bare_seconds, 1),
-                "ratio_to_bare": round(seconds / bare_seconds, 2), "bare_peak_rss_mib": bare_rss,
-            }), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "backend": backend,
+                        "events": args.events,
+                        "cases": args.cases,
+                        "import_s": round(seconds, 1),
+                        "events_per_s": round(args.events / seconds),
+                        "peak_rss_mib": rss,
+                        "bare_insert_s": round(bare_seconds, 1),
+                        "ratio_to_bare": round(seconds / bare_seconds, 2),
+                        "bare_peak_rss_mib": bare_rss,
+                    }
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

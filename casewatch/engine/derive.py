@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 
 from attrs import frozen
@@ -127,16 +127,3 @@ def _target(effect: Effect, event: Event) -> str | None:
     if effect.target != FROM_EVENT:
         return effect.target
     return event.policy if isinstance(event, SlaEvent) else None
-
-
-def flags_view(flags: Iterable[RaisedFlag]) -> list[Mapping[str, str]]:
-    return [
-        {
-            "flag": f.flag,
-            "raised_at": f.raised_at.isoformat(),
-            "event_id": f.event_id,
-            "rule": f.rule_id,
-            "rule_version": f.rule_version,
-        }
-        for f in flags
-    ]

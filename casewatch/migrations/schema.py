@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData
 
+import casewatch.engine.tables  # noqa: F401 - registers the engine's tables on Base
 from casewatch.cases.tables import Base
 
 MIGRATION_LOCK_ID: Final = 0x43415345  # "CASE": serialises concurrent `casewatch init`

@@ -23,9 +23,9 @@ from sqlalchemy import select
 from casewatch.cases.clock import TimestampError, parse_operator_time
 from casewatch.cases.db import DatabaseUrlError
 from casewatch.cases.importing import Importer
-from casewatch.cases.state import fold
-from casewatch.cases.store import CaseProjector, iter_case_rows, load_case_events
+from casewatch.cases.store import iter_case_rows, load_case_events
 from casewatch.cases.tables import CaseRow
+from casewatch.engine.store import pinned_versions
 from casewatch.migrations.schema import head_revision
 from casewatch.service.config import ConfigError
 from casewatch.service.logging import configure_logging, get_logger
@@ -133,7 +133,7 @@ def import_events(
         importer = Importer(
             runtime.engine,
             runtime.config.validator(),
-            projectors=[CaseProjector()],
+            projectors=runtime.projectors(),
             progress=_progress_reporter(),
         )
         try:
@@ -175,9 +175,18 @@ def case_show(
             if found is None:
                 _fail(EXIT_REJECTED, f"case '{case_id}' not found")
             events = load_case_events(conn, case_id, as_of=moment)
-        state = fold(case_id, [stored.event for stored in events])
+            derivation = runtime.config.rulesets().derive(
+                conn,
+                case_id,
+                [stored.event for stored in events],
+                pinned_versions(conn, [case_id]).get(case_id),
+            )
         view = case_view(
-            state, events, as_of=moment, tz=runtime.config.timezone, case_type=found.case_type
+            derivation,
+            events,
+            as_of=moment,
+            tz=runtime.config.timezone,
+            case_type=found.case_type,
         )
     log.info("case_viewed", action="case_show", case_id=case_id)
     if output_format == "json":

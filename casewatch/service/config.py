@@ -29,6 +29,7 @@ from casewatch.engine.calendar import WorkCalendar
 from casewatch.engine.evaluators import EVALUATORS, Evaluator, make_evaluator
 from casewatch.engine.policies import PolicyCatalogue, PolicyConfigError, policies_from_mapping
 from casewatch.engine.rules import RuleFileError, RuleSet, load_rule_files
+from casewatch.engine.store import Rulesets
 
 NATIONS: Final = ("england_wales", "scotland", "northern_ireland")
 
@@ -47,6 +48,7 @@ class Config:
     evaluator_kind: str
     sources: Mapping[str, str]  # file name -> where it was read from
     rule_texts: Mapping[str, str]  # rule file name -> its text, stored with each version
+    policies_data: Any  # the parsed policy file, stored with each version
 
     def validator(self) -> EventValidator:
         return EventValidator(self.matrices, self.policies.case_types())
@@ -55,8 +57,16 @@ class Config:
     def calendar(self) -> WorkCalendar:
         return WorkCalendar(self.timezone, self.nation)
 
-    def evaluator(self) -> Evaluator:
-        return make_evaluator(self.evaluator_kind, self.rules)
+    def evaluator(self, rules: RuleSet | None = None) -> Evaluator:
+        return make_evaluator(self.evaluator_kind, rules or self.rules)
+
+    def rulesets(self) -> Rulesets:
+        return Rulesets(
+            self.rules,
+            {"rules": dict(self.rule_texts), "policies": self.policies_data},
+            self.evaluator,
+            self.calendar,
+        )
 
 
 def database_url(option: str | None) -> str:
@@ -95,7 +105,8 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
             dash=dash_matrix_from_mapping(read("dash.yaml"), sources["dash.yaml"]),
             asb=asb_matrix_from_mapping(read("asb_matrix.yaml"), sources["asb_matrix.yaml"]),
         )
-        policies = policies_from_mapping(read("policies.yaml"), sources["policies.yaml"])
+        policies_data = read("policies.yaml")
+        policies = policies_from_mapping(policies_data, sources["policies.yaml"])
     except (MatrixConfigError, PolicyConfigError) as exc:
         raise ConfigError(str(exc)) from None
     rule_texts = read_rule_texts(rules_dir)
@@ -112,6 +123,7 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         evaluator_kind=evaluator_kind,
         sources=sources,
         rule_texts=rule_texts,
+        policies_data=policies_data,
     )
 
 

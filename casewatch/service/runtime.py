@@ -8,6 +8,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from casewatch.cases.db import create_db_engine
+from casewatch.cases.store import CaseProjector, Projector
+from casewatch.engine.store import CycleProjector
 from casewatch.migrations.schema import current_revision, head_revision, upgrade
 from casewatch.service.config import Config, database_url, load_config
 from casewatch.service.logging import get_logger
@@ -24,6 +26,10 @@ class Runtime:
     config: Config
     engine: Engine
     url: str
+
+    def projectors(self) -> list[Projector]:
+        """What an append re-derives, in order: the case row first (cycles refer to it)."""
+        return [CaseProjector(), CycleProjector(self.config.rulesets())]
 
     @property
     def safe_url(self) -> str:

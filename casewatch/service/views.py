@@ -6,13 +6,14 @@ read them; they are the same instants as stored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from casewatch.cases.state import CaseState
 from casewatch.cases.store import StoredEvent
+from casewatch.engine.cycles import Cycle
+from casewatch.engine.derive import Derivation
 
 
 def local_iso(value: datetime | None, tz: ZoneInfo) -> str | None:
@@ -20,16 +21,15 @@ def local_iso(value: datetime | None, tz: ZoneInfo) -> str | None:
 
 
 def case_view(
-    state: CaseState,
+    derivation: Derivation,
     events: Sequence[StoredEvent],
     *,
     as_of: datetime,
     tz: ZoneInfo,
     case_type: str | None,
-    flags: Sequence[Mapping[str, Any]] = (),
-    cycles: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """`casewatch case show --format json`: contract section 2."""
+    state = derivation.state
     risk = state.risk
     return {
         "case_id": state.case_id,
@@ -50,9 +50,35 @@ def case_view(
                 else None
             ),
         },
-        "flags": [flag["flag"] for flag in flags],
-        "flag_details": list(flags),
-        "cycles": list(cycles),
+        "flags": [flag.flag for flag in derivation.flags],
+        "flag_details": [
+            {
+                "flag": flag.flag,
+                "raised_at": local_iso(flag.raised_at, tz),
+                "event_id": flag.event_id,
+                "rule": flag.rule_id,
+                "rule_version": flag.rule_version,
+            }
+            for flag in derivation.flags
+        ],
+        "cycles": [cycle_view(cycle, as_of, tz) for cycle in derivation.cycles],
+        "ruleset_version": derivation.ruleset_version,
         # The stored payload already lacks the victim's personal data.
         "timeline": [dict(stored.payload) for stored in events],
+    }
+
+
+def cycle_view(cycle: Cycle, as_of: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "policy": cycle.policy,
+        "cycle": cycle.number,
+        "state": cycle.state,
+        "started_at": local_iso(cycle.started_at, tz),
+        "due_at": local_iso(cycle.due_at, tz),
+        "stopped_at": local_iso(cycle.stopped_at, tz),
+        "outcome": cycle.outcome_at(as_of),
+        "warn_at": local_iso(cycle.warn_at, tz),
+        "breach_reason": cycle.breach_reason,
+        "exclusion_reason": cycle.exclusion_reason,
+        "policy_version": cycle.policy_version,
     }

@@ -1,0 +1,185 @@
+"""Persisting derivations: the cycles and flags tables, and pinned ruleset versions.
+
+A case is derived under the ruleset version it was first derived under, so a change to a
+rule or policy file never silently rewrites an existing case's history; `rules repair`
+moves cases to the current version explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from casewatch.cases.events import Event
+from casewatch.cases.store import CaseHistory
+from casewatch.engine.calendar import WorkCalendar
+from casewatch.engine.derive import Derivation, derive
+from casewatch.engine.evaluators import Evaluator
+from casewatch.engine.policies import policies_from_mapping
+from casewatch.engine.rules import RuleSet, load_rule_files
+from casewatch.engine.tables import CaseFlagRow, CaseRulesetRow, RulesetVersionRow, SlaCycleRow
+
+EvaluatorFactory = Callable[[RuleSet], Evaluator]
+
+
+class Rulesets:
+    """The current ruleset and every pinned one, loaded from the database on demand."""
+
+    def __init__(
+        self,
+        current: RuleSet,
+        definition: Mapping[str, Any],
+        make_evaluator: EvaluatorFactory,
+        calendar: WorkCalendar,
+    ) -> None:
+        self.current = current
+        self.definition = definition
+        self.make_evaluator = make_evaluator
+        self.calendar = calendar
+        self._loaded: dict[str, tuple[RuleSet, Evaluator]] = {}
+
+    def record_current(self, conn: Connection) -> None:
+        """Store the current version's definition once, so it can be reloaded later."""
+        known = conn.execute(
+            select(RulesetVersionRow.version).where(
+                RulesetVersionRow.version == self.current.version
+            )
+        ).first()
+        if known is None:
+            conn.execute(
+                insert(RulesetVersionRow).values(
+                    version=self.current.version,
+                    recorded_at=datetime.now(UTC),
+                    definition=json.dumps(self.definition, sort_keys=True),
+                )
+            )
+
+    def get(self, conn: Connection, version: str | None) -> tuple[RuleSet, Evaluator]:
+        version = version or self.current.version
+        if version not in self._loaded:
+            if version == self.current.version:
+                rules = self.current
+            else:
+                stored = conn.execute(
+                    select(RulesetVersionRow.definition).where(RulesetVersionRow.version == version)
+                ).scalar_one()
+                data = json.loads(stored)
+                policies = policies_from_mapping(data["policies"], f"ruleset {version}")
+                rules = load_rule_files(data["rules"].items(), policies)
+            self._loaded[version] = (rules, self.make_evaluator(rules))
+        return self._loaded[version]
+
+    def derive(
+        self, conn: Connection, case_id: str, events: Sequence[Event], version: str | None
+    ) -> Derivation:
+        rules, evaluator = self.get(conn, version)
+        return derive(case_id, events, rules, evaluator, self.calendar)
+
+
+def pinned_versions(conn: Connection, case_ids: Sequence[str]) -> dict[str, str]:
+    return dict(
+        conn.execute(
+            select(CaseRulesetRow.case_id, CaseRulesetRow.ruleset_version).where(
+                CaseRulesetRow.case_id.in_(case_ids)
+            )
+        ).all()
+    )
+
+
+class CycleProjector:
+    """Keeps sla_cycles and case_flags equal to each case's derivation."""
+
+    def __init__(self, rulesets: Rulesets) -> None:
+        self.rulesets = rulesets
+        self._recorded = False
+
+    def project(self, conn: Connection, histories: Sequence[CaseHistory]) -> None:
+        if not self._recorded:
+            self.rulesets.record_current(conn)
+            self._recorded = True
+        ids = [h.case_id for h in histories]
+        pinned = pinned_versions(conn, ids)
+        derivations = [
+            self.rulesets.derive(conn, h.case_id, h.events, pinned.get(h.case_id))
+            for h in histories
+        ]
+        write_derivations(conn, derivations, pinned)
+
+
+def write_derivations(
+    conn: Connection, derivations: Sequence[Derivation], pinned: Mapping[str, str]
+) -> None:
+    """Replace the stored cycles and flags of these cases with their derivations."""
+    ids = [d.state.case_id for d in derivations]
+    now = datetime.now(UTC)
+    conn.execute(delete(SlaCycleRow).where(SlaCycleRow.case_id.in_(ids)))
+    conn.execute(delete(CaseFlagRow).where(CaseFlagRow.case_id.in_(ids)))
+    cycles = [
+        cycle_row(d.state.case_id, d.ruleset_version, c) for d in derivations for c in d.cycles
+    ]
+    if cycles:
+        conn.execute(insert(SlaCycleRow), cycles)
+    flags = [
+        {
+            "case_id": d.state.case_id,
+            "flag": f.flag,
+            "raised_at": f.raised_at,
+            "event_id": f.event_id,
+            "rule_id": f.rule_id,
+            "rule_version": f.rule_version,
+        }
+        for d in derivations
+        for f in d.flags
+    ]
+    if flags:
+        conn.execute(insert(CaseFlagRow), flags)
+    new = [d for d in derivations if d.state.case_id not in pinned]
+    if new:
+        conn.execute(
+            insert(CaseRulesetRow),
+            [
+                {
+                    "case_id": d.state.case_id,
+                    "ruleset_version": d.ruleset_version,
+                    "derived_at": now,
+                }
+                for d in new
+            ],
+        )
+    moved = [
+        d
+        for d in derivations
+        if pinned.get(d.state.case_id, d.ruleset_version) != d.ruleset_version
+    ]
+    for derivation in moved:
+        conn.execute(
+            update(CaseRulesetRow)
+            .where(CaseRulesetRow.case_id == derivation.state.case_id)
+            .values(ruleset_version=derivation.ruleset_version, derived_at=now)
+        )
+
+
+def cycle_row(case_id: str, ruleset_version: str, cycle: Any) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "policy": cycle.policy,
+        "cycle": cycle.number,
+        "policy_version": cycle.policy_version,
+        "ruleset_version": ruleset_version,
+        "working_days": cycle.working_days,
+        "state": cycle.state,
+        "started_at": cycle.started_at,
+        "due_at": cycle.due_at,
+        "warn_at": cycle.warn_at,
+        "paused_since": cycle.paused_since,
+        "stopped_at": cycle.stopped_at,
+        "outcome": cycle.outcome,
+        "breach_reason": cycle.breach_reason,
+        "exclusion_reason": cycle.exclusion_reason,
+        "start_event_id": cycle.start_event_id,
+        "stop_event_id": cycle.stop_event_id,
+    }

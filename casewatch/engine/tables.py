@@ -1,0 +1,91 @@
+"""Tables the engine derives from the event log: SLA cycles, flags and rule versions.
+
+Every row here can be rebuilt by replaying a case's events under its pinned ruleset
+version; they exist so the scheduler and the reports can query without replaying.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from casewatch.cases.tables import Base, BigId
+
+
+class SlaCycleRow(Base):
+    """One run of a policy's clock on a case, as derived from all of the case's events."""
+
+    __tablename__ = "sla_cycles"
+    __table_args__ = (
+        UniqueConstraint("case_id", "policy", "cycle"),
+        Index("ix_sla_cycles_policy_started_at", "policy", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(200), ForeignKey("cases.case_id"), index=True)
+    policy: Mapped[str] = mapped_column(String(100))
+    cycle: Mapped[int]
+    policy_version: Mapped[str] = mapped_column(String(20))
+    ruleset_version: Mapped[str] = mapped_column(String(20))
+    working_days: Mapped[bool]
+    state: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    warn_at: Mapped[datetime]
+    paused_since: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    breach_reason: Mapped[str | None] = mapped_column(Text)
+    exclusion_reason: Mapped[str | None] = mapped_column(Text)
+    start_event_id: Mapped[str] = mapped_column(String(200))
+    stop_event_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class CaseFlagRow(Base):
+    """A flag raised on a case, with the event and rule version that raised it."""
+
+    __tablename__ = "case_flags"
+
+    case_id: Mapped[str] = mapped_column(String(200), ForeignKey("cases.case_id"), primary_key=True)
+    flag: Mapped[str] = mapped_column(String(100), primary_key=True)
+    raised_at: Mapped[datetime]
+    event_id: Mapped[str] = mapped_column(String(200))
+    rule_id: Mapped[str] = mapped_column(String(200))
+    rule_version: Mapped[str] = mapped_column(String(20))
+
+
+class RulesetVersionRow(Base):
+    """Each distinct set of rule and policy files ever used, by content hash."""
+
+    __tablename__ = "ruleset_versions"
+
+    version: Mapped[str] = mapped_column(String(20), primary_key=True)
+    recorded_at: Mapped[datetime]
+    definition: Mapped[str] = mapped_column(Text)  # JSON: rule file texts and policies
+
+
+class CaseRulesetRow(Base):
+    """The ruleset version a case is derived under: pinned until an explicit repair."""
+
+    __tablename__ = "case_rulesets"
+
+    case_id: Mapped[str] = mapped_column(String(200), ForeignKey("cases.case_id"), primary_key=True)
+    ruleset_version: Mapped[str] = mapped_column(String(20), ForeignKey("ruleset_versions.version"))
+    derived_at: Mapped[datetime]
+
+
+class RepairRow(Base):
+    """The audit record of an explicit `casewatch rules repair`."""
+
+    __tablename__ = "rule_repairs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    recorded_at: Mapped[datetime]
+    policy: Mapped[str] = mapped_column(String(100))
+    to_version: Mapped[str] = mapped_column(String(20))
+    since: Mapped[datetime | None]
+    cases: Mapped[int]
+    cycles_changed: Mapped[int]
+    summary: Mapped[str] = mapped_column(Text)  # JSON: counts and case references
