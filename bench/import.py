@@ -157,8 +157,8 @@ def main() -> None:
         for backend in args.backends.split(","):
             url, drop = fresh_database(backend, folder)
             try:
-                subprocess.run(
-                    [sys.executable, "-m", "casewatch", "init", "--db", url],  # noqa: S603
+                subprocess.run(  # noqa: S603 - our own interpreter and arguments
+                    [sys.executable, "-m", "casewatch", "init", "--db", url],
                     check=True,
                     capture_output=True,
                 )
