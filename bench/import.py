@@ -69,7 +69,7 @@ def write_events(path: Path, events: int, cases: int) -> None:
 def run_measured(args: list[str]) -> tuple[float, int, bytes]:
     """Run a child process; return its wall time, peak RSS in MiB and stdout."""
     start = time.perf_counter()
-    child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # noqa: S603
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert child.stdout is not None
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
@@ -157,7 +157,7 @@ def main() -> None:
         for backend in args.backends.split(","):
             url, drop = fresh_database(backend, folder)
             try:
-                subprocess.run(  # noqa: S603 - our own interpreter and arguments
+                subprocess.run(
                     [sys.executable, "-m", "casewatch", "init", "--db", url],
                     check=True,
                     capture_output=True,
