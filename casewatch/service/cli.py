@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Annotated, Any, NoReturn, TypeVar
 
@@ -27,6 +27,8 @@ from casewatch.cases.store import iter_case_rows, load_case_events
 from casewatch.cases.tables import CaseRow
 from casewatch.engine.store import pinned_versions
 from casewatch.migrations.schema import head_revision
+from casewatch.reports.formats import sla_csv
+from casewatch.reports.sla import GROUPINGS, sla_report
 from casewatch.service.config import ConfigError
 from casewatch.service.logging import configure_logging, get_logger
 from casewatch.service.render import print_case, print_cases
@@ -49,6 +51,8 @@ app = typer.Typer(
 )
 case_app = typer.Typer(help="Look at cases.", no_args_is_help=True)
 app.add_typer(case_app, name="case")
+report_app = typer.Typer(help="Reports for problem-solving groups.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 
 DbOption = Annotated[
     str | None,
@@ -230,6 +234,65 @@ def case_list(
     else:
         count = print_cases(Console(), rows)
         Console(stderr=True).print(f"{count} case(s)")
+
+
+@report_app.command("sla")
+def report_sla(
+    date_from: Annotated[str, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")],
+    date_to: Annotated[str, typer.Option("--to", help="Last day of the period, inclusive.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Count as things stood then (default: now).")
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Group by team or case_type.")] = None,
+    output_format: FormatOption = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write to this file instead of stdout.")
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """SLA performance of the cycles started in a period: met, breached, %, RAG, reasons."""
+    _check_format(output_format, ("json", "csv"))
+    if by is not None and by not in GROUPINGS:
+        raise typer.BadParameter(f"must be one of {', '.join(GROUPINGS)}", param_hint="--by")
+    first, last = _date(date_from, "--from"), _date(date_to, "--to")
+    if last < first:
+        raise typer.BadParameter("--to is before --from", param_hint="--to")
+    with _runtime(db, config) as runtime:
+        moment = _operator_time(as_of, runtime, "--as-of")
+        with runtime.engine.connect() as conn, conn.begin():
+            report = sla_report(
+                conn,
+                policies=runtime.config.policies,
+                rulesets=runtime.config.rulesets(),
+                date_from=first,
+                date_to=last,
+                as_of=moment,
+                tz=runtime.config.timezone,
+                by=by,
+            )
+    log.info("report_built", action="report_sla", entries=len(report["slas"]))
+    text = (
+        json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+        if output_format == "json"
+        else sla_csv(report, by)
+    )
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(EXIT_USAGE, f"cannot write {output}: {exc.strerror or exc}")
+
+
+def _date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{value}' is not a date (YYYY-MM-DD)", param_hint=option
+        ) from None
 
 
 def _check_format(value: str, allowed: tuple[str, ...]) -> None:

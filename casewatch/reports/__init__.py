@@ -1,0 +1,1 @@
+"""Reports for problem-solving groups: SLA performance by period, RAG-rated."""
