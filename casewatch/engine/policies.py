@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import yaml
 from attrs import frozen
 
 from casewatch.cases.events import CASE_TYPES, content_hash
@@ -61,14 +62,36 @@ class PolicyCatalogue:
         return [p.id for p in self.policies]
 
 
-def policies_from_mapping(data: Any, source: str) -> PolicyCatalogue:
+def policies_from_text(text: str, source: str) -> tuple[Any, PolicyCatalogue]:
+    """Parse a policy file, naming the line of the entry at fault in any error."""
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise PolicyConfigError(f"{source}{line}: not valid YAML") from None
+    lines: list[int] = []
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if key.value == "policies" and isinstance(value, yaml.SequenceNode):
+                lines = [item.start_mark.line + 1 for item in value.value]
+    return data, policies_from_mapping(data, source, lines)
+
+
+def policies_from_mapping(data: Any, source: str, lines: Sequence[int] = ()) -> PolicyCatalogue:
     if not isinstance(data, Mapping) or not isinstance(data.get("policies"), list):
         raise PolicyConfigError(f"{source}: expected a top-level 'policies' list")
     policies: list[Policy] = []
     for index, entry in enumerate(data["policies"], start=1):
-        policy = _policy(entry, f"{source}: policies[{index}]")
+        where = (
+            f"{source}:{lines[index - 1]}"
+            if len(lines) >= index
+            else f"{source}: policies[{index}]"
+        )
+        policy = _policy(entry, where)
         if any(p.id == policy.id for p in policies):
-            raise PolicyConfigError(f"{source}: policy id '{policy.id}' appears twice")
+            raise PolicyConfigError(f"{where}: policy id '{policy.id}' appears twice")
         policies.append(policy)
     return PolicyCatalogue(tuple(policies))
 

@@ -29,7 +29,7 @@ from casewatch.engine.store import pinned_versions
 from casewatch.migrations.schema import head_revision
 from casewatch.reports.formats import sla_csv
 from casewatch.reports.sla import GROUPINGS, sla_report
-from casewatch.service.config import ConfigError
+from casewatch.service.config import ConfigError, check_rules
 from casewatch.service.logging import configure_logging, get_logger
 from casewatch.service.render import print_case, print_cases
 from casewatch.service.runtime import DatabaseUnavailableError, Runtime, open_runtime
@@ -53,6 +53,8 @@ case_app = typer.Typer(help="Look at cases.", no_args_is_help=True)
 app.add_typer(case_app, name="case")
 report_app = typer.Typer(help="Reports for problem-solving groups.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
+rules_app = typer.Typer(help="Rule and policy files.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
 
 DbOption = Annotated[
     str | None,
@@ -284,6 +286,45 @@ def report_sla(
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         _fail(EXIT_USAGE, f"cannot write {output}: {exc.strerror or exc}")
+
+
+@rules_app.command("check")
+def rules_check(
+    path: Annotated[
+        str | None,
+        typer.Argument(help="A rule file, a policies.yaml, or a folder of them (default: in use)."),
+    ] = None,
+    output_format: FormatOption = "table",
+    config: ConfigOption = None,
+) -> None:
+    """Validate rule and policy files; print each problem with its file and line."""
+    _check_format(output_format, ("table", "json"))
+    if path is not None and not Path(path).exists():
+        _fail(EXIT_USAGE, f"cannot read {path}: no such file or folder")
+    try:
+        result = check_rules(path, config or _globals.config)
+    except (OSError, UnicodeDecodeError, ConfigError) as exc:
+        _fail(EXIT_USAGE, f"cannot read the rule files: {exc}")
+    if output_format == "json":
+        _print_json(
+            {
+                "files": result.files,
+                "rules": result.rules,
+                "policies": result.policies,
+                "version": result.version,
+                "problems": result.problems,
+            }
+        )
+    else:
+        for problem in result.problems:
+            typer.echo(problem)
+        verdict = f"{len(result.problems)} problem(s)" if result.problems else "ok"
+        typer.echo(
+            f"{verdict}: {result.rules} rules, {result.policies} policies in "
+            f"{len(result.files)} files (version {result.version or '-'})"
+        )
+    if result.problems:
+        raise typer.Exit(EXIT_REJECTED)
 
 
 def _date(value: str, option: str) -> date:

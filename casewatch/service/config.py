@@ -27,7 +27,7 @@ from casewatch.cases.matrices import (
 from casewatch.cases.validation import EventValidator
 from casewatch.engine.calendar import WorkCalendar
 from casewatch.engine.evaluators import EVALUATORS, Evaluator, make_evaluator
-from casewatch.engine.policies import PolicyCatalogue, PolicyConfigError, policies_from_mapping
+from casewatch.engine.policies import PolicyCatalogue, PolicyConfigError, policies_from_text
 from casewatch.engine.rules import RuleFileError, RuleSet, load_rule_files
 from casewatch.engine.store import Rulesets
 
@@ -105,8 +105,8 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
             dash=dash_matrix_from_mapping(read("dash.yaml"), sources["dash.yaml"]),
             asb=asb_matrix_from_mapping(read("asb_matrix.yaml"), sources["asb_matrix.yaml"]),
         )
-        policies_data = read("policies.yaml")
-        policies = policies_from_mapping(policies_data, sources["policies.yaml"])
+        text, sources["policies.yaml"] = _read_text(folder, "policies.yaml")
+        policies_data, policies = policies_from_text(text, sources["policies.yaml"])
     except (MatrixConfigError, PolicyConfigError) as exc:
         raise ConfigError(str(exc)) from None
     rule_texts = read_rule_texts(rules_dir)
@@ -166,3 +166,52 @@ def _read_text(folder: Path | None, name: str) -> tuple[str, str]:
                 raise ConfigError(f"{candidate}: cannot be read ({exc})") from None
     shipped = resources.files("casewatch") / "config" / name
     return shipped.read_text(encoding="utf-8"), f"casewatch/config/{name}"
+
+
+KNOWN_CONFIG_FILES: Final = ("settings.yaml", "dash.yaml", "asb_matrix.yaml", "policies.yaml")
+
+
+@frozen
+class RulesCheck:
+    files: list[str]
+    rules: int
+    policies: int
+    version: str | None
+    problems: list[str]
+
+
+def check_rules(path: str | None, config_dir: str | None = None) -> RulesCheck:
+    """Validate rule and policy files: the configured ones, a folder of them, or one file
+    in place of its configured namesake. Every problem names its file and line."""
+    folder = Path(config_dir) if config_dir else _env_config_dir()
+    policy_text, policy_source = _read_text(folder, "policies.yaml")
+    texts = read_rule_texts()
+    sources = {name: f"casewatch/rules/{name}" for name in texts}
+    if path is not None:
+        target = Path(path)
+        if target.is_dir():
+            local = {
+                f.name: f for f in sorted(target.glob("*.y*ml")) if f.name not in KNOWN_CONFIG_FILES
+            }
+            if local:
+                texts = {name: f.read_text(encoding="utf-8") for name, f in local.items()}
+                sources = {name: str(f) for name, f in local.items()}
+            if (target / "policies.yaml").is_file():
+                policy_source = str(target / "policies.yaml")
+                policy_text = (target / "policies.yaml").read_text(encoding="utf-8")
+        elif target.name == "policies.yaml":
+            policy_text, policy_source = target.read_text(encoding="utf-8"), str(target)
+        else:
+            texts[target.name] = target.read_text(encoding="utf-8")
+            sources[target.name] = str(target)
+    files = [policy_source, *sources.values()]
+    try:
+        _, policies = policies_from_text(policy_text, policy_source)
+    except PolicyConfigError as exc:
+        return RulesCheck(files, 0, 0, None, [str(exc)])
+    named = [(sources[name], text) for name, text in texts.items()]
+    try:
+        rules = load_rule_files(named, policies, policy_source)
+    except RuleFileError as exc:
+        return RulesCheck(files, 0, len(policies.policies), None, exc.problems)
+    return RulesCheck(files, len(rules.rules), len(policies.policies), rules.version, [])
