@@ -25,6 +25,7 @@ from casewatch.cases.db import DatabaseUrlError
 from casewatch.cases.importing import Importer
 from casewatch.cases.store import iter_case_rows, load_case_events
 from casewatch.cases.tables import CaseRow
+from casewatch.engine.repair import apply_repair, plan_repair
 from casewatch.engine.store import pinned_versions
 from casewatch.migrations.schema import head_revision
 from casewatch.reports.formats import sla_csv
@@ -325,6 +326,42 @@ def rules_check(
         )
     if result.problems:
         raise typer.Exit(EXIT_REJECTED)
+
+
+@rules_app.command("repair")
+def rules_repair(
+    policy: Annotated[str, typer.Option("--policy", help="The policy whose cases to repair.")],
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only cases with events on or after this date.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
+    ] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Re-derive cases pinned to an older ruleset under the current one (audited)."""
+    with _runtime(db, config) as runtime:
+        if policy not in runtime.config.policies.ids:
+            raise typer.BadParameter(
+                f"unknown policy (policies: {', '.join(runtime.config.policies.ids)})",
+                param_hint="--policy",
+            )
+        moment = _operator_time(since, runtime, "--since") if since else None
+        rulesets = runtime.config.rulesets()
+        with runtime.engine.connect() as conn, conn.begin():
+            plan, derivations = plan_repair(conn, rulesets, policy, moment)
+            if not dry_run:
+                apply_repair(conn, rulesets, plan, derivations)
+    log.info(
+        "rules_repair",
+        action="rules_repair",
+        policy=policy,
+        applied=not dry_run,
+        cases=len(plan.cases),
+        cycles_changed=len(plan.changes),
+    )
+    _print_json(plan.as_json(applied=not dry_run))
 
 
 def _date(value: str, option: str) -> date:
