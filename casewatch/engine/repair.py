@@ -121,7 +121,7 @@ def apply_repair(
 ) -> None:
     rulesets.record_current(conn)
     pinned = pinned_versions(conn, [d.state.case_id for d in derivations])
-    write_derivations(conn, derivations, pinned)
+    write_derivations(conn, derivations, pinned, rulesets)
     conn.execute(
         insert(RepairRow).values(
             recorded_at=datetime.now(UTC),

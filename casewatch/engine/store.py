@@ -8,6 +8,7 @@ moves cases to the current version explicitly.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,14 +17,23 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from casewatch.cases.events import Event
 from casewatch.cases.store import CaseHistory
+from casewatch.engine.alerts import Level, next_check, schedule
 from casewatch.engine.calendar import WorkCalendar
+from casewatch.engine.cycles import Cycle
 from casewatch.engine.derive import Derivation, derive
 from casewatch.engine.evaluators import Evaluator
 from casewatch.engine.policies import policies_from_mapping
 from casewatch.engine.rules import RuleSet, load_rule_files
-from casewatch.engine.tables import CaseFlagRow, CaseRulesetRow, RulesetVersionRow, SlaCycleRow
+from casewatch.engine.tables import (
+    AlertRow,
+    CaseFlagRow,
+    CaseRulesetRow,
+    RulesetVersionRow,
+    SlaCycleRow,
+)
 
 EvaluatorFactory = Callable[[RuleSet], Evaluator]
+CycleKey = tuple[str, str, datetime]  # case, policy, start: a cycle's lasting identity
 
 
 class Rulesets:
@@ -107,22 +117,69 @@ class CycleProjector:
             self.rulesets.derive(conn, h.case_id, h.events, pinned.get(h.case_id))
             for h in histories
         ]
-        write_derivations(conn, derivations, pinned)
+        write_derivations(conn, derivations, pinned, self.rulesets)
+
+
+def recorded_levels(conn: Connection, case_ids: Sequence[str]) -> dict[CycleKey, dict[str, int]]:
+    """Alerts already recorded for these cases: cycle -> {level: alert id}."""
+    recorded: dict[CycleKey, dict[str, int]] = defaultdict(dict)
+    for row in conn.execute(
+        select(
+            AlertRow.id,
+            AlertRow.case_id,
+            AlertRow.policy,
+            AlertRow.cycle_started_at,
+            AlertRow.level,
+        ).where(AlertRow.case_id.in_(case_ids))
+    ):
+        recorded[(row.case_id, row.policy, row.cycle_started_at)][row.level] = row.id
+    return recorded
+
+
+def cycle_schedule(
+    rulesets: Rulesets, conn: Connection, derivation: Derivation, cycle: Cycle
+) -> list[Level]:
+    rules, _ = rulesets.get(conn, derivation.ruleset_version)
+    return schedule(cycle, rules.policies[cycle.policy], rulesets.calendar)
 
 
 def write_derivations(
-    conn: Connection, derivations: Sequence[Derivation], pinned: Mapping[str, str]
+    conn: Connection,
+    derivations: Sequence[Derivation],
+    pinned: Mapping[str, str],
+    rulesets: Rulesets,
 ) -> None:
-    """Replace the stored cycles and flags of these cases with their derivations."""
+    """Replace the stored cycles and flags of these cases with their derivations, set each
+    cycle's next check from its alert ladder, and mark recorded alerts that the new
+    derivation shows should not have fired as superseded (never deleting them)."""
     ids = [d.state.case_id for d in derivations]
     now = datetime.now(UTC)
+    recorded = recorded_levels(conn, ids)
+    cycles: list[dict[str, Any]] = []
+    superseded: list[int] = []
+    reinstated: list[int] = []
+    for derivation in derivations:
+        case_id = derivation.state.case_id
+        live: set[tuple[CycleKey, str]] = set()
+        for cycle in derivation.cycles:
+            key = (case_id, cycle.policy, cycle.started_at)
+            levels = cycle_schedule(rulesets, conn, derivation, cycle)
+            live.update((key, level.name) for level in levels)
+            row = cycle_row(case_id, derivation.ruleset_version, cycle)
+            row["next_check_at"] = next_check(levels, set(recorded.get(key, {})))
+            cycles.append(row)
+        for key, levels_recorded in recorded.items():
+            if key[0] == case_id:
+                for level, alert_id in levels_recorded.items():
+                    (reinstated if (key, level) in live else superseded).append(alert_id)
     conn.execute(delete(SlaCycleRow).where(SlaCycleRow.case_id.in_(ids)))
     conn.execute(delete(CaseFlagRow).where(CaseFlagRow.case_id.in_(ids)))
-    cycles = [
-        cycle_row(d.state.case_id, d.ruleset_version, c) for d in derivations for c in d.cycles
-    ]
     if cycles:
         conn.execute(insert(SlaCycleRow), cycles)
+    if superseded:
+        conn.execute(update(AlertRow).where(AlertRow.id.in_(superseded)).values(superseded=True))
+    if reinstated:
+        conn.execute(update(AlertRow).where(AlertRow.id.in_(reinstated)).values(superseded=False))
     flags = [
         {
             "case_id": d.state.case_id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casewatch.cases.tables import Base, BigId
@@ -21,6 +21,12 @@ class SlaCycleRow(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "policy", "cycle"),
         Index("ix_sla_cycles_policy_started_at", "policy", "started_at"),
+        Index(
+            "ix_sla_cycles_next_check_at",
+            "next_check_at",
+            postgresql_where=text("next_check_at IS NOT NULL"),
+            sqlite_where=text("next_check_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -41,6 +47,9 @@ class SlaCycleRow(Base):
     exclusion_reason: Mapped[str | None] = mapped_column(Text)
     start_event_id: Mapped[str] = mapped_column(String(200))
     stop_event_id: Mapped[str | None] = mapped_column(String(200))
+    # The next time the scheduler must look at this cycle: its earliest alert level not
+    # yet recorded. Null when nothing is left to fire; the scan reads a partial index.
+    next_check_at: Mapped[datetime | None]
 
 
 class CaseFlagRow(Base):
@@ -89,3 +98,27 @@ class RepairRow(Base):
     cases: Mapped[int]
     cycles_changed: Mapped[int]
     summary: Mapped[str] = mapped_column(Text)  # JSON: counts and case references
+
+
+class AlertRow(Base):
+    """One level of one cycle's alert ladder, recorded once (the unique key) and kept.
+
+    A cycle is identified by (case, policy, start time), which survives re-derivation.
+    An alert that a later recomputation shows should not have fired is marked
+    superseded, never deleted.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("case_id", "policy", "cycle_started_at", "level"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(200), ForeignKey("cases.case_id"), index=True)
+    policy: Mapped[str] = mapped_column(String(100))
+    cycle_started_at: Mapped[datetime]
+    cycle: Mapped[int]
+    level: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]  # when the level fell due
+    recorded_at: Mapped[datetime]  # the check that found it
+    recipients: Mapped[str] = mapped_column(Text)  # JSON list of roles
+    historic: Mapped[bool]  # long past due when first found: not sent outside the inbox
+    superseded: Mapped[bool]

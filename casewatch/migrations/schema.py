@@ -11,7 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData
 
-import casewatch.engine.tables  # noqa: F401 - registers the engine's tables on Base
+import casewatch.engine.tables
+import casewatch.notifications.tables  # noqa: F401 - and the outbox
 from casewatch.cases.tables import Base
 
 MIGRATION_LOCK_ID: Final = 0x43415345  # "CASE": serialises concurrent `casewatch init`

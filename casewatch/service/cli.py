@@ -28,13 +28,15 @@ from casewatch.cases.tables import CaseRow
 from casewatch.engine.repair import apply_repair, plan_repair
 from casewatch.engine.store import pinned_versions
 from casewatch.migrations.schema import head_revision
+from casewatch.notifications.inbox import list_alerts
 from casewatch.reports.formats import sla_csv
 from casewatch.reports.sla import GROUPINGS, sla_report
 from casewatch.service.config import ConfigError, check_rules
 from casewatch.service.logging import configure_logging, get_logger
-from casewatch.service.render import print_case, print_cases
-from casewatch.service.runtime import DatabaseUnavailableError, Runtime, open_runtime
+from casewatch.service.render import print_alerts, print_case, print_cases
+from casewatch.service.runtime import DatabaseUnavailableError, Runtime, open_runtime, run_tick
 from casewatch.service.views import case_view
+from casewatch.service.worker import run_worker
 
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
@@ -56,6 +58,8 @@ report_app = typer.Typer(help="Reports for problem-solving groups.", no_args_is_
 app.add_typer(report_app, name="report")
 rules_app = typer.Typer(help="Rule and policy files.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+alerts_app = typer.Typer(help="Warning, breach and escalation alerts.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
 
 DbOption = Annotated[
     str | None,
@@ -287,6 +291,62 @@ def report_sla(
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         _fail(EXIT_USAGE, f"cannot write {output}: {exc.strerror or exc}")
+
+
+@app.command()
+def tick(
+    now: Annotated[
+        str | None, typer.Option("--now", help="Check as if it were this moment (default: now).")
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """One scheduled check: record alerts that fell due, queue and deliver notifications."""
+    with _runtime(db, config) as runtime:
+        moment = _operator_time(now, runtime, "--now")
+        summary = run_tick(runtime, moment)
+    log.info("tick", action="tick", **{k: v for k, v in summary.items() if k != "now"})
+    _print_json(summary)
+
+
+@app.command()
+def worker(
+    scan_every: Annotated[
+        float, typer.Option("--scan-every", help="Seconds between SLA scans.")
+    ] = 60.0,
+    relay_every: Annotated[
+        float, typer.Option("--relay-every", help="Seconds between outbox deliveries.")
+    ] = 10.0,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the scheduler (SLA scan and outbox relay) until stopped; several may share a
+    PostgreSQL database."""
+    if scan_every <= 0 or relay_every <= 0:
+        raise typer.BadParameter("intervals must be positive", param_hint="--scan-every")
+    with _runtime(db, config) as runtime:
+        run_worker(runtime, scan_every, relay_every)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    case_id: Annotated[str | None, typer.Option("--case", help="Only this case's alerts.")] = None,
+    output_format: FormatOption = "json",
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Alerts recorded: level, when it fell due, who hears, delivered, superseded."""
+    _check_format(output_format, ("table", "json"))
+    with (
+        _runtime(db, config) as runtime,
+        runtime.engine.connect().execution_options(read_only=True) as conn,
+        conn.begin(),
+    ):
+        alerts = list_alerts(conn, runtime.config.timezone, case_id)
+    if output_format == "json":
+        _print_json(alerts)
+    else:
+        print_alerts(Console(), alerts)
 
 
 @rules_app.command("check")

@@ -30,6 +30,7 @@ from casewatch.engine.evaluators import EVALUATORS, Evaluator, make_evaluator
 from casewatch.engine.policies import PolicyCatalogue, PolicyConfigError, policies_from_text
 from casewatch.engine.rules import RuleFileError, RuleSet, load_rule_files
 from casewatch.engine.store import Rulesets
+from casewatch.notifications.routing import Routing, RoutingConfigError, routing_from_mapping
 
 NATIONS: Final = ("england_wales", "scotland", "northern_ireland")
 
@@ -49,6 +50,7 @@ class Config:
     sources: Mapping[str, str]  # file name -> where it was read from
     rule_texts: Mapping[str, str]  # rule file name -> its text, stored with each version
     policies_data: Any  # the parsed policy file, stored with each version
+    routing: Routing
 
     def validator(self) -> EventValidator:
         return EventValidator(self.matrices, self.policies.case_types())
@@ -109,6 +111,10 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         policies_data, policies = policies_from_text(text, sources["policies.yaml"])
     except (MatrixConfigError, PolicyConfigError) as exc:
         raise ConfigError(str(exc)) from None
+    try:
+        routing = routing_from_mapping(read("notifications.yaml"), sources["notifications.yaml"])
+    except RoutingConfigError as exc:
+        raise ConfigError(str(exc)) from None
     rule_texts = read_rule_texts(rules_dir)
     try:
         rules = load_rule_files(rule_texts.items(), policies, sources["policies.yaml"])
@@ -124,6 +130,7 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         sources=sources,
         rule_texts=rule_texts,
         policies_data=policies_data,
+        routing=routing,
     )
 
 
@@ -168,7 +175,13 @@ def _read_text(folder: Path | None, name: str) -> tuple[str, str]:
     return shipped.read_text(encoding="utf-8"), f"casewatch/config/{name}"
 
 
-KNOWN_CONFIG_FILES: Final = ("settings.yaml", "dash.yaml", "asb_matrix.yaml", "policies.yaml")
+KNOWN_CONFIG_FILES: Final = (
+    "settings.yaml",
+    "dash.yaml",
+    "asb_matrix.yaml",
+    "policies.yaml",
+    "notifications.yaml",
+)
 
 
 @frozen

@@ -94,3 +94,20 @@ def _compact(value: Any) -> str:
     if isinstance(value, list):
         return "/".join(str(v) for v in value)
     return str(value)
+
+
+def print_alerts(console: Console, alerts: Iterable[Mapping[str, Any]]) -> None:
+    table = Table("case", "policy", "cycle", "level", "fell due", "to", "delivered", "note")
+    for alert in alerts:
+        note = "superseded" if alert["superseded"] else ("historic" if alert["historic"] else "")
+        table.add_row(
+            Text(alert["case_id"]),
+            Text(alert["policy"]),
+            str(alert["cycle"]),
+            alert["level"],
+            _short_time(alert["at"]),
+            Text(", ".join(alert["recipients"])),
+            "yes" if alert["delivered"] else "no",
+            note,
+        )
+    console.print(table)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
+from typing import Any
+
 from attrs import frozen
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import make_url
@@ -11,6 +15,9 @@ from casewatch.cases.db import create_db_engine
 from casewatch.cases.store import CaseProjector, Projector
 from casewatch.engine.store import CycleProjector
 from casewatch.migrations.schema import current_revision, head_revision, upgrade
+from casewatch.notifications.channels import channels_from_env
+from casewatch.notifications.relay import relay
+from casewatch.notifications.scan import scan
 from casewatch.service.config import Config, database_url, load_config
 from casewatch.service.logging import get_logger
 
@@ -70,3 +77,22 @@ def open_runtime(
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def run_tick(runtime: Runtime, now: datetime) -> dict[str, Any]:
+    """One scan and one relay pass at `now`: what `casewatch tick` and each worker do."""
+    config = runtime.config
+    scanned = scan(runtime.engine, config.rulesets(), config.routing, now, config.timezone)
+    channels = channels_from_env(
+        os.environ, config.routing.channels, config.routing.timeout.total_seconds()
+    )
+    relayed = relay(runtime.engine, channels, config.routing, now)
+    return {
+        "now": now.astimezone(config.timezone).isoformat(),
+        "warnings": scanned.warnings,
+        "breaches": scanned.breaches,
+        "escalations": scanned.escalations,
+        "notifications_queued": scanned.queued,
+        "notifications_sent": relayed.sent,
+        "backlog": scanned.backlog,
+    }

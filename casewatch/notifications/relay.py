@@ -1,0 +1,115 @@
+"""The outbox relay: deliver pending messages, retry with backoff, dead-letter at last.
+
+Delivery is at least once: a message is marked sent in the same transaction that took
+it, after the channel accepted it; a crash in between leaves it pending, and the resend
+carries the same idempotency key so the receiver sees one logical message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from attrs import define
+from sqlalchemy import Engine, select, update
+
+from casewatch.engine.tables import AlertRow
+from casewatch.notifications.channels import Channel, DeliveryError, Outgoing
+from casewatch.notifications.routing import Routing
+from casewatch.notifications.tables import OutboxRow
+
+RELAY_BATCH = 200
+
+
+@define
+class RelayResult:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+def relay(
+    engine: Engine, channels: Mapping[str, Channel], routing: Routing, now: datetime
+) -> RelayResult:
+    result = RelayResult()
+    last_id = 0
+    while True:
+        with engine.connect() as conn, conn.begin():
+            query = (
+                select(
+                    OutboxRow.id,
+                    OutboxRow.channel,
+                    OutboxRow.recipient,
+                    OutboxRow.address,
+                    OutboxRow.idempotency_key,
+                    OutboxRow.subject,
+                    OutboxRow.body,
+                    OutboxRow.attempts,
+                    AlertRow.case_id,
+                    AlertRow.policy,
+                    AlertRow.level,
+                )
+                .join(AlertRow, AlertRow.id == OutboxRow.alert_id)
+                .where(
+                    OutboxRow.state == "pending",
+                    OutboxRow.next_attempt_at <= now,
+                    OutboxRow.id > last_id,
+                )
+                .order_by(OutboxRow.id)
+                .limit(RELAY_BATCH)
+            )
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=OutboxRow)
+            batch = conn.execute(query).all()
+            if not batch:
+                return result
+            for row in batch:
+                last_id = row.id
+                changes = _attempt(row, channels=channels, routing=routing, now=now, result=result)
+                conn.execute(update(OutboxRow).where(OutboxRow.id == row.id).values(**changes))
+
+
+def _attempt(
+    message: Any,
+    *,
+    channels: Mapping[str, Channel],
+    routing: Routing,
+    now: datetime,
+    result: RelayResult,
+) -> dict[str, object]:
+    body = json.loads(message.body)
+    outgoing = Outgoing(
+        idempotency_key=message.idempotency_key,
+        recipient=message.recipient,
+        address=message.address,
+        subject=message.subject,
+        text=body["text"],
+        html=body["html"],
+        case_id=message.case_id,
+        policy=message.policy,
+        level=message.level,
+    )
+    attempts = message.attempts + 1
+    try:
+        _channel(channels, message.channel).send(outgoing)
+    except DeliveryError as exc:
+        if attempts >= routing.max_attempts:
+            result.dead += 1
+            return {"state": "dead", "attempts": attempts, "last_error": str(exc)[:500]}
+        result.failed += 1
+        return {
+            "attempts": attempts,
+            "last_error": str(exc)[:500],
+            "next_attempt_at": now + routing.backoff * (2 ** (attempts - 1)),
+        }
+    result.sent += 1
+    return {"state": "sent", "attempts": attempts, "sent_at": now, "last_error": None}
+
+
+def _channel(channels: Mapping[str, Channel], name: str) -> Channel:
+    channel = channels.get(name)
+    if channel is None:
+        raise DeliveryError(f"the {name} channel is not configured")
+    return channel

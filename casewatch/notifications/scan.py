@@ -1,0 +1,232 @@
+"""The SLA scan: record the alert levels that have fallen due, and queue their messages.
+
+Runs at a given `now` (the clock is a parameter). Cycles whose `next_check_at` has come
+are taken in bounded batches in time order — with FOR UPDATE SKIP LOCKED on PostgreSQL,
+so several workers share the work and none takes a row another holds. Each batch is one
+transaction: its cases are replayed up to `now` (events later than `now` are ignored),
+each due level is inserted under a unique key (so it is recorded once, whoever finds it),
+its outbox messages are written with it, and the cycles' next checks are moved on. What a
+pass cannot reach is reported as backlog, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from attrs import define, frozen
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from casewatch.cases.store import load_histories
+from casewatch.cases.tables import CaseRow
+from casewatch.engine.alerts import levels_due, next_check, schedule
+from casewatch.engine.store import Rulesets, pinned_versions, recorded_levels
+from casewatch.engine.tables import AlertRow, SlaCycleRow
+from casewatch.notifications.messages import render_alert
+from casewatch.notifications.routing import Routing
+from casewatch.notifications.tables import OutboxRow
+
+
+@define
+class ScanResult:
+    warnings: int = 0
+    breaches: int = 0
+    escalations: int = 0
+    queued: int = 0
+    cycles_checked: int = 0
+    backlog: int = 0
+
+    def add(self, kind: str) -> None:
+        if kind == "warning":
+            self.warnings += 1
+        elif kind == "breach":
+            self.breaches += 1
+        else:
+            self.escalations += 1
+
+
+@frozen
+class NewAlert:
+    id: int
+    case_id: str
+    level: str
+
+
+def scan(
+    engine: Engine, rulesets: Rulesets, routing: Routing, now: datetime, tz: ZoneInfo
+) -> ScanResult:
+    result = ScanResult()
+    for _ in range(routing.max_batches):
+        with engine.connect() as conn, conn.begin():
+            if not _scan_batch(
+                conn, rulesets=rulesets, routing=routing, now=now, tz=tz, result=result
+            ):
+                break
+    with engine.connect().execution_options(read_only=True) as conn, conn.begin():
+        result.backlog = conn.execute(
+            select(func.count()).where(SlaCycleRow.next_check_at <= now)
+        ).scalar_one()
+    return result
+
+
+def _scan_batch(
+    conn: Connection,
+    *,
+    rulesets: Rulesets,
+    routing: Routing,
+    now: datetime,
+    tz: ZoneInfo,
+    result: ScanResult,
+) -> bool:
+    query = (
+        select(SlaCycleRow.id, SlaCycleRow.case_id, SlaCycleRow.policy, SlaCycleRow.started_at)
+        .where(SlaCycleRow.next_check_at <= now)
+        .order_by(SlaCycleRow.next_check_at, SlaCycleRow.id)
+        .limit(routing.batch_size)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    due = conn.execute(query).all()
+    if not due:
+        return False
+    result.cycles_checked += len(due)
+    by_case: dict[str, dict[tuple[str, datetime], int]] = defaultdict(dict)
+    for row in due:
+        by_case[row.case_id][(row.policy, row.started_at)] = row.id
+    case_ids = sorted(by_case)
+    pinned = pinned_versions(conn, case_ids)
+    recorded = recorded_levels(conn, case_ids)
+    cases = {
+        row.case_id: row
+        for row in conn.execute(
+            select(CaseRow.case_id, CaseRow.team, CaseRow.caseworker).where(
+                CaseRow.case_id.in_(case_ids)
+            )
+        )
+    }
+    next_checks: dict[int, datetime | None] = {}
+    for history in load_histories(conn, case_ids, dict.fromkeys(case_ids)):
+        version = pinned.get(history.case_id)
+        rules, _ = rulesets.get(conn, version)
+        as_of_now = rulesets.derive(
+            conn, history.case_id, [e for e in history.events if e.at <= now], version
+        )
+        final = rulesets.derive(conn, history.case_id, history.events, version)
+        locked = by_case[history.case_id]
+        for cycle in as_of_now.cycles:
+            key = (cycle.policy, cycle.started_at)
+            if key not in locked:
+                continue  # another batch or worker holds this cycle
+            policy = rules.policies[cycle.policy]
+            already = set(recorded.get((history.case_id, *key), {}))
+            for level in levels_due(cycle, policy, rulesets.calendar, now):
+                if level.name in already:
+                    continue
+                alert = _record(conn, history.case_id, cycle, level, routing=routing, now=now)
+                already.add(level.name)
+                if alert is None:
+                    continue  # recorded concurrently: the unique key kept it to one
+                result.add(level.kind)
+                result.queued += _queue(
+                    conn,
+                    alert,
+                    case=cases[history.case_id],
+                    policy_title=policy.title,
+                    cycle=cycle,
+                    at=level.at,
+                    historic=now - level.at > routing.historic_after,
+                    routing=routing,
+                    now=now,
+                    tz=tz,
+                )
+            recorded[(history.case_id, *key)] = dict.fromkeys(already, 0)
+        for cycle in final.cycles:
+            key = (cycle.policy, cycle.started_at)
+            if key in locked:
+                levels = schedule(cycle, rules.policies[cycle.policy], rulesets.calendar)
+                done = set(recorded.get((history.case_id, *key), {}))
+                next_checks[locked[key]] = next_check(levels, done, after=now)
+    for cycle_id in (row.id for row in due):
+        conn.execute(
+            update(SlaCycleRow)
+            .where(SlaCycleRow.id == cycle_id)
+            .values(next_check_at=next_checks.get(cycle_id))
+        )
+    return True
+
+
+def _record(
+    conn: Connection, case_id: str, cycle: Any, level: Any, *, routing: Routing, now: datetime
+) -> NewAlert | None:
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        dialect_insert(AlertRow)
+        .values(
+            case_id=case_id,
+            policy=cycle.policy,
+            cycle_started_at=cycle.started_at,
+            cycle=cycle.number,
+            level=level.name,
+            at=level.at,
+            recorded_at=now,
+            recipients=json.dumps(list(routing.roles_for(level.name))),
+            historic=now - level.at > routing.historic_after,
+            superseded=False,
+        )
+        .on_conflict_do_nothing(index_elements=["case_id", "policy", "cycle_started_at", "level"])
+        .returning(AlertRow.id)
+    )
+    alert_id = conn.execute(statement).scalar_one_or_none()
+    return NewAlert(alert_id, case_id, level.name) if alert_id is not None else None
+
+
+def _queue(
+    conn: Connection,
+    alert: NewAlert,
+    *,
+    case: Any,
+    policy_title: str,
+    cycle: Any,
+    at: datetime,
+    historic: bool,
+    routing: Routing,
+    now: datetime,
+    tz: ZoneInfo,
+) -> int:
+    rows: list[dict[str, Any]] = []
+    for role in routing.roles_for(alert.level):
+        message = render_alert(
+            case_id=alert.case_id, team=case.team, policy_title=policy_title, cycle=cycle.number,
+            level=alert.level, started_at=cycle.started_at, due_at=cycle.due_at, at=at,
+            recipient=role, link_base_url=routing.link_base_url, tz=tz,
+        )  # fmt: skip
+        for channel in routing.channels_for(historic):
+            address = (
+                routing.address(role, case.team, case.caseworker) if channel == "email" else None
+            )
+            if channel == "email" and address is None:
+                continue  # no address for this role: the inbox still has it
+            rows.append(
+                {
+                    "alert_id": alert.id,
+                    "channel": channel,
+                    "recipient": role,
+                    "address": address,
+                    "idempotency_key": f"casewatch-alert-{alert.id}-{channel}-{role}",
+                    "subject": message.subject,
+                    "body": json.dumps({"text": message.text, "html": message.html}),
+                    "state": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "last_error": None,
+                    "created_at": now,
+                    "sent_at": None,
+                }
+            )
+    if rows:
+        conn.execute(insert(OutboxRow), rows)
+    return len(rows)

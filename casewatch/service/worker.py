@@ -1,0 +1,110 @@
+"""`casewatch worker`: the scheduler alone. Run several against PostgreSQL to scale out.
+
+APScheduler 3 drives two interval jobs per process (coalesced, one instance at a time);
+the schedule itself lives in the database (`next_check_at`), so workers share nothing
+but the database, and a worker killed at any moment loses nothing: its uncommitted batch
+is rolled back and taken by the next pass of any worker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import OperationalError
+
+from casewatch.notifications.channels import channels_from_env
+from casewatch.notifications.relay import relay
+from casewatch.notifications.scan import scan
+from casewatch.service.logging import get_logger
+from casewatch.service.runtime import Runtime
+
+log = get_logger("casewatch.worker")
+
+
+def run_worker(runtime: Runtime, scan_seconds: float, relay_seconds: float) -> None:
+    """Run until SIGTERM or SIGINT; each job survives a failed pass (the next one retries)."""
+    config = runtime.config
+    rulesets = config.rulesets()
+    channels = channels_from_env(
+        os.environ, config.routing.channels, config.routing.timeout.total_seconds()
+    )
+
+    def sla_scan() -> None:
+        now = datetime.now(UTC)
+        try:
+            result = scan(runtime.engine, rulesets, config.routing, now, config.timezone)
+        except OperationalError as exc:
+            log.warning("sla_scan_failed", action="sla_scan", error_type=type(exc.orig).__name__)
+            return
+        if result.cycles_checked or result.backlog:
+            log.info(
+                "sla_scan",
+                action="sla_scan",
+                cycles_checked=result.cycles_checked,
+                warnings=result.warnings,
+                breaches=result.breaches,
+                escalations=result.escalations,
+                queued=result.queued,
+                backlog=result.backlog,
+            )
+
+    def outbox_relay() -> None:
+        try:
+            result = relay(runtime.engine, channels, config.routing, datetime.now(UTC))
+        except OperationalError as exc:
+            log.warning(
+                "outbox_relay_failed", action="outbox_relay", error_type=type(exc.orig).__name__
+            )
+            return
+        if result.sent or result.failed or result.dead:
+            log.info(
+                "outbox_relay",
+                action="outbox_relay",
+                sent=result.sent,
+                failed=result.failed,
+                dead=result.dead,
+            )
+
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(
+        sla_scan,
+        "interval",
+        seconds=scan_seconds,
+        id="sla_scan",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        outbox_relay,
+        "interval",
+        seconds=relay_seconds,
+        id="outbox_relay",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC),
+    )
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("worker_stopping", action="worker", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    scheduler.start()
+    log.info(
+        "worker_started",
+        action="worker",
+        scan_seconds=scan_seconds,
+        relay_seconds=relay_seconds,
+        pid=os.getpid(),
+    )
+    stop.wait()
+    scheduler.shutdown(wait=True)
+    log.info("worker_stopped", action="worker")
