@@ -21,7 +21,12 @@ class Outcome:
         return json.loads(self.stdout)
 
 
-def casewatch(*args: str, db: str | None = None, stdin: bytes | None = None) -> Outcome:
+def casewatch(
+    *args: str,
+    db: str | None = None,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+) -> Outcome:
     argv = [*args, "--db", db] if db else list(args)
-    result = CliRunner().invoke(app, argv, input=stdin, catch_exceptions=False)
+    result = CliRunner().invoke(app, argv, input=stdin, catch_exceptions=False, env=env)
     return Outcome(result.exit_code, result.stdout, result.stderr)

@@ -19,7 +19,7 @@ def config() -> Config:
 
 
 @pytest.fixture(scope="session")
-def _postgres() -> Iterator[PostgresTestDatabase]:
+def postgres_database() -> Iterator[PostgresTestDatabase]:
     database = PostgresTestDatabase()
     yield database
     database.drop()
@@ -36,7 +36,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         template: SqliteTemplate = request.getfixturevalue("_sqlite_template")
         return template.copy_to(tmp_path)
-    postgres: PostgresTestDatabase = request.getfixturevalue("_postgres")
+    postgres: PostgresTestDatabase = request.getfixturevalue("postgres_database")
     return postgres.reset()
 
 

@@ -111,13 +111,15 @@ class CycleProjector:
         if not self._recorded:
             self.rulesets.record_current(conn)
             self._recorded = True
-        ids = [h.case_id for h in histories]
-        pinned = pinned_versions(conn, ids)
+        # A case with no projection row yet (version None) has nothing stored to look up
+        # or replace: skipping it keeps a bulk import off the growing tables.
+        existing = [h.case_id for h in histories if h.version is not None]
+        pinned = pinned_versions(conn, existing) if existing else {}
         derivations = [
             self.rulesets.derive(conn, h.case_id, h.events, pinned.get(h.case_id))
             for h in histories
         ]
-        write_derivations(conn, derivations, pinned, self.rulesets)
+        write_derivations(conn, derivations, pinned, self.rulesets, existing=existing)
 
 
 def recorded_levels(conn: Connection, case_ids: Sequence[str]) -> dict[CycleKey, dict[str, int]]:
@@ -148,13 +150,16 @@ def write_derivations(
     derivations: Sequence[Derivation],
     pinned: Mapping[str, str],
     rulesets: Rulesets,
+    existing: Sequence[str] | None = None,
 ) -> None:
     """Replace the stored cycles and flags of these cases with their derivations, set each
     cycle's next check from its alert ladder, and mark recorded alerts that the new
-    derivation shows should not have fired as superseded (never deleting them)."""
-    ids = [d.state.case_id for d in derivations]
+    derivation shows should not have fired as superseded (never deleting them).
+
+    `existing` names the cases that may have stored rows (default: all of them)."""
+    ids = [d.state.case_id for d in derivations] if existing is None else list(existing)
     now = datetime.now(UTC)
-    recorded = recorded_levels(conn, ids)
+    recorded = recorded_levels(conn, ids) if ids else {}
     cycles: list[dict[str, Any]] = []
     superseded: list[int] = []
     reinstated: list[int] = []
@@ -172,8 +177,9 @@ def write_derivations(
             if key[0] == case_id:
                 for level, alert_id in levels_recorded.items():
                     (reinstated if (key, level) in live else superseded).append(alert_id)
-    conn.execute(delete(SlaCycleRow).where(SlaCycleRow.case_id.in_(ids)))
-    conn.execute(delete(CaseFlagRow).where(CaseFlagRow.case_id.in_(ids)))
+    if ids:
+        conn.execute(delete(SlaCycleRow).where(SlaCycleRow.case_id.in_(ids)))
+        conn.execute(delete(CaseFlagRow).where(CaseFlagRow.case_id.in_(ids)))
     if cycles:
         conn.execute(insert(SlaCycleRow), cycles)
     if superseded:
