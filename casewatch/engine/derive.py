@@ -58,6 +58,8 @@ def derive(
     fired: list[Fired] = []
     for event in events:
         before, state = state, apply(state, event)
+        if event.TYPE not in rules.event_types:
+            continue  # no rule listens to this kind of event: nothing can match
         snapshot = build_snapshot(before, event, state, rules, calendar)
         for index in evaluator.matching(snapshot):
             rule = rules.by_index(index)

@@ -21,6 +21,7 @@ Facts and effects come from engine.vocabulary; anything else is reported as a pr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 import yaml
@@ -99,7 +100,7 @@ class Rule:
     version: str
 
 
-@frozen
+@frozen(slots=False)  # cached_property needs an instance dict
 class RuleSet:
     rules: tuple[Rule, ...]
     policies: PolicyCatalogue
@@ -118,6 +119,23 @@ class RuleSet:
                 if FACTS[condition.fact].parameters:
                     seen.setdefault(condition.key, condition)
         return tuple(seen.values())
+
+    @cached_property
+    def event_types(self) -> frozenset[str]:
+        """Event types some rule listens to: no other event can match anything."""
+        return frozenset(t for rule in self.rules for t in rule.events)
+
+    @cached_property
+    def windows_by_event(self) -> Mapping[str, tuple[Condition, ...]]:
+        """The windowed facts the rules for each event type read; the snapshot of an event
+        of another type leaves them out (counting them is the costly part)."""
+        needed: dict[str, dict[str, Condition]] = {}
+        for rule in self.rules:
+            for condition in rule.conditions:
+                if FACTS[condition.fact].parameters:
+                    for event_type in rule.events:
+                        needed.setdefault(event_type, {})[condition.key] = condition
+        return {event_type: tuple(c.values()) for event_type, c in needed.items()}
 
     def by_index(self, index: int) -> Rule:
         return self.rules[index]

@@ -21,7 +21,7 @@ from casewatch.engine.rules import RuleSet
 def build_snapshot(
     before: CaseState, event: Event, after: CaseState, rules: RuleSet, calendar: WorkCalendar
 ) -> dict[str, Any]:
-    """Every fact of engine.vocabulary that `rules` use, for `event` taking effect."""
+    """Every fact of engine.vocabulary that the rules for this event's type use."""
     snapshot: dict[str, Any] = {
         "type": event.TYPE,
         "case_type": after.case_type or "",
@@ -36,7 +36,7 @@ def build_snapshot(
             event.police_incidents_12m or 0 if isinstance(event, RiskAssessed) else 0
         ),
     }
-    for window in rules.windows:
+    for window in rules.windows_by_event.get(event.TYPE, ()):
         since = _window_start(event.at, window.days, window.months, calendar)
         if window.fact == "incidents_within":
             snapshot[window.key] = sum(1 for i in after.incidents if since <= i.at <= event.at)
