@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from attrs import asdict
 from sqlalchemy.exc import OperationalError
 
 from casewatch.notifications.channels import channels_from_env
@@ -35,40 +37,14 @@ def run_worker(runtime: Runtime, scan_seconds: float, relay_seconds: float) -> N
     )
 
     def sla_scan() -> None:
-        now = datetime.now(UTC)
-        try:
-            result = scan(runtime.engine, rulesets, config.routing, now, config.timezone)
-        except OperationalError as exc:
-            log.warning("sla_scan_failed", action="sla_scan", error_type=type(exc.orig).__name__)
-            return
+        result = scan(runtime.engine, rulesets, config.routing, datetime.now(UTC), config.timezone)
         if result.cycles_checked or result.backlog:
-            log.info(
-                "sla_scan",
-                action="sla_scan",
-                cycles_checked=result.cycles_checked,
-                warnings=result.warnings,
-                breaches=result.breaches,
-                escalations=result.escalations,
-                queued=result.queued,
-                backlog=result.backlog,
-            )
+            log.info("sla_scan", action="sla_scan", **asdict(result))
 
     def outbox_relay() -> None:
-        try:
-            result = relay(runtime.engine, channels, config.routing, datetime.now(UTC))
-        except OperationalError as exc:
-            log.warning(
-                "outbox_relay_failed", action="outbox_relay", error_type=type(exc.orig).__name__
-            )
-            return
+        result = relay(runtime.engine, channels, config.routing, datetime.now(UTC))
         if result.sent or result.failed or result.dead:
-            log.info(
-                "outbox_relay",
-                action="outbox_relay",
-                sent=result.sent,
-                failed=result.failed,
-                dead=result.dead,
-            )
+            log.info("outbox_relay", action="outbox_relay", **asdict(result))
 
     scheduler = BackgroundScheduler(timezone=UTC)
     scheduler.add_job(
@@ -108,3 +84,16 @@ def run_worker(runtime: Runtime, scan_seconds: float, relay_seconds: float) -> N
     stop.wait()
     scheduler.shutdown(wait=True)
     log.info("worker_stopped", action="worker")
+
+
+def _survive(job: Callable[[], None], name: str) -> Callable[[], None]:
+    """A pass that loses the database is logged and left to the next pass, which redoes
+    whatever was rolled back."""
+
+    def run() -> None:
+        try:
+            job()
+        except OperationalError as exc:
+            log.warning(f"{name}_failed", action=name, error_type=type(exc.orig).__name__)
+
+    return run
