@@ -23,13 +23,14 @@ from sqlalchemy import select
 from casewatch.cases.clock import TimestampError, parse_operator_time
 from casewatch.cases.db import DatabaseUrlError
 from casewatch.cases.importing import Importer
-from casewatch.cases.store import iter_case_rows, load_case_events
+from casewatch.cases.store import case_exists, iter_case_rows, load_case_events
 from casewatch.cases.tables import CaseRow
 from casewatch.engine.repair import apply_repair, plan_repair
 from casewatch.engine.store import pinned_versions
 from casewatch.migrations.schema import head_revision
 from casewatch.notifications.inbox import list_alerts
 from casewatch.reports.formats import sla_csv
+from casewatch.reports.render import sla_html, sla_png
 from casewatch.reports.sla import GROUPINGS, sla_report
 from casewatch.service.config import ConfigError, check_rules
 from casewatch.service.logging import configure_logging, get_logger
@@ -259,7 +260,7 @@ def report_sla(
     config: ConfigOption = None,
 ) -> None:
     """SLA performance of the cycles started in a period: met, breached, %, RAG, reasons."""
-    _check_format(output_format, ("json", "csv"))
+    _check_format(output_format, ("json", "csv", "html", "png"))
     if by is not None and by not in GROUPINGS:
         raise typer.BadParameter(f"must be one of {', '.join(GROUPINGS)}", param_hint="--by")
     first, last = _date(date_from, "--from"), _date(date_to, "--to")
@@ -279,18 +280,25 @@ def report_sla(
                 by=by,
             )
     log.info("report_built", action="report_sla", entries=len(report["slas"]))
-    text = (
-        json.dumps(report, ensure_ascii=False, indent=2) + "\n"
-        if output_format == "json"
-        else sla_csv(report, by)
-    )
+    content = _render_report(report, by, output_format)
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        output.write_bytes(content)
     except OSError as exc:
         _fail(EXIT_USAGE, f"cannot write {output}: {exc.strerror or exc}")
+
+
+def _render_report(report: dict[str, Any], by: str | None, output_format: str) -> bytes:
+    if output_format == "csv":
+        return sla_csv(report, by).encode()
+    if output_format == "html":
+        return sla_html(report, by).encode()
+    if output_format == "png":
+        return sla_png(report, by)
+    return (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode()
 
 
 @app.command()
@@ -342,6 +350,8 @@ def alerts_list(
         runtime.engine.connect().execution_options(read_only=True) as conn,
         conn.begin(),
     ):
+        if case_id is not None and not case_exists(conn, case_id):
+            _fail(EXIT_REJECTED, f"case '{case_id}' not found")
         alerts = list_alerts(conn, runtime.config.timezone, case_id)
     if output_format == "json":
         _print_json(alerts)
@@ -356,9 +366,13 @@ def rules_check(
         typer.Argument(help="A rule file, a policies.yaml, or a folder of them (default: in use)."),
     ] = None,
     output_format: FormatOption = "table",
+    db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Validate rule and policy files; print each problem with its file and line."""
+    """Validate rule and policy files; print each problem with its file and line.
+
+    Reads files only; --db is accepted, like every command's, and not used."""
+    del db
     _check_format(output_format, ("table", "json"))
     if path is not None and not Path(path).exists():
         _fail(EXIT_USAGE, f"cannot read {path}: no such file or folder")

@@ -211,3 +211,10 @@ def test_historic_alerts_stay_in_the_inbox(db_url: str, tmp_path: Path) -> None:
     high_case(db_url, tmp_path)
     tick(db_url, "2015-01-01")
     assert all(a["historic"] and a["delivered"] for a in alerts(db_url))
+
+
+def test_alerts_of_an_unknown_case_exit_1(db_url: str) -> None:
+    """alerts list --case for a case that does not exist exits 1."""
+    result = casewatch("alerts", "list", "--case", "NOPE", db=db_url)
+    assert result.exit_code == 1
+    assert "not found" in result.stderr

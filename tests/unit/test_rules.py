@@ -151,6 +151,11 @@ def test_rules_check_a_folder(tmp_path: Path) -> None:
     assert (result.rules, result.policies) == (1, 1)
 
 
+def test_rules_check_accepts_db_like_every_command(tmp_path: Path) -> None:
+    """--db is accepted (and not needed) so scripts can pass it to every command."""
+    assert casewatch("rules", "check", db=f"sqlite:///{tmp_path / 'x.db'}").exit_code == 0
+
+
 def test_rules_check_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     """A path that does not exist exits 2."""
     assert casewatch("rules", "check", str(tmp_path / "nope.yaml")).exit_code == 2
