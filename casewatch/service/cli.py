@@ -30,7 +30,6 @@ from casewatch.engine.store import pinned_versions
 from casewatch.migrations.schema import head_revision
 from casewatch.notifications.inbox import list_alerts
 from casewatch.reports.formats import sla_csv
-from casewatch.reports.render import sla_html, sla_png
 from casewatch.reports.sla import GROUPINGS, sla_report
 from casewatch.service.config import ConfigError, check_rules
 from casewatch.service.logging import configure_logging, get_logger
@@ -294,10 +293,11 @@ def report_sla(
 def _render_report(report: dict[str, Any], by: str | None, output_format: str) -> bytes:
     if output_format == "csv":
         return sla_csv(report, by).encode()
-    if output_format == "html":
-        return sla_html(report, by).encode()
-    if output_format == "png":
-        return sla_png(report, by)
+    if output_format in ("html", "png"):
+        # matplotlib costs ~40 MiB and a noticeable start-up: only report renders pay it.
+        from casewatch.reports.render import sla_html, sla_png  # noqa: PLC0415
+
+        return sla_html(report, by).encode() if output_format == "html" else sla_png(report, by)
     return (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode()
 
 
