@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from attrs import define, frozen
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from casewatch.cases.store import load_histories
@@ -112,10 +112,13 @@ def _scan_batch(
     for history in load_histories(conn, case_ids, dict.fromkeys(case_ids)):
         version = pinned.get(history.case_id)
         rules, _ = rulesets.get(conn, version)
-        as_of_now = rulesets.derive(
-            conn, history.case_id, [e for e in history.events if e.at <= now], version
+        known = [e for e in history.events if e.at <= now]
+        as_of_now = rulesets.derive(conn, history.case_id, known, version)
+        final = (
+            as_of_now  # nothing recorded for later than now: the same derivation
+            if len(known) == len(history.events)
+            else rulesets.derive(conn, history.case_id, history.events, version)
         )
-        final = rulesets.derive(conn, history.case_id, history.events, version)
         locked = by_case[history.case_id]
         for cycle in as_of_now.cycles:
             key = (cycle.policy, cycle.started_at)
@@ -150,12 +153,12 @@ def _scan_batch(
                 levels = schedule(cycle, rules.policies[cycle.policy], rulesets.calendar)
                 done = set(recorded.get((history.case_id, *key), {}))
                 next_checks[locked[key]] = next_check(levels, done, after=now)
-    for cycle_id in (row.id for row in due):
-        conn.execute(
-            update(SlaCycleRow)
-            .where(SlaCycleRow.id == cycle_id)
-            .values(next_check_at=next_checks.get(cycle_id))
-        )
+    conn.execute(
+        update(SlaCycleRow)
+        .where(SlaCycleRow.id == bindparam("cycle_id"))
+        .values(next_check_at=bindparam("next_check")),
+        [{"cycle_id": row.id, "next_check": next_checks.get(row.id)} for row in due],
+    )
     return True
 
 
