@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from attrs import define
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 
 from casewatch.engine.tables import AlertRow
 from casewatch.notifications.channels import Channel, DeliveryError, Outgoing
@@ -47,6 +47,7 @@ def relay(
                     OutboxRow.subject,
                     OutboxRow.body,
                     OutboxRow.attempts,
+                    OutboxRow.next_attempt_at,
                     AlertRow.case_id,
                     AlertRow.policy,
                     AlertRow.level,
@@ -65,10 +66,23 @@ def relay(
             batch = conn.execute(query).all()
             if not batch:
                 return result
-            for row in batch:
-                last_id = row.id
-                changes = _attempt(row, channels=channels, routing=routing, now=now, result=result)
-                conn.execute(update(OutboxRow).where(OutboxRow.id == row.id).values(**changes))
+            changes = [
+                _attempt(row, channels=channels, routing=routing, now=now, result=result)
+                for row in batch
+            ]
+            last_id = batch[-1].id
+            conn.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == bindparam("message_id"))
+                .values(
+                    state=bindparam("new_state"),
+                    attempts=bindparam("new_attempts"),
+                    sent_at=bindparam("new_sent_at"),
+                    last_error=bindparam("new_last_error"),
+                    next_attempt_at=bindparam("new_next_attempt_at"),
+                ),
+                changes,
+            )
 
 
 def _attempt(
@@ -78,7 +92,7 @@ def _attempt(
     routing: Routing,
     now: datetime,
     result: RelayResult,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     body = json.loads(message.body)
     outgoing = Outgoing(
         idempotency_key=message.idempotency_key,
@@ -92,20 +106,29 @@ def _attempt(
         level=message.level,
     )
     attempts = message.attempts + 1
+    change = {
+        "message_id": message.id,
+        "new_state": "sent",
+        "new_attempts": attempts,
+        "new_sent_at": None,
+        "new_last_error": None,
+        "new_next_attempt_at": message.next_attempt_at,
+    }
     try:
         _channel(channels, message.channel).send(outgoing)
     except DeliveryError as exc:
+        change["new_last_error"] = str(exc)[:500]
         if attempts >= routing.max_attempts:
             result.dead += 1
-            return {"state": "dead", "attempts": attempts, "last_error": str(exc)[:500]}
-        result.failed += 1
-        return {
-            "attempts": attempts,
-            "last_error": str(exc)[:500],
-            "next_attempt_at": now + routing.backoff * (2 ** (attempts - 1)),
-        }
+            change["new_state"] = "dead"
+        else:
+            result.failed += 1
+            change["new_state"] = "pending"
+            change["new_next_attempt_at"] = now + routing.backoff * (2 ** (attempts - 1))
+        return change
     result.sent += 1
-    return {"state": "sent", "attempts": attempts, "sent_at": now, "last_error": None}
+    change["new_sent_at"] = now
+    return change
 
 
 def _channel(channels: Mapping[str, Channel], name: str) -> Channel:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,12 +24,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from casewatch.cases.store import load_histories
 from casewatch.cases.tables import CaseRow
-from casewatch.engine.alerts import levels_due, next_check, schedule
+from casewatch.engine.alerts import Level, levels_due, next_check, schedule
+from casewatch.engine.cycles import Cycle
 from casewatch.engine.store import Rulesets, pinned_versions, recorded_levels
 from casewatch.engine.tables import AlertRow, SlaCycleRow
 from casewatch.notifications.messages import render_alert
 from casewatch.notifications.routing import Routing
 from casewatch.notifications.tables import OutboxRow
+
+_INSERT_CHUNK = 500  # rows per multi-row INSERT (SQLite allows 32,766 bound values)
 
 
 @define
@@ -50,10 +54,16 @@ class ScanResult:
 
 
 @frozen
-class NewAlert:
-    id: int
+class Due:
+    """A level found due in this batch, not yet known to be recorded."""
+
     case_id: str
-    level: str
+    cycle: Cycle
+    level: Level
+    policy_title: str
+
+    def historic(self, now: datetime, routing: Routing) -> bool:
+        return now - self.level.at > routing.historic_after
 
 
 def scan(
@@ -109,6 +119,7 @@ def _scan_batch(
         )
     }
     next_checks: dict[int, datetime | None] = {}
+    found: list[Due] = []
     for history in load_histories(conn, case_ids, dict.fromkeys(case_ids)):
         version = pinned.get(history.case_id)
         rules, _ = rulesets.get(conn, version)
@@ -127,25 +138,9 @@ def _scan_batch(
             policy = rules.policies[cycle.policy]
             already = set(recorded.get((history.case_id, *key), {}))
             for level in levels_due(cycle, policy, rulesets.calendar, now):
-                if level.name in already:
-                    continue
-                alert = _record(conn, history.case_id, cycle, level, routing=routing, now=now)
-                already.add(level.name)
-                if alert is None:
-                    continue  # recorded concurrently: the unique key kept it to one
-                result.add(level.kind)
-                result.queued += _queue(
-                    conn,
-                    alert,
-                    case=cases[history.case_id],
-                    policy_title=policy.title,
-                    cycle=cycle,
-                    at=level.at,
-                    historic=now - level.at > routing.historic_after,
-                    routing=routing,
-                    now=now,
-                    tz=tz,
-                )
+                if level.name not in already:
+                    found.append(Due(history.case_id, cycle, level, policy.title))
+                    already.add(level.name)
             recorded[(history.case_id, *key)] = dict.fromkeys(already, 0)
         for cycle in final.cycles:
             key = (cycle.policy, cycle.started_at)
@@ -153,6 +148,15 @@ def _scan_batch(
                 levels = schedule(cycle, rules.policies[cycle.policy], rulesets.calendar)
                 done = set(recorded.get((history.case_id, *key), {}))
                 next_checks[locked[key]] = next_check(levels, done, after=now)
+    messages: list[dict[str, Any]] = []
+    for alert_id, due_level in _record(conn, found, routing=routing, now=now):
+        result.add(due_level.level.kind)
+        messages += _messages(
+            alert_id, due_level, case=cases[due_level.case_id], routing=routing, now=now, tz=tz
+        )
+    if messages:
+        conn.execute(insert(OutboxRow), messages)
+    result.queued += len(messages)
     conn.execute(
         update(SlaCycleRow)
         .where(SlaCycleRow.id == bindparam("cycle_id"))
@@ -163,49 +167,70 @@ def _scan_batch(
 
 
 def _record(
-    conn: Connection, case_id: str, cycle: Any, level: Any, *, routing: Routing, now: datetime
-) -> NewAlert | None:
+    conn: Connection, found: Sequence[Due], *, routing: Routing, now: datetime
+) -> list[tuple[int, Due]]:
+    """Insert the alerts, a chunk per statement; the unique key drops any that another
+    worker recorded first, and RETURNING says which were ours."""
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        dialect_insert(AlertRow)
-        .values(
-            case_id=case_id,
-            policy=cycle.policy,
-            cycle_started_at=cycle.started_at,
-            cycle=cycle.number,
-            level=level.name,
-            at=level.at,
-            recorded_at=now,
-            recipients=json.dumps(list(routing.roles_for(level.name))),
-            historic=now - level.at > routing.historic_after,
-            superseded=False,
+    recorded: list[tuple[int, Due]] = []
+    for offset in range(0, len(found), _INSERT_CHUNK):
+        chunk = found[offset : offset + _INSERT_CHUNK]
+        by_key = {(d.case_id, d.cycle.policy, d.cycle.started_at, d.level.name): d for d in chunk}
+        statement = (
+            dialect_insert(AlertRow)
+            .values(
+                [
+                    {
+                        "case_id": d.case_id,
+                        "policy": d.cycle.policy,
+                        "cycle_started_at": d.cycle.started_at,
+                        "cycle": d.cycle.number,
+                        "level": d.level.name,
+                        "at": d.level.at,
+                        "recorded_at": now,
+                        "recipients": json.dumps(list(routing.roles_for(d.level.name))),
+                        "historic": d.historic(now, routing),
+                        "superseded": False,
+                    }
+                    for d in chunk
+                ]
+            )
+            .on_conflict_do_nothing(
+                index_elements=["case_id", "policy", "cycle_started_at", "level"]
+            )
+            .returning(
+                AlertRow.id,
+                AlertRow.case_id,
+                AlertRow.policy,
+                AlertRow.cycle_started_at,
+                AlertRow.level,
+            )
         )
-        .on_conflict_do_nothing(index_elements=["case_id", "policy", "cycle_started_at", "level"])
-        .returning(AlertRow.id)
-    )
-    alert_id = conn.execute(statement).scalar_one_or_none()
-    return NewAlert(alert_id, case_id, level.name) if alert_id is not None else None
+        for row in conn.execute(statement):
+            key = (row.case_id, row.policy, row.cycle_started_at, row.level)
+            recorded.append((row.id, by_key[key]))
+    recorded.sort(key=lambda item: item[0])
+    return recorded
 
 
-def _queue(
-    conn: Connection,
-    alert: NewAlert,
+def _messages(
+    alert_id: int,
+    due: Due,
     *,
     case: Any,
-    policy_title: str,
-    cycle: Any,
-    at: datetime,
-    historic: bool,
     routing: Routing,
     now: datetime,
     tz: ZoneInfo,
-) -> int:
+) -> list[dict[str, Any]]:
+    """The outbox rows of one alert: a message per recipient role and channel."""
     rows: list[dict[str, Any]] = []
-    for role in routing.roles_for(alert.level):
+    historic = due.historic(now, routing)
+    for role in routing.roles_for(due.level.name):
         message = render_alert(
-            case_id=alert.case_id, team=case.team, policy_title=policy_title, cycle=cycle.number,
-            level=alert.level, started_at=cycle.started_at, due_at=cycle.due_at, at=at,
-            recipient=role, link_base_url=routing.link_base_url, tz=tz,
+            case_id=due.case_id, team=case.team, policy_title=due.policy_title,
+            cycle=due.cycle.number, level=due.level.name, started_at=due.cycle.started_at,
+            due_at=due.cycle.due_at, at=due.level.at, recipient=role,
+            link_base_url=routing.link_base_url, tz=tz,
         )  # fmt: skip
         for channel in routing.channels_for(historic):
             address = (
@@ -215,11 +240,11 @@ def _queue(
                 continue  # no address for this role: the inbox still has it
             rows.append(
                 {
-                    "alert_id": alert.id,
+                    "alert_id": alert_id,
                     "channel": channel,
                     "recipient": role,
                     "address": address,
-                    "idempotency_key": f"casewatch-alert-{alert.id}-{channel}-{role}",
+                    "idempotency_key": f"casewatch-alert-{alert_id}-{channel}-{role}",
                     "subject": message.subject,
                     "body": json.dumps({"text": message.text, "html": message.html}),
                     "state": "pending",
@@ -230,6 +255,4 @@ def _queue(
                     "sent_at": None,
                 }
             )
-    if rows:
-        conn.execute(insert(OutboxRow), rows)
-    return len(rows)
+    return rows
