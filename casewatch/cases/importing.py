@@ -207,140 +207,19 @@ class Importer:
     def _check_across_lines(
         self, conn: Connection, errors: dict[int, list[str]], event_ids: dict[int, str | None]
     ) -> None:
-        s = staging.c
-
-        def reject(line: int, event_id: str | None, message: str) -> None:
-            errors[line].append(message)
-            event_ids.setdefault(line, event_id)
-
-        # Same event id already imported: identical content is a duplicate, else an error.
-        imported = conn.execute(
-            select(s.line, s.event_id, s.content_hash == EventRow.content_hash)
-            .join(EventRow, EventRow.event_id == s.event_id)
-            .where(s.valid)
-        ).all()
-        self._mark_duplicates(conn, [line for line, _, same in imported if same])
-        for line, event_id, same in imported:
-            if not same:
-                reject(
-                    line,
-                    event_id,
-                    f"event_id '{event_id}' was imported before with different content; "
-                    "an accepted event cannot be changed — record a new event instead",
-                )
-
-        # Same event id earlier in this file.
-        first = (
-            select(s.event_id, func.min(s.line).label("first_line"))
-            .where(s.event_id.is_not(None))
-            .group_by(s.event_id)
-            .having(func.count() > 1)
-            .subquery()
-        )
-        original = aliased(staging)
-        repeats = conn.execute(
-            select(
-                s.line, s.event_id, first.c.first_line, s.content_hash == original.c.content_hash
-            )
-            .join(first, first.c.event_id == s.event_id)
-            .join(original, original.c.line == first.c.first_line)
-            .where(s.line > first.c.first_line, s.valid, original.c.valid)
-        ).all()
-        self._mark_duplicates(conn, [line for line, _, _, same in repeats if same])
-        for line, event_id, first_line, same in repeats:
-            if not same:
-                reject(
-                    line,
-                    event_id,
-                    f"event_id '{event_id}' is already used on line {first_line} "
-                    "with different content",
-                )
-
-        # Events for cases nobody opened.
-        opened_here = aliased(staging)
-        for line, event_id, case_id in conn.execute(
-            select(s.line, s.event_id, s.case_id).where(
-                s.valid,
-                s.type != "case_opened",
-                ~exists().where(CaseRow.case_id == s.case_id),
-                ~exists().where(
-                    and_(opened_here.c.case_id == s.case_id, opened_here.c.type == "case_opened")
-                ),
-            )
-        ):
-            reject(
-                line,
-                event_id,
-                f"case '{case_id}' is not open: no case_opened for it in this file "
-                "or in an earlier import",
-            )
-
-        # A case opened twice.
-        for line, event_id, case_id in conn.execute(
-            select(s.line, s.event_id, s.case_id).where(
-                s.valid,
-                ~s.duplicate,
-                s.type == "case_opened",
-                exists().where(CaseRow.case_id == s.case_id),
-            )
-        ):
-            reject(
-                line,
-                event_id,
-                f"case '{case_id}' already exists (opened by an earlier import); "
-                "use case_reopened to reopen a closed case",
-            )
-        earlier = aliased(staging)
-        for line, event_id, case_id, earlier_line in conn.execute(
-            select(s.line, s.event_id, s.case_id, func.min(earlier.c.line))
-            .join(
-                earlier,
-                and_(
-                    earlier.c.case_id == s.case_id,
-                    earlier.c.type == "case_opened",
-                    earlier.c.line < s.line,
-                    ~earlier.c.duplicate,
-                ),
-            )
-            .where(s.valid, ~s.duplicate, s.type == "case_opened")
-            .group_by(s.line, s.event_id, s.case_id)
-        ):
-            reject(line, event_id, f"case '{case_id}' is already opened on line {earlier_line}")
-
-        # SLA instructions must name a policy that applies to the case's type.
-        opener = aliased(staging)
-        for line, event_id, policy, case_id, case_type in conn.execute(
-            select(
-                s.line,
-                s.event_id,
-                s.policy,
-                s.case_id,
-                func.coalesce(CaseRow.case_type, opener.c.case_type),
-            )
-            .outerjoin(CaseRow, CaseRow.case_id == s.case_id)
-            .outerjoin(
-                opener,
-                and_(
-                    opener.c.case_id == s.case_id,
-                    opener.c.type == "case_opened",
-                    opener.c.valid,
-                ),
-            )
-            .where(s.valid, s.policy.is_not(None))
-        ):
-            applies_to = self.validator.policies.get(policy, frozenset())
-            if case_type is not None and case_type not in applies_to:
-                reject(
-                    line,
-                    event_id,
-                    f"policy '{policy}' does not apply to case '{case_id}', which is "
-                    f"{CASE_TYPE_NAMES.get(case_type, case_type)} case",
-                )
-
-    @staticmethod
-    def _mark_duplicates(conn: Connection, lines: list[int]) -> None:
-        for chunk in _chunks(lines, 1_000):
-            conn.execute(update(staging).where(staging.c.line.in_(chunk)).values(duplicate=True))
+        """Run the set-based checks in order: repeated ids first, because they mark the
+        duplicates the opening checks must ignore."""
+        checks: list[Callable[[], list[Rejection]]] = [
+            lambda: _ids_already_imported(conn),
+            lambda: _ids_repeated_in_file(conn),
+            lambda: _cases_never_opened(conn),
+            lambda: _cases_opened_twice(conn),
+            lambda: _policies_of_another_case_type(conn, self.validator.policies),
+        ]
+        for check in checks:
+            for line, event_id, message in check():
+                errors[line].append(message)
+                event_ids.setdefault(line, event_id)
 
     # -- apply ------------------------------------------------------------------------
 
@@ -433,6 +312,167 @@ class Importer:
             done += len(batch)
             self.progress("cases", done)
         affected.drop(conn)
+
+
+# -- the cross-line checks: each returns (line, event id, problem) for every rejection ---
+
+Rejection = tuple[int, str | None, str]
+
+
+def _ids_already_imported(conn: Connection) -> list[Rejection]:
+    """An id imported before: identical content is a duplicate, anything else an error."""
+    s = staging.c
+    imported = conn.execute(
+        select(s.line, s.event_id, s.content_hash == EventRow.content_hash)
+        .join(EventRow, EventRow.event_id == s.event_id)
+        .where(s.valid)
+    ).all()
+    _mark_duplicates(conn, [line for line, _, same in imported if same])
+    return [
+        (
+            line,
+            event_id,
+            f"event_id '{event_id}' was imported before with different content; "
+            "an accepted event cannot be changed — record a new event instead",
+        )
+        for line, event_id, same in imported
+        if not same
+    ]
+
+
+def _ids_repeated_in_file(conn: Connection) -> list[Rejection]:
+    """An id used earlier in this file: the same content again is a duplicate."""
+    s = staging.c
+    first = (
+        select(s.event_id, func.min(s.line).label("first_line"))
+        .where(s.event_id.is_not(None))
+        .group_by(s.event_id)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    original = aliased(staging)
+    repeats = conn.execute(
+        select(s.line, s.event_id, first.c.first_line, s.content_hash == original.c.content_hash)
+        .join(first, first.c.event_id == s.event_id)
+        .join(original, original.c.line == first.c.first_line)
+        .where(s.line > first.c.first_line, s.valid, original.c.valid)
+    ).all()
+    _mark_duplicates(conn, [line for line, _, _, same in repeats if same])
+    return [
+        (
+            line,
+            event_id,
+            f"event_id '{event_id}' is already used on line {first_line} with different content",
+        )
+        for line, event_id, first_line, same in repeats
+        if not same
+    ]
+
+
+def _cases_never_opened(conn: Connection) -> list[Rejection]:
+    """Events for a case with no case_opened in the database or anywhere in the file (a
+    rejected case_opened line still counts, so its dependents are not reported twice)."""
+    s = staging.c
+    opened_here = aliased(staging)
+    rows = conn.execute(
+        select(s.line, s.event_id, s.case_id).where(
+            s.valid,
+            s.type != "case_opened",
+            ~exists().where(CaseRow.case_id == s.case_id),
+            ~exists().where(
+                and_(opened_here.c.case_id == s.case_id, opened_here.c.type == "case_opened")
+            ),
+        )
+    )
+    return [
+        (
+            line,
+            event_id,
+            f"case '{case_id}' is not open: no case_opened for it in this file "
+            "or in an earlier import",
+        )
+        for line, event_id, case_id in rows
+    ]
+
+
+def _cases_opened_twice(conn: Connection) -> list[Rejection]:
+    """A second case_opened: for a case in the database, or one opened earlier in the file."""
+    s = staging.c
+    existing = conn.execute(
+        select(s.line, s.event_id, s.case_id).where(
+            s.valid,
+            ~s.duplicate,
+            s.type == "case_opened",
+            exists().where(CaseRow.case_id == s.case_id),
+        )
+    )
+    rejections: list[Rejection] = [
+        (
+            line,
+            event_id,
+            f"case '{case_id}' already exists (opened by an earlier import); "
+            "use case_reopened to reopen a closed case",
+        )
+        for line, event_id, case_id in existing
+    ]
+    earlier = aliased(staging)
+    in_file = conn.execute(
+        select(s.line, s.event_id, s.case_id, func.min(earlier.c.line))
+        .join(
+            earlier,
+            and_(
+                earlier.c.case_id == s.case_id,
+                earlier.c.type == "case_opened",
+                earlier.c.line < s.line,
+                ~earlier.c.duplicate,
+            ),
+        )
+        .where(s.valid, ~s.duplicate, s.type == "case_opened")
+        .group_by(s.line, s.event_id, s.case_id)
+    )
+    rejections += [
+        (line, event_id, f"case '{case_id}' is already opened on line {earlier_line}")
+        for line, event_id, case_id, earlier_line in in_file
+    ]
+    return rejections
+
+
+def _policies_of_another_case_type(
+    conn: Connection, policies: Mapping[str, frozenset[str]]
+) -> list[Rejection]:
+    """SLA instructions must name a policy that applies to the case's type."""
+    s = staging.c
+    opener = aliased(staging)
+    rows = conn.execute(
+        select(
+            s.line,
+            s.event_id,
+            s.policy,
+            s.case_id,
+            func.coalesce(CaseRow.case_type, opener.c.case_type),
+        )
+        .outerjoin(CaseRow, CaseRow.case_id == s.case_id)
+        .outerjoin(
+            opener,
+            and_(opener.c.case_id == s.case_id, opener.c.type == "case_opened", opener.c.valid),
+        )
+        .where(s.valid, s.policy.is_not(None))
+    )
+    return [
+        (
+            line,
+            event_id,
+            f"policy '{policy}' does not apply to case '{case_id}', which is "
+            f"{CASE_TYPE_NAMES.get(case_type, case_type)} case",
+        )
+        for line, event_id, policy, case_id, case_type in rows
+        if case_type is not None and case_type not in policies.get(policy, frozenset())
+    ]
+
+
+def _mark_duplicates(conn: Connection, lines: list[int]) -> None:
+    for chunk in _chunks(lines, 1_000):
+        conn.execute(update(staging).where(staging.c.line.in_(chunk)).values(duplicate=True))
 
 
 def _stage_batch(conn: Connection, rows: list[dict[str, Any]]) -> None:
