@@ -24,6 +24,7 @@ class SlaCycleRow(Base):
         Index(
             "ix_sla_cycles_next_check_at",
             "next_check_at",
+            "id",  # the scan's full sort key: a batch is read off the index, never sorted
             postgresql_where=text("next_check_at IS NOT NULL"),
             sqlite_where=text("next_check_at IS NOT NULL"),
         ),

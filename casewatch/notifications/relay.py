@@ -34,7 +34,8 @@ def relay(
     engine: Engine, channels: Mapping[str, Channel], routing: Routing, now: datetime
 ) -> RelayResult:
     result = RelayResult()
-    last_id = 0
+    # Each batch leaves the pending set (sent, dead, or retried later than now), so the
+    # next query starts after it without a cursor.
     while True:
         with engine.connect() as conn, conn.begin():
             query = (
@@ -56,9 +57,8 @@ def relay(
                 .where(
                     OutboxRow.state == "pending",
                     OutboxRow.next_attempt_at <= now,
-                    OutboxRow.id > last_id,
                 )
-                .order_by(OutboxRow.id)
+                .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
                 .limit(RELAY_BATCH)
             )
             if conn.dialect.name == "postgresql":
@@ -70,7 +70,6 @@ def relay(
                 _attempt(row, channels=channels, routing=routing, now=now, result=result)
                 for row in batch
             ]
-            last_id = batch[-1].id
             conn.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == bindparam("message_id"))

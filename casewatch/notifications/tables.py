@@ -16,6 +16,7 @@ class OutboxRow(Base):
         Index(
             "ix_outbox_pending",
             "next_attempt_at",
+            "id",  # the relay's full sort key: a batch is read off the index, never sorted
             postgresql_where=text("state = 'pending'"),
             sqlite_where=text("state = 'pending'"),
         ),

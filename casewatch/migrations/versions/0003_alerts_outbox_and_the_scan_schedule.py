@@ -61,11 +61,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_alert_id'), ['alert_id'], unique=False)
-        batch_op.create_index('ix_outbox_pending', ['next_attempt_at'], unique=False, postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'"))
+        batch_op.create_index('ix_outbox_pending', ['next_attempt_at', 'id'], unique=False, postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'"))
 
     with op.batch_alter_table('sla_cycles', schema=None) as batch_op:
         batch_op.add_column(sa.Column('next_check_at', casewatch.cases.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.create_index('ix_sla_cycles_next_check_at', ['next_check_at'], unique=False, postgresql_where=sa.text('next_check_at IS NOT NULL'), sqlite_where=sa.text('next_check_at IS NOT NULL'))
+        batch_op.create_index('ix_sla_cycles_next_check_at', ['next_check_at', 'id'], unique=False, postgresql_where=sa.text('next_check_at IS NOT NULL'), sqlite_where=sa.text('next_check_at IS NOT NULL'))
 
     # ### end Alembic commands ###
 
