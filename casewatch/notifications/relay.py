@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from attrs import define
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, select, true, tuple_, update
 
 from casewatch.engine.tables import AlertRow
 from casewatch.notifications.channels import Channel, DeliveryError, Outgoing
@@ -34,8 +34,9 @@ def relay(
     engine: Engine, channels: Mapping[str, Channel], routing: Routing, now: datetime
 ) -> RelayResult:
     result = RelayResult()
-    # Each batch leaves the pending set (sent, dead, or retried later than now), so the
-    # next query starts after it without a cursor.
+    # A keyset cursor on the index's key: sent messages leave dead entries in the partial
+    # index until vacuum, and restarting each batch at its head would walk them again.
+    after: tuple[datetime, int] | None = None
     while True:
         with engine.connect() as conn, conn.begin():
             query = (
@@ -57,6 +58,9 @@ def relay(
                 .where(
                     OutboxRow.state == "pending",
                     OutboxRow.next_attempt_at <= now,
+                    tuple_(OutboxRow.next_attempt_at, OutboxRow.id) > after
+                    if after is not None
+                    else true(),
                 )
                 .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
                 .limit(RELAY_BATCH)
@@ -66,6 +70,7 @@ def relay(
             batch = conn.execute(query).all()
             if not batch:
                 return result
+            after = (batch[-1].next_attempt_at, batch[-1].id)
             changes = [
                 _attempt(row, channels=channels, routing=routing, now=now, result=result)
                 for row in batch
