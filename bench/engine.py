@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from databases import fresh_database
 from sqlalchemy import insert
 
 from casewatch.cases.db import create_db_engine
@@ -41,7 +40,6 @@ from casewatch.reports.sla import sla_report
 from casewatch.service.config import load_config
 from casewatch.service.runtime import open_runtime
 
-PG_SERVER = os.environ.get("CASEWATCH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 POLICIES = ["asb-high-risk-conference", "asb-high-risk-reduction",
             "da-high-risk-idva-contact", "da-high-risk-marac-referral"]  # fmt: skip
 
@@ -86,23 +84,6 @@ def evaluator_speed(count: int) -> dict[str, Any]:
         result[f"{name}_per_s"] = round(count / (time.perf_counter() - started))
     result["reference_over_durable"] = round(result["reference_per_s"] / result["durable_per_s"], 2)
     return result
-
-
-def fresh_url(backend: str, folder: Path) -> tuple[str, Any]:
-    if backend == "sqlite":
-        return f"sqlite:///{folder / f'{uuid.uuid4().hex[:6]}.db'}", lambda: None
-    import psycopg  # noqa: PLC0415
-
-    name = f"casewatch_bench_{uuid.uuid4().hex[:8]}"
-    admin = PG_SERVER.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"{PG_SERVER}/{name}", drop
 
 
 def fill(url: str, cycles: int) -> None:
@@ -251,7 +232,7 @@ def main() -> None:
         for backend in args.backends.split(","):
             result: dict[str, Any] = {"part": "report_and_late_event", "backend": backend}
             for label, size in (("small", args.small), ("large", args.cycles)):
-                url, drop = fresh_url(backend, Path(tmp))
+                url, drop = fresh_database(backend, Path(tmp))
                 try:
                     fill(url, size)
                     result[f"report_s_{label}"] = round(report_time(url), 3)

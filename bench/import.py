@@ -18,11 +18,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-PG_SERVER = os.environ.get("CASEWATCH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+from databases import fresh_database
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -77,24 +77,6 @@ def run_measured(args: list[str]) -> tuple[float, int, bytes]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{args[:4]} failed: {output[-2000:]!r}")
     return elapsed, usage.ru_maxrss // 1024, output
-
-
-def fresh_database(backend: str, folder: Path) -> tuple[str, Any]:
-    if backend == "sqlite":
-        path = folder / f"bench-{uuid.uuid4().hex[:6]}.db"
-        return f"sqlite:///{path}", lambda: None
-    import psycopg  # noqa: PLC0415 - only needed for the PostgreSQL half
-
-    name = f"casewatch_bench_{uuid.uuid4().hex[:8]}"
-    admin = PG_SERVER.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"{PG_SERVER}/{name}", drop
 
 
 def bare_insert(path: str, url: str) -> None:

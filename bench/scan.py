@@ -21,11 +21,12 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
+from databases import fresh_database
 from sqlalchemy import insert, text
 
 from casewatch.cases.importing import Importer
@@ -33,21 +34,6 @@ from casewatch.cases.tables import CaseRow
 from casewatch.engine.tables import SlaCycleRow
 from casewatch.notifications.scan import scan
 from casewatch.service.runtime import open_runtime
-
-PG_SERVER = os.environ.get("CASEWATCH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
-ADMIN = PG_SERVER.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-
-
-def create_database() -> str:
-    name = f"casewatch_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return name
-
-
-def drop_database(name: str) -> None:
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def import_due_cases(url: str, count: int, started: datetime, prefix: str) -> None:
@@ -134,8 +120,7 @@ def add_idle_cycles(url: str, count: int) -> None:
 
 
 def scan_seconds(due: int, running: int) -> float:
-    name = create_database()
-    url = f"{PG_SERVER}/{name}"
+    url, drop = fresh_database("postgresql", Path("."))
     try:
         now = datetime.now(UTC)
         import_due_cases(url, due, now - timedelta(days=4, hours=12), "DUE")
@@ -154,12 +139,11 @@ def scan_seconds(due: int, running: int) -> float:
         runtime.engine.dispose()
         return elapsed
     finally:
-        drop_database(name)
+        drop()
 
 
 def worker_throughput(breaches: int, workers: int) -> dict[str, Any]:
-    name = create_database()
-    url = f"{PG_SERVER}/{name}"
+    url, drop = fresh_database("postgresql", Path("."))
     try:
         import_due_cases(url, breaches, datetime.now(UTC) - timedelta(days=5, hours=12), "B")
         env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWATCH_")}
@@ -212,7 +196,7 @@ def worker_throughput(breaches: int, workers: int) -> dict[str, Any]:
             "peak_rss_mib_per_worker": max(rss),
         }
     finally:
-        drop_database(name)
+        drop()
 
 
 def main() -> None:
