@@ -1,11 +1,13 @@
-"""Throwaway databases for the benchmarks: a fresh SQLite file or PostgreSQL database."""
+"""Shared by the benchmarks: throwaway databases and synthetic filler rows."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 PG_SERVER = os.environ.get("CASEWATCH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 _ADMIN = PG_SERVER.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
@@ -26,3 +28,24 @@ def fresh_database(backend: str, folder: Path) -> tuple[str, Callable[[], None]]
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return f"{PG_SERVER}/{name}", drop
+
+
+def synthetic_case(case_id: str, started: datetime, team: str | None) -> dict[str, Any]:
+    """A `cases` row for a high-risk ASB case with no events: filler for size benchmarks."""
+    return {
+        "case_id": case_id,
+        "case_type": "asb",
+        "team": team,
+        "caseworker": None,
+        "status": "open",
+        "opened_at": started,
+        "closed_at": None,
+        "risk_level": "high",
+        "risk_matrix": "asb",
+        "risk_score": None,
+        "incident_count": 0,
+        "event_count": 2,
+        "last_event_at": started,
+        "updated_at": started,
+        "version": 1,
+    }

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from databases import fresh_database
+from databases import fresh_database, synthetic_case
 from sqlalchemy import insert
 
 from casewatch.cases.db import create_db_engine
@@ -92,32 +92,13 @@ def fill(url: str, cycles: int) -> None:
     upgrade(engine)
     rng = random.Random(11)
     year = datetime(2014, 4, 1, tzinfo=UTC)
-    now = datetime.now(UTC)
     with engine.begin() as conn:
         for first in range(0, cycles // 4, 5_000):
             cases, rows = [], []
             for number in range(first, min(first + 5_000, cycles // 4)):
                 case_id = f"S{number:08d}"
                 started = year + timedelta(minutes=rng.randint(0, 365 * 24 * 60))
-                cases.append(
-                    {
-                        "case_id": case_id,
-                        "case_type": "asb",
-                        "team": f"team-{number % 9}",
-                        "caseworker": None,
-                        "status": "open",
-                        "opened_at": started,
-                        "closed_at": None,
-                        "risk_level": "high",
-                        "risk_matrix": "asb",
-                        "risk_score": None,
-                        "incident_count": 0,
-                        "event_count": 4,
-                        "last_event_at": started,
-                        "updated_at": now,
-                        "version": 1,
-                    }
-                )
+                cases.append(synthetic_case(case_id, started, f"team-{number % 9}"))
                 for cycle_policy in POLICIES:
                     outcome = rng.choice(["met", "met", "met", "breached", "excluded", None])
                     rows.append(

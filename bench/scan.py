@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from databases import fresh_database
+from databases import fresh_database, synthetic_case
 from sqlalchemy import insert, text
 
 from casewatch.cases.importing import Importer
@@ -72,25 +72,7 @@ def add_idle_cycles(url: str, count: int) -> None:
             for number in range(first, min(first + 10_000, count)):
                 case_id = f"IDLE{number:08d}"
                 started = now - timedelta(minutes=rng.randint(0, 60))
-                cases.append(
-                    {
-                        "case_id": case_id,
-                        "case_type": "asb",
-                        "team": None,
-                        "caseworker": None,
-                        "status": "open",
-                        "opened_at": started,
-                        "closed_at": None,
-                        "risk_level": "high",
-                        "risk_matrix": "asb",
-                        "risk_score": None,
-                        "incident_count": 0,
-                        "event_count": 2,
-                        "last_event_at": started,
-                        "updated_at": now,
-                        "version": 1,
-                    }
-                )
+                cases.append(synthetic_case(case_id, started, None))
                 cycles.append(
                     {
                         "case_id": case_id,

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -95,7 +94,3 @@ class SqliteTemplate:
         target = folder / "casewatch.db"
         shutil.copyfile(self.path, target)
         return f"sqlite:///{target}"
-
-
-def backends() -> Iterator[str]:
-    yield from ("sqlite", "postgresql")

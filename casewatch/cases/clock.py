@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -52,13 +52,6 @@ def parse_operator_time(text: str, tz: ZoneInfo) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value
-
-
-def to_utc(value: datetime) -> datetime:
-    """Normalise an aware datetime to UTC, the form stored and compared everywhere."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime reached the core; times must be aware")
-    return value.astimezone(UTC)
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -106,20 +106,6 @@ class RuleSet:
     policies: PolicyCatalogue
     version: str = field()
 
-    @property
-    def snapshot_keys(self) -> frozenset[str]:
-        return frozenset(c.key for rule in self.rules for c in rule.conditions)
-
-    @property
-    def windows(self) -> tuple[Condition, ...]:
-        """Distinct windowed facts the snapshot builder must count."""
-        seen: dict[str, Condition] = {}
-        for rule in self.rules:
-            for condition in rule.conditions:
-                if FACTS[condition.fact].parameters:
-                    seen.setdefault(condition.key, condition)
-        return tuple(seen.values())
-
     @cached_property
     def event_types(self) -> frozenset[str]:
         """Event types some rule listens to: no other event can match anything."""
