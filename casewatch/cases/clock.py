@@ -54,5 +54,10 @@ def parse_operator_time(text: str, tz: ZoneInfo) -> datetime:
     return value
 
 
+def local_iso(value: datetime | None, tz: ZoneInfo) -> str | None:
+    """An instant as people read it: local wall-clock time with its offset."""
+    return value.astimezone(tz).isoformat() if value is not None else None
+
+
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -66,8 +66,7 @@ def load_case_events(
     stored = []
     for payload_text, derived_text in conn.execute(query):
         payload = json.loads(payload_text)
-        derived = json.loads(derived_text) if derived_text else None
-        stored.append(StoredEvent(event=decode_event(payload, derived), payload=payload))
+        stored.append(StoredEvent(event=_decode(payload, derived_text), payload=payload))
     return stored
 
 
@@ -95,14 +94,14 @@ def load_histories(
             if current is not None:
                 histories.append(CaseHistory(current, events, versions.get(current)))
             current, events = case_id, []
-        events.append(
-            decode_event(
-                json.loads(payload_text), json.loads(derived_text) if derived_text else None
-            )
-        )
+        events.append(_decode(json.loads(payload_text), derived_text))
     if current is not None:
         histories.append(CaseHistory(current, events, versions.get(current)))
     return histories
+
+
+def _decode(payload: Mapping[str, Any], derived_text: str | None) -> Event:
+    return decode_event(payload, json.loads(derived_text) if derived_text else None)
 
 
 def case_exists(conn: Connection, case_id: str) -> bool:

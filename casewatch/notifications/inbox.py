@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, case, func, select
 
+from casewatch.cases.clock import local_iso
 from casewatch.engine.tables import AlertRow
 from casewatch.notifications.tables import OutboxRow
 
@@ -45,11 +45,11 @@ def list_alerts(conn: Connection, tz: ZoneInfo, case_id: str | None = None) -> l
                 "policy": alert.policy,
                 "cycle": alert.cycle,
                 "level": alert.level,
-                "at": _local(alert.at, tz),
+                "at": local_iso(alert.at, tz),
                 "recipients": json.loads(alert.recipients),
                 "delivered": total > 0 and sent == total,
                 "superseded": alert.superseded,
-                "recorded_at": _local(alert.recorded_at, tz),
+                "recorded_at": local_iso(alert.recorded_at, tz),
                 "historic": alert.historic,
                 "messages": {"total": total, "sent": sent, "dead": dead},
             }
@@ -62,7 +62,3 @@ def _rank(level: str) -> tuple[int, int]:
     if level in _LEVEL_ORDER:
         return (_LEVEL_ORDER[level], 0)
     return (2, int(level.rsplit("-", 1)[1]) if level.startswith("escalation-") else 0)
-
-
-def _local(moment: datetime, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).isoformat()

@@ -11,13 +11,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from casewatch.cases.clock import local_iso
 from casewatch.cases.store import StoredEvent
 from casewatch.engine.cycles import Cycle
 from casewatch.engine.derive import Derivation
-
-
-def local_iso(value: datetime | None, tz: ZoneInfo) -> str | None:
-    return value.astimezone(tz).isoformat() if value is not None else None
 
 
 def case_view(
