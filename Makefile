@@ -12,7 +12,7 @@ demo:
 
 # Set up, then run every check CI runs: lint, types, architecture, the whole test suite.
 test:
-	@scripts/setup.sh
+	@scripts/setup.sh --with-browser
 	$(MAKE) --no-print-directory lint
 	$(VENV)/pytest
 

@@ -5,6 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# --with-browser: the test suite looks at rendered pages in headless Chromium, which comes
+# from Debian's `chromium` package (never a browser downloaded by a test tool).
+if [ "${1:-}" = "--with-browser" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's chromium for the browser tests" >&2
+    apt-get install -y -qq chromium >/dev/null \
+      || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+  else
+    echo "setup: the browser tests need Chromium: run 'sudo apt-get install chromium'" >&2
+    exit 1
+  fi
+fi
+
 python=${PYTHON:-}
 if [ -z "$python" ]; then
   for candidate in python3.11 python3.12 python3; do

@@ -64,19 +64,28 @@ class PolicyCatalogue:
 
 def policies_from_text(text: str, source: str) -> tuple[Any, PolicyCatalogue]:
     """Parse a policy file, naming the line of the entry at fault in any error."""
+    data, lines = yaml_list_with_lines(text, source, "policies", PolicyConfigError)
+    return data, policies_from_mapping(data, source, lines)
+
+
+def yaml_list_with_lines(
+    text: str, source: str, key: str, error: type[ValueError]
+) -> tuple[Any, list[int]]:
+    """A config file's data and the line each entry of its top-level `key` list starts on,
+    so an error can point a partnership's analyst at the entry to fix."""
     try:
         data = yaml.safe_load(text)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise PolicyConfigError(f"{source}{line}: not valid YAML") from None
+        raise error(f"{source}{line}: not valid YAML") from None
     lines: list[int] = []
     if isinstance(root, yaml.MappingNode):
-        for key, value in root.value:
-            if key.value == "policies" and isinstance(value, yaml.SequenceNode):
+        for name, value in root.value:
+            if name.value == key and isinstance(value, yaml.SequenceNode):
                 lines = [item.start_mark.line + 1 for item in value.value]
-    return data, policies_from_mapping(data, source, lines)
+    return data, lines
 
 
 def policies_from_mapping(data: Any, source: str, lines: Sequence[int] = ()) -> PolicyCatalogue:

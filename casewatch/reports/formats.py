@@ -1,28 +1,117 @@
-"""Report renderings other than JSON."""
+"""Tabular renderings of the report: CSV and XLSX, each field of the JSON as a column."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final
 
-CSV_FIELDS = (
+SLA_FIELDS: Final = (
     "policy", "title", "cohort", "met", "breached", "excluded", "cancelled", "open",
     "pct", "target_pct", "rag", "breach_reasons", "exclusion_reasons",
 )  # fmt: skip
+COMPARE_FIELDS: Final = ("previous_pct", "change", "direction")
+MEASURE_FIELDS: Final = (
+    "measure", "title", "unit", "numerator", "denominator", "value", "target", "better_when",
+    "rag",
+)  # fmt: skip
+MISS_FIELDS: Final = (
+    "policy", "case_id", "team", "outcome", "started_at", "due_at", "stopped_at", "days_late",
+    "reason",
+)  # fmt: skip
+QUARTER_FIELDS: Final = (
+    "quarter",
+    "policy",
+    "cohort",
+    "met",
+    "breached",
+    "pct",
+    "target_pct",
+    "rag",
+)
+_REASONS: Final = ("breach_reasons", "exclusion_reasons")
+
+
+def sla_fields(report: Mapping[str, Any], by: str | None) -> tuple[str, ...]:
+    fields = ((by,) if by else ()) + SLA_FIELDS
+    if "previous" in report:
+        fields += COMPARE_FIELDS
+    if by:
+        fields += ("scope",)
+    return fields
+
+
+def sla_rows(report: Mapping[str, Any], by: str | None) -> Iterator[dict[str, Any]]:
+    """One row per entry, then (with `by`) one total per policy marked `scope: total`."""
+    scopes = [("group", report["slas"])]
+    if by:
+        scopes.append(("total", report["totals"]))
+    for scope, entries in scopes:
+        for entry in entries:
+            row = {field: entry.get(field) for field in SLA_FIELDS}
+            if by:
+                row[by] = entry.get(by) if scope == "group" else None
+                row["scope"] = scope
+            if "previous" in report:
+                before = entry.get("previous")
+                row |= {
+                    "previous_pct": before["pct"] if before else None,
+                    "change": entry.get("change"),
+                    "direction": entry.get("direction"),
+                }
+            yield row
+
+
+def measure_fields(report: Mapping[str, Any]) -> tuple[str, ...]:
+    return MEASURE_FIELDS + (
+        ("previous_value", "change", "direction") if "previous" in report else ()
+    )
+
+
+def measure_rows(report: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    for measure in report["measures"]:
+        row = {field: measure.get(field) for field in MEASURE_FIELDS}
+        if "previous" in report:
+            before = measure.get("previous")
+            row |= {
+                "previous_value": before["value"] if before else None,
+                "change": measure.get("change"),
+                "direction": measure.get("direction"),
+            }
+        yield row
+
+
+def quarter_rows(report: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    for entry in report.get("quarters", ()):
+        yield {field: entry.get(field) for field in QUARTER_FIELDS}
+
+
+def miss_rows(report: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    for miss in report.get("misses", ()):
+        yield {field: miss.get(field) for field in MISS_FIELDS}
+
+
+def to_csv(fields: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    """CSV with the JSON's fields; reason tallies as JSON objects, absent values empty."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {k: json.dumps(v, ensure_ascii=False) if k in _REASONS else v for k, v in row.items()}
+        )
+    return out.getvalue()
 
 
 def sla_csv(report: Mapping[str, Any], by: str | None) -> str:
-    """One row per entry of the JSON report, with the same fields; reasons as JSON."""
-    out = io.StringIO()
-    fields = ((by,) if by else ()) + CSV_FIELDS
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    for entry in report["slas"]:
-        row = {field: entry.get(field) for field in fields}
-        row["breach_reasons"] = json.dumps(entry["breach_reasons"], ensure_ascii=False)
-        row["exclusion_reasons"] = json.dumps(entry["exclusion_reasons"], ensure_ascii=False)
-        writer.writerow(row)
-    return out.getvalue()
+    return to_csv(sla_fields(report, by), sla_rows(report, by))
+
+
+def measures_csv(report: Mapping[str, Any]) -> str:
+    return to_csv(measure_fields(report), measure_rows(report))
+
+
+def misses_csv(report: Mapping[str, Any]) -> str:
+    return to_csv(MISS_FIELDS, miss_rows(report))

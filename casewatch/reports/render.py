@@ -1,12 +1,14 @@
-"""HTML and PNG renderings of the SLA report (the JSON is the source of both)."""
+"""HTML and PNG renderings of the PSG report (the JSON is the source of both)."""
 
 from __future__ import annotations
 
 import base64
 import io
+import math
+from collections import defaultdict
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 import matplotlib
 
@@ -14,8 +16,13 @@ matplotlib.use("Agg")  # files only, never a window
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from matplotlib import pyplot as plt
+from matplotlib.axes import Axes
 
-RAG_COLOURS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", None: "#9e9e9e"}
+RAG_COLOURS: Final = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828"}
+BAND_COLOURS: Final = {"green": "#e3f1e3", "amber": "#fff2cc", "red": "#f9dede"}
+DRILL_DOWN_ROWS: Final = 50  # per policy on the page; the CSV and XLSX carry every row
+CHART_DPI: Final = 100
+PANEL_INCHES: Final = (5.0, 3.0)
 
 
 @lru_cache(maxsize=1)
@@ -24,38 +31,44 @@ def _environment() -> Environment:
         loader=PackageLoader("casewatch.reports", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 
-def sla_png(report: Mapping[str, Any], by: str | None) -> bytes:
-    """A horizontal bar per entry: % met, coloured by RAG, with the target marked."""
-    entries = report["slas"]
-    labels = [
-        (f"{e[by] if e[by] is not None else '(none)'} · " if by else "") + e["policy"]
-        for e in entries
+def trend_png(report: Mapping[str, Any]) -> bytes:
+    """% met by quarter, one panel per policy, over green, amber and red bands with the
+    target line: a board sees at a glance where each target sits and which way it moves."""
+    policies = [
+        (e["policy"], e["title"], e["target_pct"], e["amber_band"]) for e in _policy_entries(report)
     ]
-    height = max(2.5, 0.55 * len(entries) + 1.2)
-    figure, axes = plt.subplots(figsize=(9, height), dpi=100)
+    series: dict[str, dict[str, Any]] = defaultdict(dict)
+    for entry in report.get("quarters", ()):
+        series[entry["policy"]][entry["quarter"]] = entry
+    quarters = sorted({q for by_quarter in series.values() for q in by_quarter})
+    columns = 2 if len(policies) > 1 else 1
+    rows = max(1, math.ceil(len(policies) / columns))
+    figure, grid = plt.subplots(
+        rows,
+        columns,
+        figsize=(PANEL_INCHES[0] * columns, PANEL_INCHES[1] * rows),
+        dpi=CHART_DPI,
+        squeeze=False,
+    )
     try:
-        positions = range(len(entries))
-        values = [e["pct"] or 0 for e in entries]
-        axes.barh(positions, values, color=[RAG_COLOURS[e["rag"]] for e in entries])
-        for position, entry in zip(positions, entries, strict=True):
-            axes.plot(
-                [entry["target_pct"]] * 2, [position - 0.4, position + 0.4], color="black", lw=2
+        panels = [axes for row in grid for axes in row]
+        for axes, (policy_id, title, target, band) in zip(panels, policies, strict=False):
+            _panel(
+                axes,
+                title=title,
+                target=target,
+                band=band,
+                quarters=quarters,
+                by_quarter=series[policy_id],
             )
-            decided = entry["met"] + entry["breached"]
-            text = (
-                f"{entry['pct']:.1f}% ({entry['met']}/{decided}) {entry['rag']}"
-                if entry["pct"] is not None
-                else "no decided cycles"
-            )
-            axes.text(min((entry["pct"] or 0) + 1, 70), position, text, va="center", fontsize=8)
-        axes.set_yticks(list(positions), labels, fontsize=8)
-        axes.invert_yaxis()
-        axes.set_xlim(0, 100)
-        axes.set_xlabel("% met (met / (met + breached))")
-        axes.set_title(f"SLA performance {report['from']} to {report['to']}", fontsize=10)
+        for axes in panels[len(policies) :]:
+            axes.set_visible(False)
+        figure.suptitle(f"SLA % met by quarter, {report['from']} to {report['to']}", fontsize=11)
         figure.tight_layout()
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
@@ -64,7 +77,80 @@ def sla_png(report: Mapping[str, Any], by: str | None) -> bytes:
         plt.close(figure)
 
 
-def sla_html(report: Mapping[str, Any], by: str | None) -> str:
-    """One self-contained, printable page: the table, RAG by colour and text, the chart."""
-    chart = base64.b64encode(sla_png(report, by)).decode()
-    return _environment().get_template("sla.html").render(report=report, by=by, chart=chart)
+def _panel(
+    axes: Axes,
+    *,
+    title: str,
+    target: float,
+    band: float,
+    quarters: list[str],
+    by_quarter: Mapping[str, Any],
+) -> None:
+    axes.axhspan(target, 100, color=BAND_COLOURS["green"], zorder=0)
+    axes.axhspan(max(0.0, target - band), target, color=BAND_COLOURS["amber"], zorder=0)
+    axes.axhspan(0, max(0.0, target - band), color=BAND_COLOURS["red"], zorder=0)
+    axes.axhline(target, color="black", linestyle="--", linewidth=1, label=f"target {target:g}%")
+    positions = range(len(quarters))
+    points = [(i, by_quarter[q]) for i, q in enumerate(quarters) if q in by_quarter]
+    decided = [(i, e) for i, e in points if e["pct"] is not None]
+    if decided:
+        axes.plot([i for i, _ in decided], [e["pct"] for _, e in decided], color="#333", zorder=2)
+        for i, entry in decided:
+            axes.scatter(i, entry["pct"], color=RAG_COLOURS[entry["rag"]], s=50, zorder=3)
+            decided_count = entry["met"] + entry["breached"]
+            axes.annotate(
+                f"{entry['pct']:.1f}% {entry['rag']}\n({entry['met']}/{decided_count})",
+                (i, entry["pct"]),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontsize=7,
+            )
+    else:
+        axes.text(0.5, 0.5, "no decided cycles", transform=axes.transAxes, ha="center")
+    axes.set_xticks(list(positions), quarters, fontsize=8)
+    axes.set_xlim(-0.5, max(len(quarters) - 0.5, 0.5))
+    axes.set_ylim(0, 108)
+    axes.set_ylabel("% met", fontsize=8)
+    axes.set_title(_wrap(title), fontsize=8)
+    axes.legend(loc="lower left", fontsize=7)
+
+
+def _policy_entries(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """One entry per policy, in the report's order (totals when grouped)."""
+    entries = report.get("totals", report["slas"])
+    seen: dict[str, Mapping[str, Any]] = {}
+    for entry in entries:
+        seen.setdefault(entry["policy"], entry)
+    return list(seen.values())
+
+
+def _wrap(title: str, width: int = 60) -> str:
+    words, lines, line = title.split(), [], ""
+    for word in words:
+        if line and len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join([*lines, line])
+
+
+def report_html(report: Mapping[str, Any], by: str | None) -> str:
+    """One self-contained, printable page: what is red and why, and which way it moved."""
+    chart = base64.b64encode(trend_png(report)).decode() if "quarters" in report else None
+    misses: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for miss in report.get("misses", ()):
+        misses[miss["policy"]].append(miss)
+    return (
+        _environment()
+        .get_template("report.html")
+        .render(
+            report=report,
+            by=by,
+            chart=chart,
+            policies=_policy_entries(report),
+            misses=misses,
+            limit=DRILL_DOWN_ROWS,
+        )
+    )

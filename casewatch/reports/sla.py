@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import attrs
 from sqlalchemy import (
     Column,
     Connection,
@@ -31,18 +33,22 @@ from sqlalchemy import (
     union_all,
 )
 
+from casewatch.cases.clock import local_iso
 from casewatch.cases.db import UTCDateTime
 from casewatch.cases.store import load_histories
 from casewatch.cases.tables import CaseRow
 from casewatch.engine.policies import PolicyCatalogue
 from casewatch.engine.store import Rulesets, pinned_versions
 from casewatch.engine.tables import SlaCycleRow
-from casewatch.reports.arithmetic import percentage, rag
+from casewatch.reports.arithmetic import one_decimal, percentage, rag
+from casewatch.reports.periods import Period, quarters_between
 
-GROUPINGS: Final = ("team", "case_type")
+GROUPINGS: Final = ("team", "case_type", "risk", "caseworker", "quarter")
 OUTCOMES: Final = ("met", "breached", "excluded", "cancelled", "open")
+MISSED: Final = ("breached", "excluded")
 UNEXPLAINED: Final = "unexplained"
 _REPLAY_BATCH: Final = 500
+_DAY_SECONDS: Final = 86_400
 
 _metadata = MetaData()
 replayed = Table(
@@ -53,9 +59,11 @@ replayed = Table(
     Column("state", String(20)),
     Column("started_at", UTCDateTime()),
     Column("due_at", UTCDateTime()),
+    Column("stopped_at", UTCDateTime()),
     Column("outcome", String(20)),
     Column("breach_reason", Text),
     Column("exclusion_reason", Text),
+    Column("risk_level", String(20)),
     prefixes=["TEMPORARY"],
 )
 
@@ -77,33 +85,53 @@ def sla_report(
     as_of: datetime,
     tz: ZoneInfo,
     by: str | None = None,
+    details: bool = False,
 ) -> dict[str, Any]:
+    """The contract's report; with `by`, also `totals` (one per policy, the sum of the
+    groups); with `details`, `misses`: every breached and excluded cycle of the cohort."""
     start, end = period_bounds(date_from, date_to, tz)
-    cohort = and_(
-        SlaCycleRow.started_at >= start,
-        SlaCycleRow.started_at < end,
-        SlaCycleRow.started_at <= as_of,
-    )
+    window = _Window(start, end, as_of, tz, quarters_between(date_from, date_to))
     stale = list(
         conn.execute(
             select(SlaCycleRow.case_id)
             .join(CaseRow, CaseRow.case_id == SlaCycleRow.case_id)
-            .where(cohort, CaseRow.last_event_at > as_of)
+            .where(_cohort(SlaCycleRow, window), CaseRow.last_event_at > as_of)
             .distinct()
         ).scalars()
     )
     replayed.create(conn)
     try:
         _replay_as_of(conn, stale, rulesets, as_of)
-        rows = _count(conn, cohort=cohort, stale=stale, start=start, end=end, as_of=as_of, by=by)
+        cycles = _cohort_cycles(window, stale)
+        rows = list(conn.execute(_count_query(cycles, by, window)))
+        misses = _misses(conn, cycles, window, policies) if details else None
     finally:
         replayed.drop(conn)
-    return {
+    report: dict[str, Any] = {
         "from": date_from.isoformat(),
         "to": date_to.isoformat(),
         "as_of": as_of.astimezone(tz).isoformat(),
         "slas": _entries(rows, policies, by),
     }
+    if by is not None:
+        report["totals"] = _entries(rows, policies, None)
+    if misses is not None:
+        report["misses"] = misses
+    return report
+
+
+@attrs.frozen
+class _Window:
+    start: datetime
+    end: datetime
+    as_of: datetime
+    tz: ZoneInfo
+    quarters: Sequence[Period]
+
+
+def _cohort(table: Any, window: _Window) -> Any:
+    started = table.started_at
+    return and_(started >= window.start, started < window.end, started <= window.as_of)
 
 
 def _replay_as_of(
@@ -117,6 +145,7 @@ def _replay_as_of(
         for history in load_histories(conn, chunk, dict.fromkeys(chunk)):
             events = [e for e in history.events if e.at <= as_of]
             derivation = rulesets.derive(conn, history.case_id, events, pinned.get(history.case_id))
+            risk = derivation.state.risk
             rows.extend(
                 {
                     "case_id": history.case_id,
@@ -124,9 +153,11 @@ def _replay_as_of(
                     "state": c.state,
                     "started_at": c.started_at,
                     "due_at": c.due_at,
+                    "stopped_at": c.stopped_at,
                     "outcome": c.outcome,
                     "breach_reason": c.breach_reason,
                     "exclusion_reason": c.exclusion_reason,
+                    "risk_level": risk.level if risk else None,
                 }
                 for c in derivation.cycles
             )
@@ -134,77 +165,130 @@ def _replay_as_of(
             conn.execute(insert(replayed), rows)
 
 
-def _count(
-    conn: Connection,
-    *,
-    cohort: Any,
-    stale: Sequence[str],
-    start: datetime,
-    end: datetime,
-    as_of: datetime,
-    by: str | None,
-) -> list[Any]:
-    stored = select(
-        SlaCycleRow.case_id,
-        SlaCycleRow.policy,
-        SlaCycleRow.state,
-        SlaCycleRow.started_at,
-        SlaCycleRow.due_at,
-        SlaCycleRow.outcome,
-        SlaCycleRow.breach_reason,
-        SlaCycleRow.exclusion_reason,
-    ).where(cohort)
+def _cohort_cycles(window: _Window, stale: Sequence[str]) -> Any:
+    """The cohort's cycles as stood at `as_of`: stored ones, and replayed ones for the
+    cases with later events; with each cycle's outcome at `as_of` and its case's facts."""
+    stored = (
+        select(
+            SlaCycleRow.case_id,
+            SlaCycleRow.policy,
+            SlaCycleRow.state,
+            SlaCycleRow.started_at,
+            SlaCycleRow.due_at,
+            SlaCycleRow.stopped_at,
+            SlaCycleRow.outcome,
+            SlaCycleRow.breach_reason,
+            SlaCycleRow.exclusion_reason,
+            CaseRow.risk_level,
+        )
+        .join(CaseRow, CaseRow.case_id == SlaCycleRow.case_id)
+        .where(_cohort(SlaCycleRow, window))
+    )
     if stale:
         stored = stored.where(SlaCycleRow.case_id.not_in(stale))
-    fresh = select(
-        replayed.c.case_id,
-        replayed.c.policy,
-        replayed.c.state,
-        replayed.c.started_at,
-        replayed.c.due_at,
-        replayed.c.outcome,
-        replayed.c.breach_reason,
-        replayed.c.exclusion_reason,
-    ).where(
-        replayed.c.started_at >= start, replayed.c.started_at < end, replayed.c.started_at <= as_of
-    )
-    cycles = union_all(stored, fresh).subquery("cohort")
+    fresh = select(*replayed.c).where(_cohort(replayed.c, window))
+    both = union_all(stored, fresh).subquery("both_cycles")
     outcome = case(
-        (cycles.c.outcome.is_not(None), cycles.c.outcome),
-        (and_(cycles.c.state == "running", cycles.c.due_at < as_of), literal("breached")),
+        (both.c.outcome.is_not(None), both.c.outcome),
+        (and_(both.c.state == "running", both.c.due_at < window.as_of), literal("breached")),
         else_=literal("open"),
     )
     reason = case(
-        (outcome == "breached", func.coalesce(cycles.c.breach_reason, UNEXPLAINED)),
-        (outcome == "excluded", func.coalesce(cycles.c.exclusion_reason, UNEXPLAINED)),
+        (outcome == "breached", func.coalesce(both.c.breach_reason, UNEXPLAINED)),
+        (outcome == "excluded", func.coalesce(both.c.exclusion_reason, UNEXPLAINED)),
         else_=None,
     )
-    group = getattr(CaseRow, by).label("group_key") if by else literal(None).label("group_key")
-    query = (
+    return (
         select(
-            group,
-            cycles.c.policy,
+            both.c.case_id,
+            both.c.policy,
+            both.c.started_at,
+            both.c.due_at,
+            both.c.stopped_at,
             outcome.label("outcome"),
             reason.label("reason"),
-            func.count().label("n"),
+            CaseRow.team,
+            CaseRow.case_type,
+            CaseRow.caseworker,
+            both.c.risk_level.label("risk"),
         )
-        .select_from(cycles)
-        .join(CaseRow, CaseRow.case_id == cycles.c.case_id)
-        .group_by(group, cycles.c.policy, outcome, reason)
+        .join(CaseRow, CaseRow.case_id == both.c.case_id)
+        .subquery("cohort")
     )
-    return list(conn.execute(query))
+
+
+def _group_key(cycles: Any, by: str | None, window: _Window) -> Any:
+    if by is None:
+        return literal(None)
+    if by == "quarter":
+        # Quarter boundaries are local midnights, computed here so DST and the database's
+        # own time handling never enter into it.
+        return case(
+            *(
+                (cycles.c.started_at < period_bounds(q.first, q.last, window.tz)[1], q.label)
+                for q in window.quarters
+            ),
+            else_=None,
+        )
+    return getattr(cycles.c, by)
+
+
+def _count_query(cycles: Any, by: str | None, window: _Window) -> Any:
+    group = _group_key(cycles, by, window).label("group_key")
+    return select(
+        group, cycles.c.policy, cycles.c.outcome, cycles.c.reason, func.count().label("n")
+    ).group_by(group, cycles.c.policy, cycles.c.outcome, cycles.c.reason)
+
+
+def _misses(
+    conn: Connection, cycles: Any, window: _Window, policies: PolicyCatalogue
+) -> list[dict[str, Any]]:
+    """Breached and excluded cycles, by policy then due time: case references only."""
+    query = (
+        select(cycles)
+        .where(cycles.c.outcome.in_(MISSED))
+        .order_by(cycles.c.policy, cycles.c.due_at, cycles.c.case_id)
+    )
+    order = {policy_id: index for index, policy_id in enumerate(policies.ids)}
+    misses = [
+        {
+            "policy": row.policy,
+            "case_id": row.case_id,
+            "team": row.team,
+            "outcome": row.outcome,
+            "started_at": local_iso(row.started_at, window.tz),
+            "due_at": local_iso(row.due_at, window.tz),
+            "stopped_at": local_iso(row.stopped_at, window.tz),
+            "days_late": days_late(row.due_at, row.stopped_at, window.as_of),
+            "reason": row.reason,
+        }
+        for row in conn.execute(query)
+        if row.policy in order
+    ]
+    misses.sort(key=lambda m: order[m["policy"]])  # stable: due order kept within a policy
+    return misses
+
+
+def days_late(due_at: datetime, stopped_at: datetime | None, as_of: datetime) -> float | None:
+    """Calendar days from due to stop (or to `as_of`, still running); None if not late."""
+    end = stopped_at if stopped_at is not None and stopped_at <= as_of else as_of
+    late = (end - due_at).total_seconds()
+    if late <= 0:
+        return None
+    return one_decimal(Decimal(late) / _DAY_SECONDS)
 
 
 def _entries(
     rows: Sequence[Any], policies: PolicyCatalogue, by: str | None
 ) -> list[dict[str, Any]]:
+    """Entries of the report; with `by` None, rows of any grouping are summed per policy."""
     counts: dict[tuple[Any, str], Counter[str]] = defaultdict(Counter)
     reasons: dict[tuple[Any, str, str], Counter[str]] = defaultdict(Counter)
     for row in rows:
-        key = (row.group_key, row.policy)
-        counts[key][row.outcome] += row.n
+        group_key = row.group_key if by is not None else None
+        counts[(group_key, row.policy)][row.outcome] += row.n
         if row.reason is not None:
-            reasons[(row.group_key, row.policy, row.outcome)][row.reason] += row.n
+            reasons[(group_key, row.policy, row.outcome)][row.reason] += row.n
     if by is None:
         keys = [(None, policy.id) for policy in policies.policies]
     else:
@@ -226,6 +310,7 @@ def _entries(
             **{o: tally[o] for o in OUTCOMES},
             "pct": pct,
             "target_pct": policy.target_pct,
+            "amber_band": policy.amber_band,
             "rag": rag(pct, policy),
             "breach_reasons": dict(sorted(reasons[(group_key, policy_id, "breached")].items())),
             "exclusion_reasons": dict(sorted(reasons[(group_key, policy_id, "excluded")].items())),

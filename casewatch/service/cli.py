@@ -29,11 +29,21 @@ from casewatch.engine.repair import apply_repair, plan_repair
 from casewatch.engine.store import pinned_versions
 from casewatch.migrations.schema import head_revision
 from casewatch.notifications.inbox import list_alerts
-from casewatch.reports.formats import sla_csv
-from casewatch.reports.sla import GROUPINGS, sla_report
+from casewatch.reports.board import COMPARISONS, ReportRequest
+from casewatch.reports.periods import Period, PeriodError, parse_period
+from casewatch.reports.periods import custom as custom_period
+from casewatch.reports.sla import GROUPINGS
 from casewatch.service.config import ConfigError, check_rules
 from casewatch.service.logging import configure_logging, get_logger
 from casewatch.service.render import print_alerts, print_case, print_cases
+from casewatch.service.reporting import (
+    BINARY_FORMATS,
+    CHARTED_FORMATS,
+    FORMATS,
+    build_report,
+    render,
+    write_pack,
+)
 from casewatch.service.runtime import DatabaseUnavailableError, Runtime, open_runtime, run_tick
 from casewatch.service.views import case_view
 from casewatch.service.worker import run_worker
@@ -243,43 +253,75 @@ def case_list(
         Console(stderr=True).print(f"{count} case(s)")
 
 
+PeriodOption = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        help="A financial-year quarter (2014-Q1 = April to June 2014) or year (FY2014); "
+        "instead of --from/--to.",
+        show_default=False,
+    ),
+]
+FromOption = Annotated[
+    str | None, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")
+]
+ToOption = Annotated[str | None, typer.Option("--to", help="Last day of the period, inclusive.")]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Count as things stood then (default: now).")
+]
+ByOption = Annotated[
+    str | None,
+    typer.Option("--by", help=f"Break down by {', '.join(GROUPINGS)}; totals are added."),
+]
+
+
 @report_app.command("sla")
 def report_sla(
-    date_from: Annotated[str, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")],
-    date_to: Annotated[str, typer.Option("--to", help="Last day of the period, inclusive.")],
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Count as things stood then (default: now).")
+    period: PeriodOption = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    as_of: AsOfOption = None,
+    by: ByOption = None,
+    compare: Annotated[
+        str | None,
+        typer.Option("--compare", help="previous: add the previous period and the trend."),
     ] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Group by team or case_type.")] = None,
-    output_format: FormatOption = "json",
+    details: Annotated[
+        bool,
+        typer.Option(
+            "--details/--no-details", help="List every breached and excluded cycle (misses)."
+        ),
+    ] = True,
+    output_format: Annotated[
+        str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")
+    ] = "json",
     output: Annotated[
         Path | None, typer.Option("--output", help="Write to this file instead of stdout.")
     ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """SLA performance of the cycles started in a period: met, breached, %, RAG, reasons."""
-    _check_format(output_format, ("json", "csv", "html", "png"))
-    if by is not None and by not in GROUPINGS:
-        raise typer.BadParameter(f"must be one of {', '.join(GROUPINGS)}", param_hint="--by")
-    first, last = _date(date_from, "--from"), _date(date_to, "--to")
-    if last < first:
-        raise typer.BadParameter("--to is before --from", param_hint="--to")
+    """SLA performance of the cycles started in a period: met, breached, %, RAG, reasons,
+    partnership measures and, with --details, every miss."""
+    _check_format(output_format, FORMATS)
+    if output is None and output_format in BINARY_FORMATS and sys.stdout.isatty():
+        raise typer.BadParameter(
+            f"a {output_format} report is a binary file: give --output PATH or redirect stdout",
+            param_hint="--output",
+        )
+    chosen = _period(period, date_from, date_to)
     with _runtime(db, config) as runtime:
-        moment = _operator_time(as_of, runtime, "--as-of")
-        with runtime.engine.connect() as conn, conn.begin():
-            report = sla_report(
-                conn,
-                policies=runtime.config.policies,
-                rulesets=runtime.config.rulesets(),
-                date_from=first,
-                date_to=last,
-                as_of=moment,
-                tz=runtime.config.timezone,
-                by=by,
-            )
+        request = ReportRequest(
+            period=chosen,
+            as_of=_operator_time(as_of, runtime, "--as-of"),
+            by=_grouping(by),
+            compare=_comparison(compare),
+            details=details,
+            quarters=output_format in CHARTED_FORMATS,
+        )
+        report = build_report(runtime, request)
     log.info("report_built", action="report_sla", entries=len(report["slas"]))
-    content = _render_report(report, by, output_format)
+    content = render(report, request.by, output_format)
     if output is None:
         sys.stdout.buffer.write(content)
         sys.stdout.flush()
@@ -290,15 +332,79 @@ def report_sla(
         _fail(EXIT_USAGE, f"cannot write {output}: {exc.strerror or exc}")
 
 
-def _render_report(report: dict[str, Any], by: str | None, output_format: str) -> bytes:
-    if output_format == "csv":
-        return sla_csv(report, by).encode()
-    if output_format in ("html", "png"):
-        # matplotlib costs ~40 MiB and a noticeable start-up: only report renders pay it.
-        from casewatch.reports.render import sla_html, sla_png  # noqa: PLC0415
+@report_app.command("pack")
+def report_pack(
+    period: PeriodOption = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    as_of: AsOfOption = None,
+    by: ByOption = None,
+    compare: Annotated[
+        str,
+        typer.Option("--compare", help="previous (the default) or none."),
+    ] = "previous",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Folder to write (default: ./board-pack-PERIOD)."),
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """The board pack: the HTML page, the chart, the XLSX workbook and the CSVs, in one go."""
+    chosen = _period(period, date_from, date_to)
+    folder = output or Path(f"board-pack-{chosen.label.replace(' ', '_')}")
+    errors = Console(stderr=True)
+    with _runtime(db, config) as runtime:
+        request = ReportRequest(
+            period=chosen,
+            as_of=_operator_time(as_of, runtime, "--as-of"),
+            by=_grouping(by),
+            compare=None if compare == "none" else _comparison(compare),
+            quarters=True,
+        )
+        errors.print(f"building the report for {chosen.label}")
+        report = build_report(runtime, request)
+    try:
+        written = write_pack(
+            report, request.by, folder, lambda name: errors.print(f"writing {name}")
+        )
+    except OSError as exc:
+        _fail(EXIT_USAGE, f"cannot write the pack to {folder}: {exc.strerror or exc}")
+    log.info("pack_written", action="report_pack", files=len(written))
+    _print_json({"period": chosen.label, "folder": str(folder), "files": [p.name for p in written]})
 
-        return sla_html(report, by).encode() if output_format == "html" else sla_png(report, by)
-    return (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode()
+
+def _period(period: str | None, date_from: str | None, date_to: str | None) -> Period:
+    if period is not None:
+        if date_from is not None or date_to is not None:
+            raise typer.BadParameter(
+                "give --period or --from/--to, not both", param_hint="--period"
+            )
+        try:
+            return parse_period(period)
+        except PeriodError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--period") from None
+    if date_from is None or date_to is None:
+        raise typer.BadParameter(
+            "give --period (e.g. 2014-Q1 or FY2014) or both --from and --to",
+            param_hint="--period",
+        )
+    first, last = _date(date_from, "--from"), _date(date_to, "--to")
+    if last < first:
+        raise typer.BadParameter("--to is before --from", param_hint="--to")
+    return custom_period(first, last)
+
+
+def _grouping(by: str | None) -> str | None:
+    if by is not None and by not in GROUPINGS:
+        raise typer.BadParameter(f"must be one of {', '.join(GROUPINGS)}", param_hint="--by")
+    return by
+
+
+def _comparison(compare: str | None) -> str | None:
+    if compare is not None and compare not in COMPARISONS:
+        raise typer.BadParameter(f"must be one of {', '.join(COMPARISONS)}", param_hint="--compare")
+    return compare
 
 
 @app.command()

@@ -31,6 +31,7 @@ from casewatch.engine.policies import PolicyCatalogue, PolicyConfigError, polici
 from casewatch.engine.rules import RuleFileError, RuleSet, load_rule_files
 from casewatch.engine.store import Rulesets
 from casewatch.notifications.routing import Routing, RoutingConfigError, routing_from_mapping
+from casewatch.reports.measures import Measure, MeasureConfigError, measures_from_text
 
 NATIONS: Final = ("england_wales", "scotland", "northern_ireland")
 
@@ -51,6 +52,7 @@ class Config:
     rule_texts: Mapping[str, str]  # rule file name -> its text, stored with each version
     policies_data: Any  # the parsed policy file, stored with each version
     routing: Routing
+    measures: tuple[Measure, ...]
 
     def validator(self) -> EventValidator:
         return EventValidator(self.matrices, self.policies.case_types())
@@ -115,6 +117,11 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         routing = routing_from_mapping(read("notifications.yaml"), sources["notifications.yaml"])
     except RoutingConfigError as exc:
         raise ConfigError(str(exc)) from None
+    try:
+        text, sources["measures.yaml"] = _read_text(folder, "measures.yaml")
+        measures = measures_from_text(text, sources["measures.yaml"])
+    except MeasureConfigError as exc:
+        raise ConfigError(str(exc)) from None
     rule_texts = read_rule_texts(rules_dir)
     try:
         rules = load_rule_files(rule_texts.items(), policies, sources["policies.yaml"])
@@ -131,6 +138,7 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         rule_texts=rule_texts,
         policies_data=policies_data,
         routing=routing,
+        measures=measures,
     )
 
 
@@ -181,6 +189,7 @@ KNOWN_CONFIG_FILES: Final = (
     "asb_matrix.yaml",
     "policies.yaml",
     "notifications.yaml",
+    "measures.yaml",
 )
 
 

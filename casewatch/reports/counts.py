@@ -1,0 +1,246 @@
+"""The counts partnership measures are built from, each one query over the stored events,
+flags and cases.
+
+A measure file names a count and its parameters (`{count: referrals, to: idva}`); this
+module is the vocabulary. Every count takes the period [start, end) and `as_of`: events
+after `as_of` are ignored, as everywhere in reports.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import attrs
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import ColumnElement, Connection, and_, case, cast, exists, func, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import aliased
+
+from casewatch.cases.tables import CaseRow, EventRow
+from casewatch.engine.tables import CaseFlagRow
+
+
+@attrs.frozen
+class Window:
+    """What every count is asked about: the period and the moment things are seen from."""
+
+    start: datetime
+    end: datetime
+    as_of: datetime
+    tz: ZoneInfo
+
+    def holds(self, at: datetime) -> bool:
+        return self.start <= at < self.end and at <= self.as_of
+
+
+@attrs.frozen
+class CountSpec:
+    """One side of a measure, as written in the measure file."""
+
+    count: str
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+Count = Callable[[Connection, Window, Mapping[str, Any]], int]
+
+
+@attrs.frozen
+class CountKind:
+    run: Count
+    required: frozenset[str]
+    optional: frozenset[str]
+    about: str
+
+
+def json_field(conn: Connection, column: Any, key: str) -> ColumnElement[Any]:
+    """A top-level text field of a JSON column, in the database's own dialect."""
+    if conn.dialect.name == "postgresql":
+        field: ColumnElement[Any] = cast(column, JSONB)[key].astext
+        return field
+    return func.json_extract(column, f"$.{key}")
+
+
+def _in_window(window: Window, column: Any = EventRow.at) -> ColumnElement[bool]:
+    return and_(column >= window.start, _by_end(window, column))
+
+
+def _by_end(window: Window, column: Any = EventRow.at) -> ColumnElement[bool]:
+    """Seen by the end of the period: before its end and not after `as_of`."""
+    return and_(column < window.end, column <= window.as_of)
+
+
+def _cases_opened(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
+    query = select(func.count()).where(EventRow.type == "case_opened", _in_window(window))
+    if "case_type" in params:
+        query = query.where(json_field(conn, EventRow.payload, "case_type") == params["case_type"])
+    return int(conn.execute(query).scalar_one())
+
+
+def _flag_by(flag: str, window: Window) -> Any:
+    return exists().where(
+        CaseFlagRow.case_id == EventRow.case_id,
+        CaseFlagRow.flag == flag,
+        _by_end(window, CaseFlagRow.raised_at),
+    )
+
+
+def _victims(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
+    """Cases with an incident reported in the period; with `flag`, those carrying it by
+    the period's end."""
+    query = select(func.count(EventRow.case_id.distinct())).where(
+        EventRow.type == "incident_reported", _in_window(window)
+    )
+    if "flag" in params:
+        query = query.where(_flag_by(params["flag"], window))
+    return int(conn.execute(query).scalar_one())
+
+
+def _referrals(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
+    """Referrals to `to` made in the period; `followed_by` keeps those with that event on
+    the case at or after the referral; `repeat_within_months` keeps those made within so
+    many calendar months of the case's previous referral to the same place."""
+    to = json_field(conn, EventRow.payload, "to")
+    if "repeat_within_months" in params:
+        return _repeat_referrals(conn, window, params["to"], int(params["repeat_within_months"]))
+    query = select(func.count()).where(
+        EventRow.type == "referral_made", to == params["to"], _in_window(window)
+    )
+    if "followed_by" in params:
+        later = aliased(EventRow)
+        query = query.where(
+            exists().where(
+                later.case_id == EventRow.case_id,
+                later.type == params["followed_by"],
+                later.at >= EventRow.at,
+                later.at <= window.as_of,
+            )
+        )
+    return int(conn.execute(query).scalar_one())
+
+
+def _repeat_referrals(conn: Connection, window: Window, to: str, months: int) -> int:
+    reach = (window.start.astimezone(window.tz) - relativedelta(months=months)).astimezone(
+        window.start.tzinfo
+    )
+    rows = conn.execute(
+        select(EventRow.case_id, EventRow.at)
+        .where(
+            EventRow.type == "referral_made",
+            json_field(conn, EventRow.payload, "to") == to,
+            EventRow.at >= reach,
+            _by_end(window),
+        )
+        .order_by(EventRow.case_id, EventRow.at)
+    )
+    return count_repeats(((r.case_id, r.at) for r in rows), months, window)
+
+
+def count_repeats(referrals: Iterable[tuple[str, datetime]], months: int, window: Window) -> int:
+    """Referrals in the window made within `months` calendar months (local time) of the same
+    case's previous one, as the repeat-MARAC flag rule counts them."""
+    times: dict[str, list[datetime]] = defaultdict(list)
+    for case_id, at in referrals:
+        times[case_id].append(at)
+    repeats = 0
+    for ats in times.values():
+        ats.sort()
+        for before, at in itertools.pairwise(ats):
+            if (
+                window.holds(at)
+                and at.astimezone(window.tz) - relativedelta(months=months) <= before
+            ):
+                repeats += 1
+    return repeats
+
+
+def _cases_assessed(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
+    """Cases assessed at `level` in the period (the level fixed when the assessment was
+    accepted, professional judgement included)."""
+    query = select(func.count(EventRow.case_id.distinct())).where(
+        EventRow.type == "risk_assessed",
+        _in_window(window),
+        json_field(conn, EventRow.derived, "level") == params["level"],
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def _open_at(conn: Connection, window: Window) -> Any:
+    """Each case open at the end of the window: its latest opening is after its latest
+    closing (both up to that moment)."""
+    opened = func.max(case((EventRow.type.in_(("case_opened", "case_reopened")), EventRow.at)))
+    closed = func.max(case((EventRow.type == "case_closed", EventRow.at)))
+    return (
+        select(EventRow.case_id)
+        .where(
+            EventRow.type.in_(("case_opened", "case_reopened", "case_closed")),
+            _by_end(window),
+        )
+        .group_by(EventRow.case_id)
+        .having(closed.is_(None) | (opened > closed))
+        .subquery("open_cases")
+    )
+
+
+def _open_cases(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
+    """Cases open at the end of the period (or at `as_of` if earlier)."""
+    return int(conn.execute(select(func.count()).select_from(_open_at(conn, window))).scalar_one())
+
+
+def _caseworkers_with_open_cases(
+    conn: Connection, window: Window, params: Mapping[str, Any]
+) -> int:
+    open_cases = _open_at(conn, window)
+    query = select(func.count(CaseRow.caseworker.distinct())).join(
+        open_cases, open_cases.c.case_id == CaseRow.case_id
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def _flags_raised(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
+    """Cases on which `flag` was first raised in the period (a Community Trigger, say)."""
+    query = select(func.count()).where(
+        CaseFlagRow.flag == params["flag"],
+        _in_window(window, CaseFlagRow.raised_at),
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+COUNTS: Final[Mapping[str, CountKind]] = {
+    "cases_opened": CountKind(
+        _cases_opened, frozenset(), frozenset({"case_type"}), "cases opened in the period"
+    ),
+    "victims": CountKind(
+        _victims,
+        frozenset(),
+        frozenset({"flag"}),
+        "cases with an incident reported in the period (with `flag`: carrying that flag)",
+    ),
+    "referrals": CountKind(
+        _referrals,
+        frozenset({"to"}),
+        frozenset({"followed_by", "repeat_within_months"}),
+        "referrals made in the period to `to`",
+    ),
+    "cases_assessed": CountKind(
+        _cases_assessed, frozenset({"level"}), frozenset(), "cases assessed at `level`"
+    ),
+    "open_cases": CountKind(_open_cases, frozenset(), frozenset(), "cases open at the end"),
+    "caseworkers_with_open_cases": CountKind(
+        _caseworkers_with_open_cases,
+        frozenset(),
+        frozenset(),
+        "caseworkers holding an open case at the end",
+    ),
+    "flags_raised": CountKind(
+        _flags_raised, frozenset({"flag"}), frozenset(), "cases first flagged in the period"
+    ),
+}
+
+
+def run_count(conn: Connection, window: Window, spec: CountSpec) -> int:
+    return COUNTS[spec.count].run(conn, window, spec.params)

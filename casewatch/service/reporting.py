@@ -1,0 +1,73 @@
+"""Building a PSG report from the configured database and writing it out: one format to
+a file or stdout, or the whole board pack to a folder."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from casewatch.reports.board import ReportRequest, ReportSetup, psg_report
+from casewatch.reports.formats import measures_csv, misses_csv, sla_csv
+from casewatch.service.runtime import Runtime
+
+FORMATS: Final = ("json", "csv", "html", "png", "xlsx")
+BINARY_FORMATS: Final = ("png", "xlsx")
+CHARTED_FORMATS: Final = ("html", "png", "xlsx")
+
+
+def build_report(runtime: Runtime, request: ReportRequest) -> dict[str, Any]:
+    config = runtime.config
+    setup = ReportSetup(config.policies, config.rulesets(), config.measures, config.timezone)
+    with runtime.engine.connect() as conn, conn.begin():
+        return psg_report(conn, setup, request)
+
+
+def render(report: Mapping[str, Any], by: str | None, output_format: str) -> bytes:
+    if output_format == "csv":
+        return sla_csv(report, by).encode()
+    # matplotlib and openpyxl cost a noticeable start-up: only the renders that need them
+    # import them.
+    if output_format in ("html", "png"):
+        from casewatch.reports.render import report_html, trend_png  # noqa: PLC0415
+
+        return report_html(report, by).encode() if output_format == "html" else trend_png(report)
+    if output_format == "xlsx":
+        from casewatch.reports.xlsx import report_xlsx  # noqa: PLC0415
+
+        return report_xlsx(report, by)
+    return (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def pack_files(report: Mapping[str, Any], by: str | None) -> dict[str, Callable[[], bytes]]:
+    """The board pack: file name -> how to make it, in the order they are written."""
+    return {
+        "report.html": lambda: render(report, by, "html"),
+        "sla-by-quarter.png": lambda: render(report, by, "png"),
+        "report.xlsx": lambda: render(report, by, "xlsx"),
+        "sla.csv": lambda: sla_csv(report, by).encode(),
+        "measures.csv": lambda: measures_csv(report).encode(),
+        "misses.csv": lambda: misses_csv(report).encode(),
+        "report.json": lambda: render(report, by, "json"),
+    }
+
+
+def write_pack(
+    report: Mapping[str, Any],
+    by: str | None,
+    folder: Path,
+    progress: Callable[[str], None],
+) -> list[Path]:
+    """Write every file of the pack into `folder` (created if need be). Each file is
+    written beside its final name and renamed, so a reader never sees half a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, make in pack_files(report, by).items():
+        progress(name)
+        target = folder / name
+        partial = folder / f".{name}.partial"
+        partial.write_bytes(make())
+        partial.replace(target)
+        written.append(target)
+    return written
