@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +51,128 @@ def synthetic_case(case_id: str, started: datetime, team: str | None) -> dict[st
         "updated_at": started,
         "version": 1,
     }
+
+
+POLICIES = ["asb-high-risk-conference", "asb-high-risk-reduction",
+            "da-high-risk-idva-contact", "da-high-risk-marac-referral"]  # fmt: skip
+_BATCH = 5_000
+
+
+def fill_year(url: str, cycles: int, *, events: bool = False) -> None:
+    """Synthetic cases, four cycles each, started across FY 2014/15: a year of a large
+    partnership's work. With `events`, each case also gets the events and flags the
+    partnership measures count (opening, assessment, incidents, a MARAC or IDVA referral,
+    IDVA contact for some)."""
+    from sqlalchemy import insert  # noqa: PLC0415 - keeps this module importable alone
+
+    from casewatch.cases.db import create_db_engine  # noqa: PLC0415
+    from casewatch.cases.tables import CaseRow, EventRow, ImportBatch  # noqa: PLC0415
+    from casewatch.engine.tables import CaseFlagRow, SlaCycleRow  # noqa: PLC0415
+    from casewatch.migrations.schema import upgrade  # noqa: PLC0415
+
+    engine = create_db_engine(url)
+    upgrade(engine)
+    rng = random.Random(11)
+    year = datetime(2014, 4, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        batch_id = conn.execute(
+            insert(ImportBatch)
+            .values(source="bench", recorded_at=year, read=0, applied=0, duplicates=0)
+            .returning(ImportBatch.id)
+        ).scalar_one()
+        for first in range(0, cycles // 4, _BATCH):
+            cases, rows, event_rows, flags = [], [], [], []
+            for number in range(first, min(first + _BATCH, cycles // 4)):
+                case_id = f"S{number:08d}"
+                started = year + timedelta(minutes=rng.randint(0, 365 * 24 * 60))
+                case = synthetic_case(case_id, started, f"team-{number % 9}")
+                case["caseworker"] = f"cw-{number % 40}"
+                cases.append(case)
+                rows += [synthetic_cycle(case_id, policy, started, rng) for policy in POLICIES]
+                if events:
+                    event_rows += synthetic_events(case_id, started, batch_id, number)
+                    flags += synthetic_flags(case_id, started, number)
+            conn.execute(insert(CaseRow), cases)
+            conn.execute(insert(SlaCycleRow), rows)
+            if event_rows:
+                conn.execute(insert(EventRow), event_rows)
+            if flags:
+                conn.execute(insert(CaseFlagRow), flags)
+        if conn.dialect.name == "postgresql":
+            for table in ("sla_cycles", "cases", "events", "case_flags"):
+                conn.exec_driver_sql(f"ANALYZE {table}")
+    engine.dispose()
+
+
+def synthetic_cycle(
+    case_id: str, policy: str, started: datetime, rng: random.Random
+) -> dict[str, Any]:
+    """A cycle that is met, breached (stopped two days late), excluded or still running."""
+    outcome = rng.choice(["met", "met", "met", "breached", "excluded", None])
+    stopped = {"met": 3, "breached": 7, "excluded": 2}.get(outcome or "")
+    return {
+        "case_id": case_id,
+        "policy": policy,
+        "cycle": 1,
+        "policy_version": "x",
+        "ruleset_version": "x",
+        "working_days": False,
+        "state": "running" if outcome is None else "stopped",
+        "started_at": started,
+        "due_at": started + timedelta(days=5),
+        "warn_at": started + timedelta(days=4),
+        "paused_since": None,
+        "stopped_at": None if stopped is None else started + timedelta(days=stopped),
+        "outcome": outcome,
+        "breach_reason": rng.choice([None, "criminal case ongoing"])
+        if outcome == "breached"
+        else None,
+        "exclusion_reason": "pj" if outcome == "excluded" else None,
+        "start_event_id": f"{case_id}-s",
+        "stop_event_id": None,
+        "next_check_at": None,
+    }
+
+
+def synthetic_events(
+    case_id: str, started: datetime, batch_id: int, number: int
+) -> list[dict[str, Any]]:
+    referral = "marac" if number % 2 else "idva"
+    kinds: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
+        ("case_opened", {"case_type": "asb"}, None),
+        ("risk_assessed", {"matrix": "asb", "level": "high"}, {"level": "high", "score": None}),
+        ("incident_reported", {"category": "noise"}, None),
+        ("referral_made", {"to": referral}, None),
+    ]
+    if referral == "idva" and number % 3:
+        kinds.append(("idva_contact_made", {}, None))
+    return [
+        {
+            "event_id": f"{case_id}-{line}",
+            "case_id": case_id,
+            "type": kind,
+            "at": started + timedelta(hours=line),
+            "import_id": batch_id,
+            "line": line,
+            "payload": json.dumps(payload),
+            "derived": json.dumps(derived) if derived is not None else None,
+            "content_hash": "x",
+        }
+        for line, (kind, payload, derived) in enumerate(kinds)
+    ]
+
+
+def synthetic_flags(case_id: str, started: datetime, number: int) -> list[dict[str, Any]]:
+    names = ["repeat-victim"] if number % 5 == 0 else []
+    names += ["community-trigger"] if number % 10 == 0 else []
+    return [
+        {
+            "case_id": case_id,
+            "flag": name,
+            "raised_at": started + timedelta(hours=3),
+            "event_id": f"{case_id}-2",
+            "rule_id": name,
+            "rule_version": "x",
+        }
+        for name in names
+    ]

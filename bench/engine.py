@@ -25,23 +25,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from databases import fresh_database, synthetic_case
-from sqlalchemy import insert
+from databases import fill_year, fresh_database
 
-from casewatch.cases.db import create_db_engine
 from casewatch.cases.importing import Importer
 from casewatch.cases.state import CaseState, apply
-from casewatch.cases.tables import CaseRow
 from casewatch.engine.evaluators import DurableEvaluator, ReferenceEvaluator
 from casewatch.engine.snapshot import build_snapshot
-from casewatch.engine.tables import SlaCycleRow
-from casewatch.migrations.schema import upgrade
 from casewatch.reports.sla import sla_report
 from casewatch.service.config import load_config
 from casewatch.service.runtime import open_runtime
-
-POLICIES = ["asb-high-risk-conference", "asb-high-risk-reduction",
-            "da-high-risk-idva-contact", "da-high-risk-marac-referral"]  # fmt: skip
 
 
 def evaluator_speed(count: int) -> dict[str, Any]:
@@ -84,52 +76,6 @@ def evaluator_speed(count: int) -> dict[str, Any]:
         result[f"{name}_per_s"] = round(count / (time.perf_counter() - started))
     result["reference_over_durable"] = round(result["reference_per_s"] / result["durable_per_s"], 2)
     return result
-
-
-def fill(url: str, cycles: int) -> None:
-    """Synthetic cases (4 cycles each) spread over FY 2014/15."""
-    engine = create_db_engine(url)
-    upgrade(engine)
-    rng = random.Random(11)
-    year = datetime(2014, 4, 1, tzinfo=UTC)
-    with engine.begin() as conn:
-        for first in range(0, cycles // 4, 5_000):
-            cases, rows = [], []
-            for number in range(first, min(first + 5_000, cycles // 4)):
-                case_id = f"S{number:08d}"
-                started = year + timedelta(minutes=rng.randint(0, 365 * 24 * 60))
-                cases.append(synthetic_case(case_id, started, f"team-{number % 9}"))
-                for cycle_policy in POLICIES:
-                    outcome = rng.choice(["met", "met", "met", "breached", "excluded", None])
-                    rows.append(
-                        {
-                            "case_id": case_id,
-                            "policy": cycle_policy,
-                            "cycle": 1,
-                            "policy_version": "x",
-                            "ruleset_version": "x",
-                            "working_days": False,
-                            "state": "running" if outcome is None else "stopped",
-                            "started_at": started,
-                            "due_at": started + timedelta(days=5),
-                            "warn_at": started + timedelta(days=4),
-                            "paused_since": None,
-                            "stopped_at": None if outcome is None else started + timedelta(days=3),
-                            "outcome": outcome,
-                            "breach_reason": rng.choice([None, "criminal case ongoing"])
-                            if outcome == "breached"
-                            else None,
-                            "exclusion_reason": "pj" if outcome == "excluded" else None,
-                            "start_event_id": f"{case_id}-s",
-                            "stop_event_id": None,
-                        }
-                    )
-            conn.execute(insert(CaseRow), cases)
-            conn.execute(insert(SlaCycleRow), rows)
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("ANALYZE sla_cycles")
-            conn.exec_driver_sql("ANALYZE cases")
-    engine.dispose()
 
 
 def report_time(url: str) -> float:
@@ -215,7 +161,7 @@ def main() -> None:
             for label, size in (("small", args.small), ("large", args.cycles)):
                 url, drop = fresh_database(backend, Path(tmp))
                 try:
-                    fill(url, size)
+                    fill_year(url, size)
                     result[f"report_s_{label}"] = round(report_time(url), 3)
                     result[f"late_event_s_{label}"] = round(late_event_time(url, Path(tmp)), 3)
                 finally:

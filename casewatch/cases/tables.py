@@ -48,7 +48,12 @@ class EventRow(Base):
     """An accepted event. Never updated; ordered per case by (at, import_id, line)."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_case_order", "case_id", "at", "import_id", "line"),)
+    __table_args__ = (
+        Index("ix_events_case_order", "case_id", "at", "import_id", "line"),
+        # Partnership measures count events of one type in a period (referrals to MARAC,
+        # incidents, assessments): a range scan here, not a scan of every event.
+        Index("ix_events_type_at", "type", "at"),
+    )
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(200), unique=True)

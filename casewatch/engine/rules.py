@@ -28,7 +28,7 @@ import yaml
 from attrs import field, frozen
 
 from casewatch.cases.events import CASE_TYPES, RISK_LEVELS, content_hash, level_rank
-from casewatch.engine.policies import PolicyCatalogue
+from casewatch.engine.policies import YAML_LOADER, PolicyCatalogue, load_yaml
 from casewatch.engine.vocabulary import (
     ALL_CYCLES,
     EFFECTS,
@@ -177,7 +177,7 @@ class _Node:
 
 def _compose(text: str, source: str, problems: list[str]) -> _Node | None:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -195,7 +195,7 @@ def _convert(node: yaml.Node) -> _Node:
         return _Node({k.value: _convert(v) for k, v in node.value}, line)
     if isinstance(node, yaml.SequenceNode):
         return _Node([_convert(item) for item in node.value], line)
-    return _Node(yaml.safe_load(yaml.serialize(node)), line)
+    return _Node(load_yaml(yaml.serialize(node)), line)
 
 
 def _plain(node: _Node) -> Any:

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Protocol
 
-import httpx
 from attrs import frozen
 
 SIGNATURE_HEADER = "X-Casewatch-Signature"
@@ -119,6 +118,8 @@ class WebhookChannel:
             SIGNATURE_HEADER: sign(body, self.secret),
             KEY_HEADER: message.idempotency_key,
         }
+        import httpx  # noqa: PLC0415 - only webhook deliveries pay for importing it
+
         try:
             response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:

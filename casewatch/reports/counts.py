@@ -19,7 +19,6 @@ import attrs
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import ColumnElement, Connection, and_, case, cast, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import aliased
 
 from casewatch.cases.tables import CaseRow, EventRow
 from casewatch.engine.tables import CaseFlagRow
@@ -107,18 +106,22 @@ def _referrals(conn: Connection, window: Window, params: Mapping[str, Any]) -> i
     to = json_field(conn, EventRow.payload, "to")
     if "repeat_within_months" in params:
         return _repeat_referrals(conn, window, params["to"], int(params["repeat_within_months"]))
-    query = select(func.count()).where(
-        EventRow.type == "referral_made", to == params["to"], _in_window(window)
+    query = (
+        select(func.count())
+        .select_from(EventRow)
+        .where(EventRow.type == "referral_made", to == params["to"], _in_window(window))
     )
     if "followed_by" in params:
-        later = aliased(EventRow)
-        query = query.where(
-            exists().where(
-                later.case_id == EventRow.case_id,
-                later.type == params["followed_by"],
-                later.at >= EventRow.at,
-                later.at <= window.as_of,
-            )
+        # The case's latest such event, found once per case and joined: a correlated
+        # EXISTS per referral cost SQLite 40 s at 100,000 cases (it chose the type index).
+        later = (
+            select(EventRow.case_id, func.max(EventRow.at).label("last_at"))
+            .where(EventRow.type == params["followed_by"], EventRow.at <= window.as_of)
+            .group_by(EventRow.case_id)
+            .subquery("later")
+        )
+        query = query.join(
+            later, and_(later.c.case_id == EventRow.case_id, later.c.last_at >= EventRow.at)
         )
     return int(conn.execute(query).scalar_one())
 
@@ -127,15 +130,19 @@ def _repeat_referrals(conn: Connection, window: Window, to: str, months: int) ->
     reach = (window.start.astimezone(window.tz) - relativedelta(months=months)).astimezone(
         window.start.tzinfo
     )
+    referral = and_(
+        EventRow.type == "referral_made",
+        json_field(conn, EventRow.payload, "to") == to,
+        EventRow.at >= reach,
+        _by_end(window),
+    )
+    # Only cases with two or more referrals in reach can hold a repeat: the database
+    # finds those, Python applies calendar months to their few referrals.
+    repeated = (
+        select(EventRow.case_id).where(referral).group_by(EventRow.case_id).having(func.count() > 1)
+    )
     rows = conn.execute(
-        select(EventRow.case_id, EventRow.at)
-        .where(
-            EventRow.type == "referral_made",
-            json_field(conn, EventRow.payload, "to") == to,
-            EventRow.at >= reach,
-            _by_end(window),
-        )
-        .order_by(EventRow.case_id, EventRow.at)
+        select(EventRow.case_id, EventRow.at).where(referral, EventRow.case_id.in_(repeated))
     )
     return count_repeats(((r.case_id, r.at) for r in rows), months, window)
 

@@ -55,12 +55,7 @@ def sla_rows(report: Mapping[str, Any], by: str | None) -> Iterator[dict[str, An
                 row[by] = entry.get(by) if scope == "group" else None
                 row["scope"] = scope
             if "previous" in report:
-                before = entry.get("previous")
-                row |= {
-                    "previous_pct": before["pct"] if before else None,
-                    "change": entry.get("change"),
-                    "direction": entry.get("direction"),
-                }
+                row |= _compared(entry, "pct", "previous_pct")
             yield row
 
 
@@ -74,13 +69,18 @@ def measure_rows(report: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     for measure in report["measures"]:
         row = {field: measure.get(field) for field in MEASURE_FIELDS}
         if "previous" in report:
-            before = measure.get("previous")
-            row |= {
-                "previous_value": before["value"] if before else None,
-                "change": measure.get("change"),
-                "direction": measure.get("direction"),
-            }
+            row |= _compared(measure, "value", "previous_value")
         yield row
+
+
+def _compared(entry: Mapping[str, Any], field: str, column: str) -> dict[str, Any]:
+    """The compare-previous columns of one entry: the earlier figure, change, direction."""
+    before = entry.get("previous")
+    return {
+        column: before[field] if before else None,
+        "change": entry.get("change"),
+        "direction": entry.get("direction"),
+    }
 
 
 def quarter_rows(report: Mapping[str, Any]) -> Iterator[dict[str, Any]]:

@@ -136,9 +136,12 @@ def _wrap(title: str, width: int = 60) -> str:
     return "\n".join([*lines, line])
 
 
-def report_html(report: Mapping[str, Any], by: str | None) -> str:
-    """One self-contained, printable page: what is red and why, and which way it moved."""
-    chart = base64.b64encode(trend_png(report)).decode() if "quarters" in report else None
+def report_html(report: Mapping[str, Any], by: str | None, png: bytes | None = None) -> str:
+    """One self-contained, printable page: what is red and why, and which way it moved.
+    `png` is the trend chart when the caller has drawn it already (the board pack)."""
+    if png is None and "quarters" in report:
+        png = trend_png(report)
+    chart = base64.b64encode(png).decode() if png is not None else None
     misses: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for miss in report.get("misses", ()):
         misses[miss["policy"]].append(miss)

@@ -63,7 +63,10 @@ replayed = Table(
     Column("outcome", String(20)),
     Column("breach_reason", Text),
     Column("exclusion_reason", Text),
-    Column("risk_level", String(20)),
+    Column("team", String(200)),
+    Column("case_type", String(40)),
+    Column("caseworker", String(200)),
+    Column("risk", String(20)),
     prefixes=["TEMPORARY"],
 )
 
@@ -145,7 +148,7 @@ def _replay_as_of(
         for history in load_histories(conn, chunk, dict.fromkeys(chunk)):
             events = [e for e in history.events if e.at <= as_of]
             derivation = rulesets.derive(conn, history.case_id, events, pinned.get(history.case_id))
-            risk = derivation.state.risk
+            state = derivation.state
             rows.extend(
                 {
                     "case_id": history.case_id,
@@ -157,7 +160,10 @@ def _replay_as_of(
                     "outcome": c.outcome,
                     "breach_reason": c.breach_reason,
                     "exclusion_reason": c.exclusion_reason,
-                    "risk_level": risk.level if risk else None,
+                    "team": state.team,
+                    "case_type": state.case_type,
+                    "caseworker": state.caseworker,
+                    "risk": state.risk.level if state.risk else None,
                 }
                 for c in derivation.cycles
             )
@@ -179,7 +185,10 @@ def _cohort_cycles(window: _Window, stale: Sequence[str]) -> Any:
             SlaCycleRow.outcome,
             SlaCycleRow.breach_reason,
             SlaCycleRow.exclusion_reason,
-            CaseRow.risk_level,
+            CaseRow.team,
+            CaseRow.case_type,
+            CaseRow.caseworker,
+            CaseRow.risk_level.label("risk"),
         )
         .join(CaseRow, CaseRow.case_id == SlaCycleRow.case_id)
         .where(_cohort(SlaCycleRow, window))
@@ -207,14 +216,12 @@ def _cohort_cycles(window: _Window, stale: Sequence[str]) -> Any:
             both.c.stopped_at,
             outcome.label("outcome"),
             reason.label("reason"),
-            CaseRow.team,
-            CaseRow.case_type,
-            CaseRow.caseworker,
-            both.c.risk_level.label("risk"),
+            both.c.team,
+            both.c.case_type,
+            both.c.caseworker,
+            both.c.risk,
         )
-        .join(CaseRow, CaseRow.case_id == both.c.case_id)
-        .subquery("cohort")
-    )
+    ).subquery("cohort")
 
 
 def _group_key(cycles: Any, by: str | None, window: _Window) -> Any:
@@ -244,26 +251,33 @@ def _misses(
     conn: Connection, cycles: Any, window: _Window, policies: PolicyCatalogue
 ) -> list[dict[str, Any]]:
     """Breached and excluded cycles, by policy then due time: case references only."""
+    c = cycles.c
     query = (
-        select(cycles)
-        .where(cycles.c.outcome.in_(MISSED))
-        .order_by(cycles.c.policy, cycles.c.due_at, cycles.c.case_id)
+        select(
+            c.policy, c.case_id, c.team, c.outcome, c.started_at, c.due_at, c.stopped_at, c.reason
+        )
+        .where(c.outcome.in_(MISSED))
+        .order_by(c.policy, c.due_at, c.case_id)
     )
     order = {policy_id: index for index, policy_id in enumerate(policies.ids)}
+    tz, as_of = window.tz, window.as_of
     misses = [
         {
-            "policy": row.policy,
-            "case_id": row.case_id,
-            "team": row.team,
-            "outcome": row.outcome,
-            "started_at": local_iso(row.started_at, window.tz),
-            "due_at": local_iso(row.due_at, window.tz),
-            "stopped_at": local_iso(row.stopped_at, window.tz),
-            "days_late": days_late(row.due_at, row.stopped_at, window.as_of),
-            "reason": row.reason,
+            "policy": policy,
+            "case_id": case_id,
+            "team": team,
+            "outcome": outcome,
+            "started_at": started.astimezone(tz).isoformat(),
+            "due_at": due.astimezone(tz).isoformat(),
+            "stopped_at": local_iso(stopped, tz),
+            "days_late": days_late(due, stopped, as_of),
+            "reason": reason,
         }
-        for row in conn.execute(query)
-        if row.policy in order
+        # all(): one fetch, then plain tuples; a row at a time costs more than the rest
+        for policy, case_id, team, outcome, started, due, stopped, reason in conn.execute(
+            query
+        ).all()
+        if policy in order
     ]
     misses.sort(key=lambda m: order[m["policy"]])  # stable: due order kept within a policy
     return misses

@@ -39,6 +39,7 @@ from casewatch.service.render import print_alerts, print_case, print_cases
 from casewatch.service.reporting import (
     BINARY_FORMATS,
     CHARTED_FORMATS,
+    DETAILED_FORMATS,
     FORMATS,
     build_report,
     render,
@@ -46,7 +47,6 @@ from casewatch.service.reporting import (
 )
 from casewatch.service.runtime import DatabaseUnavailableError, Runtime, open_runtime, run_tick
 from casewatch.service.views import case_view
-from casewatch.service.worker import run_worker
 
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
@@ -287,11 +287,14 @@ def report_sla(
         typer.Option("--compare", help="previous: add the previous period and the trend."),
     ] = None,
     details: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--details/--no-details", help="List every breached and excluded cycle (misses)."
+            "--details/--no-details",
+            help="List every breached and excluded cycle (misses); "
+            "the default for html and xlsx, not for json, csv and png.",
+            show_default=False,
         ),
-    ] = True,
+    ] = None,
     output_format: Annotated[
         str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")
     ] = "json",
@@ -316,12 +319,14 @@ def report_sla(
             as_of=_operator_time(as_of, runtime, "--as-of"),
             by=_grouping(by),
             compare=_comparison(compare),
-            details=details,
+            details=output_format in DETAILED_FORMATS if details is None else details,
             quarters=output_format in CHARTED_FORMATS,
         )
         report = build_report(runtime, request)
     log.info("report_built", action="report_sla", entries=len(report["slas"]))
-    content = render(report, request.by, output_format)
+    content = render(
+        report, request.by, output_format, pretty=output is None and sys.stdout.isatty()
+    )
     if output is None:
         sys.stdout.buffer.write(content)
         sys.stdout.flush()
@@ -439,6 +444,8 @@ def worker(
     if scan_every <= 0 or relay_every <= 0:
         raise typer.BadParameter("intervals must be positive", param_hint="--scan-every")
     with _runtime(db, config) as runtime:
+        from casewatch.service.worker import run_worker  # noqa: PLC0415 - APScheduler: worker only
+
         run_worker(runtime, scan_every, relay_every)
 
 

@@ -27,7 +27,12 @@ from casewatch.cases.matrices import (
 from casewatch.cases.validation import EventValidator
 from casewatch.engine.calendar import WorkCalendar
 from casewatch.engine.evaluators import EVALUATORS, Evaluator, make_evaluator
-from casewatch.engine.policies import PolicyCatalogue, PolicyConfigError, policies_from_text
+from casewatch.engine.policies import (
+    PolicyCatalogue,
+    PolicyConfigError,
+    load_yaml,
+    policies_from_text,
+)
 from casewatch.engine.rules import RuleFileError, RuleSet, load_rule_files
 from casewatch.engine.store import Rulesets
 from casewatch.notifications.routing import Routing, RoutingConfigError, routing_from_mapping
@@ -86,7 +91,7 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         text, where = _read_text(folder, name)
         sources[name] = where
         try:
-            return yaml.safe_load(text)
+            return load_yaml(text)
         except yaml.YAMLError as exc:
             raise ConfigError(f"{where}: not valid YAML ({exc})") from None
 

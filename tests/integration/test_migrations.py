@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
-from casewatch.migrations.schema import head_revision, target_metadata
+from casewatch.migrations.schema import alembic_head_revision, head_revision, target_metadata
 from tests.cli import casewatch
 
 
@@ -45,3 +45,9 @@ def test_unsupported_database_is_a_usage_error() -> None:
     result = casewatch("case", "list", db="mysql://root@localhost/x")
     assert result.exit_code == 2
     assert "not supported" in result.stderr
+
+
+def test_the_head_revision_constant_is_alembics_head() -> None:
+    """Commands check the schema against a constant, not by loading alembic: it must name
+    the newest migration in versions/."""
+    assert head_revision() == alembic_head_revision()

@@ -47,21 +47,21 @@ def test_quarters_and_breakdowns_add_up(db_url: str) -> None:
     own, and for every breakdown the totals equal both the sum of the groups and the
     report without a breakdown."""
     demo(db_url)
-    year = report(db_url, "--period", "FY2014", "--no-details")
+    year = report(db_url, "--period", "FY2014")
     assert (year["period"], year["from"], year["to"]) == ("FY2014", "2014-04-01", "2015-03-31")
     assert sum(e["cohort"] for e in year["slas"]) > 200
     whole = tally(year["slas"])
 
-    quarters = [report(db_url, "--period", q, "--no-details") for q in QUARTERS]
+    quarters = [report(db_url, "--period", q) for q in QUARTERS]
     assert tally([e for q in quarters for e in q["slas"]]) == whole
 
-    by_quarter = report(db_url, "--period", "FY2014", "--by", "quarter", "--no-details")
+    by_quarter = report(db_url, "--period", "FY2014", "--by", "quarter")
     for label, alone in zip(QUARTERS, quarters, strict=True):
         grouped = [e for e in by_quarter["slas"] if e["quarter"] == label]
         assert tally(grouped) == tally([e for e in alone["slas"] if e["cohort"]])
 
     for by in GROUPINGS:
-        grouped = report(db_url, "--period", "FY2014", "--by", by, "--no-details")
+        grouped = report(db_url, "--period", "FY2014", "--by", by)
         assert all(by in entry for entry in grouped["slas"]), by
         assert len({entry[by] for entry in grouped["slas"]}) >= 2, by
         assert tally(grouped["slas"]) == whole, by
@@ -74,8 +74,9 @@ def test_compare_previous_and_drill_down(db_url: str) -> None:
     """Each direction follows its own numbers; the drill-down holds every breached and
     excluded cycle with its reason, and no victim detail appears anywhere."""
     demo(db_url)
-    q2 = report(db_url, "--period", "2014-Q2", "--compare", "previous")
-    q1 = report(db_url, "--period", "2014-Q1", "--no-details")
+    q2 = report(db_url, "--period", "2014-Q2", "--compare", "previous", "--details")
+    assert "misses" not in report(db_url, "--period", "2014-Q2")  # JSON: only when asked
+    q1 = report(db_url, "--period", "2014-Q1")
     assert q2["previous"] == {"period": "2014-Q1", "from": "2014-04-01", "to": "2014-06-30"}
     before = {e["policy"]: e for e in q1["slas"]}
     words = Counter()
