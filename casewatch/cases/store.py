@@ -147,7 +147,7 @@ class CaseProjector:
         now = datetime.now(UTC)
         inserts, conflicts = [], []
         for history in histories:
-            row = _projection(fold(history.case_id, history.events), now)
+            row = case_projection(fold(history.case_id, history.events), now)
             if history.version is None:
                 inserts.append({**row, "version": 1})
                 continue
@@ -163,7 +163,8 @@ class CaseProjector:
         return conflicts
 
 
-def _projection(state: CaseState, now: datetime) -> dict[str, Any]:
+def case_projection(state: CaseState, now: datetime) -> dict[str, Any]:
+    """The `cases` row for a folded state (what `casewatch check` compares it with)."""
     risk = state.risk
     return {
         "case_id": state.case_id,

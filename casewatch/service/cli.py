@@ -25,6 +25,7 @@ from casewatch.cases.db import DatabaseUrlError
 from casewatch.cases.importing import Importer
 from casewatch.cases.store import case_exists, iter_case_rows, load_case_events
 from casewatch.cases.tables import CaseRow
+from casewatch.engine.consistency import check_cases
 from casewatch.engine.repair import apply_repair, plan_repair
 from casewatch.engine.store import pinned_versions
 from casewatch.migrations.schema import head_revision
@@ -472,6 +473,38 @@ def alerts_list(
         print_alerts(Console(), alerts)
 
 
+@app.command()
+def check(
+    case_ids: Annotated[
+        list[str] | None,
+        typer.Option("--case", help="Check only this case (repeatable); default: every case."),
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Replay every case's events and compare with its stored state, cycles and flags.
+    Changes nothing; exit 1 if anything differs."""
+    with (
+        _runtime(db, config) as runtime,
+        runtime.engine.connect().execution_options(read_only=True) as conn,
+        conn.begin(),
+    ):
+        checked, differences = check_cases(
+            conn, runtime.config.rulesets(), case_ids, _progress_reporter("check")
+        )
+    cases = sorted({d.case_id for d in differences})
+    log.info("check_finished", action="check", cases=checked, differing=len(cases))
+    _print_json(
+        {
+            "cases_checked": checked,
+            "cases_with_differences": len(cases),
+            "differences": [d.as_json() for d in differences],
+        }
+    )
+    if differences:
+        raise typer.Exit(EXIT_REJECTED)
+
+
 @rules_app.command("check")
 def rules_check(
     path: Annotated[
@@ -583,8 +616,8 @@ def _open_input(path: str) -> IO[bytes]:
         _fail(EXIT_USAGE, f"cannot read {path}: {exc.strerror or exc}")
 
 
-def _progress_reporter() -> Callable[[str, int], None]:
-    """Progress on long imports: a live line on a terminal, a log event every 100,000 lines
+def _progress_reporter(action: str = "import") -> Callable[[str, int], None]:
+    """Progress on long work: a live line on a terminal, a log event every 100,000 items
     otherwise."""
     interactive = sys.stderr.isatty()
     last_logged: dict[str, int] = {}
@@ -595,7 +628,7 @@ def _progress_reporter() -> Callable[[str, int], None]:
             sys.stderr.flush()
         elif count - last_logged.get(phase, 0) >= 100_000:
             last_logged[phase] = count
-            log.info("import_progress", action="import", phase=phase, count=count)
+            log.info(f"{action}_progress", action=action, phase=phase, count=count)
 
     return report
 
