@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import textwrap
 from collections import defaultdict
 from collections.abc import Mapping
 from functools import lru_cache
@@ -112,7 +113,7 @@ def _panel(
     axes.set_xlim(-0.5, max(len(quarters) - 0.5, 0.5))
     axes.set_ylim(0, 108)
     axes.set_ylabel("% met", fontsize=8)
-    axes.set_title(_wrap(title), fontsize=8)
+    axes.set_title(textwrap.fill(title, 60), fontsize=8)
     axes.legend(loc="lower left", fontsize=7)
 
 
@@ -123,17 +124,6 @@ def _policy_entries(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     for entry in entries:
         seen.setdefault(entry["policy"], entry)
     return list(seen.values())
-
-
-def _wrap(title: str, width: int = 60) -> str:
-    words, lines, line = title.split(), [], ""
-    for word in words:
-        if line and len(line) + len(word) + 1 > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return "\n".join([*lines, line])
 
 
 def report_html(report: Mapping[str, Any], by: str | None, png: bytes | None = None) -> str:

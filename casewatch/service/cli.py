@@ -315,11 +315,12 @@ def report_sla(
         )
     chosen = _period(period, date_from, date_to)
     with _runtime(db, config) as runtime:
-        request = ReportRequest(
-            period=chosen,
-            as_of=_operator_time(as_of, runtime, "--as-of"),
-            by=_grouping(by),
-            compare=_comparison(compare),
+        request = _report_request(
+            runtime,
+            chosen,
+            as_of=as_of,
+            by=by,
+            compare=compare,
             details=output_format in DETAILED_FORMATS if details is None else details,
             quarters=output_format in CHARTED_FORMATS,
         )
@@ -361,11 +362,12 @@ def report_pack(
     folder = output or Path(f"board-pack-{chosen.label.replace(' ', '_')}")
     errors = Console(stderr=True)
     with _runtime(db, config) as runtime:
-        request = ReportRequest(
-            period=chosen,
-            as_of=_operator_time(as_of, runtime, "--as-of"),
-            by=_grouping(by),
-            compare=None if compare == "none" else _comparison(compare),
+        request = _report_request(
+            runtime,
+            chosen,
+            as_of=as_of,
+            by=by,
+            compare=None if compare == "none" else compare,
             quarters=True,
         )
         errors.print(f"building the report for {chosen.label}")
@@ -378,6 +380,26 @@ def report_pack(
         _fail(EXIT_USAGE, f"cannot write the pack to {folder}: {exc.strerror or exc}")
     log.info("pack_written", action="report_pack", files=len(written))
     _print_json({"period": chosen.label, "folder": str(folder), "files": [p.name for p in written]})
+
+
+def _report_request(
+    runtime: Runtime,
+    period: Period,
+    *,
+    as_of: str | None,
+    by: str | None,
+    compare: str | None,
+    **rest: bool,
+) -> ReportRequest:
+    """The request both report commands make from their shared options, each checked
+    with the option's own message."""
+    return ReportRequest(
+        period=period,
+        as_of=_operator_time(as_of, runtime, "--as-of"),
+        by=_grouping(by),
+        compare=_comparison(compare),
+        **rest,
+    )
 
 
 def _period(period: str | None, date_from: str | None, date_to: str | None) -> Period:
