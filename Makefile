@@ -3,12 +3,14 @@
 
 VENV := .venv/bin
 
-# Set up, create ./casewatch.db, load the demo year and list its cases.
+# Set up, create ./casewatch.db, load the demo year and its people, then serve the web
+# pages and API at http://127.0.0.1:8000 (Ctrl+C stops).
 demo:
 	@scripts/setup.sh
 	$(VENV)/casewatch init
 	$(VENV)/casewatch import data/demo/events.jsonl
-	$(VENV)/casewatch case list
+	$(VENV)/python scripts/demo_users.py
+	$(VENV)/casewatch serve
 
 # Set up, then run every check CI runs: lint, types, architecture, the whole test suite.
 test:

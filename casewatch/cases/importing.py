@@ -79,7 +79,8 @@ affected = Table(
 class LineError:
     line: int
     event_id: str | None
-    error: str
+    error: str  # every problem of the line, in one sentence for the JSON summary
+    problems: tuple[str, ...] = ()  # the same, one by one (the HTTP API names each field)
 
 
 @frozen
@@ -124,7 +125,14 @@ class Importer:
         self.projectors = projectors
         self.progress = progress
 
-    def run(self, lines: Iterable[bytes], source: str) -> ImportSummary:
+    def run(
+        self,
+        lines: Iterable[bytes],
+        source: str,
+        then: Callable[[Connection, ImportSummary], None] | None = None,
+    ) -> ImportSummary:
+        """`then` runs inside the import's transaction once it has applied (the HTTP
+        service writes its audit row there), so both commit or neither does."""
         with self.engine.connect() as conn, conn.begin() as transaction:
             staging.create(conn)
             errors: dict[int, list[str]] = defaultdict(list)
@@ -138,9 +146,12 @@ class Importer:
             applied = self._append(conn, read, duplicates, source)
             self._project(conn)
             staging.drop(conn)
-        return ImportSummary(
-            read=read, applied=applied, duplicates=duplicates, rejected=0, errors=()
-        )
+            summary = ImportSummary(
+                read=read, applied=applied, duplicates=duplicates, rejected=0, errors=()
+            )
+            if then is not None:
+                then(conn, summary)
+        return summary
 
     # -- stage: one pass over the file ------------------------------------------------
 
@@ -168,8 +179,10 @@ class Importer:
             _stage_batch(conn, batch)
         self.progress("read", read)
         # Temporary tables are never auto-analysed; without statistics PostgreSQL plans
-        # the cross-line checks as nested loops over the whole file.
-        conn.exec_driver_sql(f"ANALYZE {staging.name}")
+        # the cross-line checks as nested loops over the whole file. A file of a few lines
+        # (an event posted to the HTTP API) is small enough to scan, statistics or not.
+        if read >= STAGE_BATCH:
+            conn.exec_driver_sql(f"ANALYZE {staging.name}")
         return read
 
     def _stage_row(
@@ -537,12 +550,17 @@ def _partial_row(number: int, obj: Any) -> dict[str, Any] | None:
 def _rejection(
     read: int, duplicates: int, errors: dict[int, list[str]], event_ids: dict[int, str | None]
 ) -> ImportSummary:
-    ordered = [
-        LineError(
-            line=line, event_id=event_ids.get(line), error="; ".join(dict.fromkeys(errors[line]))
+    ordered = []
+    for line in sorted(errors):
+        problems = tuple(dict.fromkeys(errors[line]))
+        ordered.append(
+            LineError(
+                line=line,
+                event_id=event_ids.get(line),
+                error="; ".join(problems),
+                problems=problems,
+            )
         )
-        for line in sorted(errors)
-    ]
     return ImportSummary(
         read=read, applied=0, duplicates=duplicates, rejected=len(ordered), errors=ordered
     )

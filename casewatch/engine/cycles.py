@@ -50,6 +50,16 @@ class Cycle:
             return BREACHED
         return None
 
+    def rag_at(self, as_of: datetime) -> str | None:
+        """How a caseworker should read the cycle now: red once breached, amber once the
+        warning point has passed, green otherwise; None when excluded or cancelled."""
+        outcome = self.outcome_at(as_of)
+        if outcome == BREACHED:
+            return "red"
+        if outcome is not None:
+            return "green" if outcome == MET else None
+        return "amber" if as_of >= self.warn_at else "green"
+
 
 def start(
     cycles: Sequence[Cycle], policy: Policy, at: datetime, event_id: str, calendar: WorkCalendar

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Final
 from sqlalchemy import Engine, MetaData, inspect, text
 
 import casewatch.engine.tables
-import casewatch.notifications.tables  # noqa: F401 - and the outbox
+import casewatch.notifications.tables
+import casewatch.service.tables  # noqa: F401 - and the service's users and audit log
 from casewatch.cases.tables import Base
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 MIGRATION_LOCK_ID: Final = 0x43415345  # "CASE": serialises concurrent `casewatch init`
 # The newest migration. A test checks it against alembic's own reading of versions/, so a
 # new migration cannot land without it.
-HEAD_REVISION: Final = "0004"
+HEAD_REVISION: Final = "0005"
 _HERE: Final = Path(__file__).parent
 
 

@@ -109,3 +109,16 @@ def year_to_date(period: Period) -> tuple[date, date]:
 def _add_months(day: date, months: int) -> date:
     index = day.month - 1 + months
     return date(day.year + index // 12, index % 12 + 1, day.day)
+
+
+def choose_period(period: str | None, first: date | None, last: date | None) -> Period:
+    """The period a report asks for: a named one, or a range of dates (not both)."""
+    if period is not None:
+        if first is not None or last is not None:
+            raise PeriodError("give a period or a from/to range, not both")
+        return parse_period(period)
+    if first is None or last is None:
+        raise PeriodError("give a period (e.g. 2014-Q1 or FY2014) or both from and to dates")
+    if last < first:
+        raise PeriodError("the 'to' date is before the 'from' date")
+    return custom(first, last)

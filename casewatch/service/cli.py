@@ -17,23 +17,21 @@ from pathlib import Path
 from typing import IO, Annotated, Any, NoReturn, TypeVar
 
 import typer
+from attrs import asdict
 from rich.console import Console
-from sqlalchemy import select
 
 from casewatch.cases.clock import TimestampError, parse_operator_time
 from casewatch.cases.db import DatabaseUrlError
 from casewatch.cases.importing import Importer
-from casewatch.cases.store import case_exists, iter_case_rows, load_case_events
-from casewatch.cases.tables import CaseRow
+from casewatch.cases.store import case_exists, iter_case_rows
 from casewatch.engine.consistency import check_cases
 from casewatch.engine.repair import apply_repair, plan_repair
-from casewatch.engine.store import pinned_versions
 from casewatch.migrations.schema import head_revision
 from casewatch.notifications.inbox import list_alerts
 from casewatch.reports.board import COMPARISONS, ReportRequest
-from casewatch.reports.periods import Period, PeriodError, parse_period
-from casewatch.reports.periods import custom as custom_period
+from casewatch.reports.periods import Period, PeriodError, choose_period
 from casewatch.reports.sla import GROUPINGS
+from casewatch.service.casework import read_case
 from casewatch.service.config import ConfigError, check_rules
 from casewatch.service.logging import configure_logging, get_logger
 from casewatch.service.render import print_alerts, print_case, print_cases
@@ -47,7 +45,6 @@ from casewatch.service.reporting import (
     write_pack,
 )
 from casewatch.service.runtime import DatabaseUnavailableError, Runtime, open_runtime, run_tick
-from casewatch.service.views import case_view
 
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
@@ -191,30 +188,14 @@ def case_show(
     with _runtime(db, config) as runtime:
         moment = _operator_time(as_of, runtime, "--as-of")
         with runtime.engine.connect().execution_options(read_only=True) as conn, conn.begin():
-            found = conn.execute(
-                select(CaseRow.case_type).where(CaseRow.case_id == case_id)
-            ).first()
-            if found is None:
+            if not case_exists(conn, case_id):
                 _fail(EXIT_REJECTED, f"case '{case_id}' not found")
-            events = load_case_events(conn, case_id, as_of=moment)
-            derivation = runtime.config.rulesets().derive(
-                conn,
-                case_id,
-                [stored.event for stored in events],
-                pinned_versions(conn, [case_id]).get(case_id),
-            )
-        view = case_view(
-            derivation,
-            events,
-            as_of=moment,
-            tz=runtime.config.timezone,
-            case_type=found.case_type,
-        )
+            view = read_case(conn, runtime, case_id, moment)
     log.info("case_viewed", action="case_show", case_id=case_id)
     if output_format == "json":
-        _print_json(view)
+        _print_json(asdict(view))
     else:
-        print_case(Console(), view)
+        print_case(Console(), asdict(view))
 
 
 @case_app.command("list")
@@ -403,24 +384,23 @@ def _report_request(
 
 
 def _period(period: str | None, date_from: str | None, date_to: str | None) -> Period:
-    if period is not None:
-        if date_from is not None or date_to is not None:
-            raise typer.BadParameter(
-                "give --period or --from/--to, not both", param_hint="--period"
-            )
-        try:
-            return parse_period(period)
-        except PeriodError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--period") from None
-    if date_from is None or date_to is None:
-        raise typer.BadParameter(
-            "give --period (e.g. 2014-Q1 or FY2014) or both --from and --to",
-            param_hint="--period",
-        )
-    first, last = _date(date_from, "--from"), _date(date_to, "--to")
-    if last < first:
-        raise typer.BadParameter("--to is before --from", param_hint="--to")
-    return custom_period(first, last)
+    first = _date(date_from, "--from") if date_from is not None else None
+    last = _date(date_to, "--to") if date_to is not None else None
+    try:
+        return choose_period(period, first, last)
+    except PeriodError as exc:
+        hint = "--period" if period is not None or first is None or last is None else "--to"
+        raise typer.BadParameter(_as_options(str(exc)), param_hint=hint) from None
+
+
+def _as_options(message: str) -> str:
+    """The period's wording in the CLI's own option names."""
+    return (
+        message.replace("a period or a from/to range", "--period or --from/--to")
+        .replace("a period (e.g.", "--period (e.g.")
+        .replace("both from and to dates", "both --from and --to")
+        .replace("the 'to' date is before the 'from' date", "--to is before --from")
+    )
 
 
 def _grouping(by: str | None) -> str | None:
@@ -653,6 +633,10 @@ def _progress_reporter(action: str = "import") -> Callable[[str, int], None]:
             log.info(f"{action}_progress", action=action, phase=phase, count=count)
 
     return report
+
+
+# The web commands live apart so the other commands do not import the web framework.
+from casewatch.service import cli_web  # noqa: E402, F401 - registers `serve` and `users`
 
 
 def main() -> None:

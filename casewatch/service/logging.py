@@ -54,12 +54,26 @@ def redact_personal_data(
     return event_dict
 
 
+class _CurrentStderr:
+    """Whatever sys.stderr is at the moment of writing: a test runner (or a daemon) may
+    swap it after logging was configured, and a closed old stream must not break logs."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(stream: TextIO | None = None, level: str | None = None) -> None:
-    stream = stream or sys.stderr
+    target: TextIO | _CurrentStderr = stream or _CurrentStderr()
     level_name = (level or os.environ.get("CASEWATCH_LOG_LEVEL") or "INFO").upper()
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=True)
-        if stream.isatty()
+        if target.isatty()
         else structlog.processors.JSONRenderer()
     )
     structlog.configure(
@@ -74,7 +88,7 @@ def configure_logging(stream: TextIO | None = None, level: str | None = None) ->
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level_name, logging.INFO)
         ),
-        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        logger_factory=structlog.WriteLoggerFactory(file=target),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 

@@ -12,11 +12,11 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from attrs import asdict
+from attrs import asdict, define, field
 from sqlalchemy.exc import OperationalError
 
 from casewatch.notifications.channels import channels_from_env
@@ -28,43 +28,67 @@ from casewatch.service.runtime import Runtime
 log = get_logger("casewatch.worker")
 
 
-def run_worker(runtime: Runtime, scan_seconds: float, relay_seconds: float) -> None:
-    """Run until SIGTERM or SIGINT; each job survives a failed pass (the next one retries)."""
+@define
+class Heartbeat:
+    """When each job last finished a pass: `/readyz` reports a scheduler that stopped."""
+
+    interval: float  # seconds between passes of the slower job
+    last: dict[str, datetime] = field(factory=dict)
+
+    def alive(self, now: datetime, within: timedelta) -> bool:
+        return bool(self.last) and all(now - at <= within for at in self.last.values())
+
+
+def start_scheduler(
+    runtime: Runtime, scan_seconds: float, relay_seconds: float
+) -> tuple[BackgroundScheduler, Heartbeat]:
+    """The SLA scan and the outbox relay as background jobs (for `worker` and `serve`)."""
     config = runtime.config
     rulesets = config.rulesets()
     channels = channels_from_env(
         os.environ, config.routing.channels, config.routing.timeout.total_seconds()
     )
+    heartbeat = Heartbeat(interval=max(scan_seconds, relay_seconds))
 
     def sla_scan() -> None:
         result = scan(runtime.engine, rulesets, config.routing, datetime.now(UTC), config.timezone)
         if result.cycles_checked or result.backlog:
             log.info("sla_scan", action="sla_scan", **asdict(result))
+        heartbeat.last["sla_scan"] = datetime.now(UTC)
 
     def outbox_relay() -> None:
         result = relay(runtime.engine, channels, config.routing, datetime.now(UTC))
         if result.sent or result.failed or result.dead:
             log.info("outbox_relay", action="outbox_relay", **asdict(result))
+        heartbeat.last["outbox_relay"] = datetime.now(UTC)
 
     scheduler = BackgroundScheduler(timezone=UTC)
-    scheduler.add_job(
-        sla_scan,
-        "interval",
-        seconds=scan_seconds,
-        id="sla_scan",
-        coalesce=True,
-        max_instances=1,
-        next_run_time=datetime.now(UTC),
+    for job, name, seconds in (
+        (sla_scan, "sla_scan", scan_seconds),
+        (outbox_relay, "outbox_relay", relay_seconds),
+    ):
+        scheduler.add_job(
+            _survive(job, name),
+            "interval",
+            seconds=seconds,
+            id=name,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+        )
+    scheduler.start()
+    log.info(
+        "scheduler_started",
+        action="worker",
+        scan_seconds=scan_seconds,
+        relay_seconds=relay_seconds,
+        pid=os.getpid(),
     )
-    scheduler.add_job(
-        outbox_relay,
-        "interval",
-        seconds=relay_seconds,
-        id="outbox_relay",
-        coalesce=True,
-        max_instances=1,
-        next_run_time=datetime.now(UTC),
-    )
+    return scheduler, heartbeat
+
+
+def run_worker(runtime: Runtime, scan_seconds: float, relay_seconds: float) -> None:
+    """Run until SIGTERM or SIGINT; each job survives a failed pass (the next one retries)."""
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -73,14 +97,7 @@ def run_worker(runtime: Runtime, scan_seconds: float, relay_seconds: float) -> N
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    scheduler.start()
-    log.info(
-        "worker_started",
-        action="worker",
-        scan_seconds=scan_seconds,
-        relay_seconds=relay_seconds,
-        pid=os.getpid(),
-    )
+    scheduler, _ = start_scheduler(runtime, scan_seconds, relay_seconds)
     stop.wait()
     scheduler.shutdown(wait=True)
     log.info("worker_stopped", action="worker")

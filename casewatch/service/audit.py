@@ -1,0 +1,86 @@
+"""The audit trail: every view of a case and every change, written in the transaction
+that does it, so a change is never committed without its row (nor a row without it).
+
+Details carry references and counts only (case, event ids, filters); never victim data.
+This module has no update or delete: the database refuses them too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from attrs import frozen
+from sqlalchemy import Connection, insert, select
+
+from casewatch.cases.clock import local_iso
+from casewatch.service.access import Principal
+from casewatch.service.tables import AuditRow
+
+MAX_LISTED = 1_000
+
+
+@frozen
+class AuditEntry:
+    id: int
+    at: str
+    username: str
+    action: str
+    case_id: str | None
+    detail: dict[str, Any]
+    address: str | None
+
+
+def record(
+    conn: Connection,
+    who: Principal | None,
+    action: str,
+    *,
+    now: datetime,
+    address: str | None,
+    case_id: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+    username: str | None = None,
+) -> None:
+    conn.execute(
+        insert(AuditRow).values(
+            at=now,
+            user_id=who.user_id if who else None,
+            username=who.username if who else (username or "-")[:100],
+            action=action,
+            case_id=case_id,
+            detail=json.dumps(dict(detail or {}), sort_keys=True, default=str),
+            address=address,
+        )
+    )
+
+
+def entries(
+    conn: Connection,
+    tz: ZoneInfo,
+    *,
+    case_id: str | None = None,
+    username: str | None = None,
+    limit: int = MAX_LISTED,
+) -> list[AuditEntry]:
+    """Newest first, for one case or one user (or everything)."""
+    query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+    if case_id is not None:
+        query = query.where(AuditRow.case_id == case_id)
+    if username is not None:
+        query = query.where(AuditRow.username == username)
+    return [
+        AuditEntry(
+            id=row.id,
+            at=local_iso(row.at, tz) or "",
+            username=row.username,
+            action=row.action,
+            case_id=row.case_id,
+            detail=json.loads(row.detail),
+            address=row.address,
+        )
+        for row in conn.execute(query)
+    ]

@@ -1,0 +1,205 @@
+"""`casewatch serve` and `casewatch users`: the web service and the people who use it.
+
+Kept out of cli.py so the commands every script runs do not pay for importing the web
+framework; cli.py registers these at its end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from casewatch.service import accounts, audit
+from casewatch.service.access import ROLES
+from casewatch.service.cli import (
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    ConfigOption,
+    DbOption,
+    _fail,
+    _print_json,
+    _runtime,
+    app,
+)
+from casewatch.service.logging import get_logger
+
+log = get_logger("casewatch.cli")
+users_app = typer.Typer(help="People who sign in, and API tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+PASSWORD_ENV = "CASEWATCH_PASSWORD"  # noqa: S105 - the name of a variable, not a secret
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    scheduler: Annotated[
+        bool,
+        typer.Option(
+            "--scheduler/--no-scheduler",
+            help="Run the SLA scan and outbox relay in this process (off when separate "
+            "`casewatch worker`s do it).",
+        ),
+    ] = True,
+    scan_every: Annotated[float, typer.Option(help="Seconds between SLA scans.")] = 60.0,
+    relay_every: Annotated[float, typer.Option(help="Seconds between deliveries.")] = 10.0,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """The HTTP API and web pages, with the scheduler running in-process."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    from casewatch.service.web.app import create_app  # noqa: PLC0415 - as above
+    from casewatch.service.worker import start_scheduler  # noqa: PLC0415 - as above
+
+    if not 0 < port < 65536:
+        raise typer.BadParameter("must be 1-65535", param_hint="--port")
+    with _runtime(db, config) as runtime:
+        shutdown = []
+        heartbeat = None
+        if scheduler:
+            background, heartbeat = start_scheduler(runtime, scan_every, relay_every)
+
+            def stop_scheduler() -> None:
+                background.shutdown(wait=True)  # a pass under way finishes or rolls back
+                log.info("scheduler_stopped", action="serve")
+
+            shutdown.append(stop_scheduler)
+        web = create_app(runtime, heartbeat=heartbeat, on_shutdown=shutdown)
+        log.info("serving", action="serve", url=f"http://{host}:{port}", scheduler=scheduler)
+        typer.echo(f"casewatch: serving on http://{host}:{port} (Ctrl+C stops)", err=True)
+        uvicorn.run(web, host=host, port=port, log_level="warning", proxy_headers=True)
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="The sign-in name, e.g. j.carter.")],
+    role: Annotated[str, typer.Option(help=f"One of {', '.join(ROLES)}.")],
+    agency: Annotated[str, typer.Option(help="The person's agency.")],
+    team: Annotated[
+        list[str] | None, typer.Option("--team", help="A team (repeat for several).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Full name as shown on pages.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Add a person. The password comes from $CASEWATCH_PASSWORD, else a prompt; never an
+    option (it would be kept in shell history)."""
+    password = _password()
+    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+        now = datetime.now(UTC)
+        try:
+            accounts.add_user(
+                conn,
+                username=username,
+                display_name=name or username,
+                role=role,
+                agency=agency,
+                teams=team or [],
+                password=password,
+                now=now,
+            )
+        except accounts.AccountError as exc:
+            _fail(EXIT_REJECTED, str(exc))
+        audit.record(
+            conn,
+            None,
+            "user.add",
+            now=now,
+            address="cli",
+            username="cli",
+            detail={"username": username, "role": role},
+        )
+    log.info("user_added", action="users_add", role=role)
+    _print_json({"username": username, "role": role, "agency": agency, "teams": team or []})
+
+
+@users_app.command("list")
+def users_list(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Everyone who can sign in, with role, agency and teams."""
+    with _runtime(db, config) as runtime, runtime.engine.connect() as conn:
+        people = accounts.list_users(conn)
+    _print_json(
+        [
+            {
+                "username": p.username,
+                "name": p.display_name,
+                "role": p.role.value,
+                "agency": p.agency,
+                "teams": sorted(p.teams),
+            }
+            for p in people
+        ]
+    )
+
+
+@users_app.command("password")
+def users_password(
+    username: Annotated[str, typer.Argument(help="Whose password to set.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Set a new password (from $CASEWATCH_PASSWORD, else a prompt); ends their sessions."""
+    password = _password()
+    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+        try:
+            accounts.set_password(conn, username, password)
+        except accounts.AccountError as exc:
+            _fail(EXIT_REJECTED, str(exc))
+        audit.record(
+            conn,
+            None,
+            "user.password",
+            now=datetime.now(UTC),
+            address="cli",
+            username="cli",
+            detail={"username": username},
+        )
+    _print_json({"username": username, "password": "changed"})
+
+
+@users_app.command("token")
+def users_token(
+    username: Annotated[str, typer.Argument(help="The person the integration acts as.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Issue an API token; it is printed once and stored only as a hash."""
+    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+        now = datetime.now(UTC)
+        try:
+            token = accounts.issue_token(conn, username, name, now)
+        except accounts.AccountError as exc:
+            _fail(EXIT_REJECTED, str(exc))
+        audit.record(
+            conn,
+            None,
+            "token.issue",
+            now=now,
+            address="cli",
+            username="cli",
+            detail={"username": username, "name": name},
+        )
+    _print_json({"username": username, "name": name, "token": token})
+
+
+def _password() -> str:
+    from_env = os.environ.get(PASSWORD_ENV)
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        _fail(EXIT_USAGE, f"set {PASSWORD_ENV}, or run this at a terminal to be asked")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+def generate_password() -> str:
+    """For demo users: 16 characters a person can type."""
+    return secrets.token_urlsafe(12)

@@ -1,0 +1,327 @@
+"""The JSON API under /api/v1. Handlers translate HTTP to casework calls and back; the
+access rules, validation and audit live in casewatch.service.casework."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Final
+
+from attrs import frozen
+from litestar import Router, get, post
+from litestar.exceptions import ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from casewatch.cases.clock import TimestampError, parse_operator_time
+from casewatch.cases.events import RISK_LEVELS
+from casewatch.reports.board import COMPARISONS, ReportRequest
+from casewatch.reports.periods import PeriodError, choose_period
+from casewatch.reports.sla import GROUPINGS
+from casewatch.service import audit
+from casewatch.service.access import Action, Principal
+from casewatch.service.casework import (
+    AlertItem,
+    CaseFilters,
+    CaseSummary,
+    ForbiddenError,
+    NotFoundError,
+)
+from casewatch.service.reporting import build_report
+from casewatch.service.views import CaseView
+from casewatch.service.web.security import AnyRequest, client_address, require_csrf
+from casewatch.service.web.state import Service, service_of
+
+
+@frozen
+class FieldErrorBody:
+    field: str
+    error: str
+
+
+@frozen
+class ErrorBody:
+    """Every error the API returns: a sentence for people, field paths for programs."""
+
+    status_code: int
+    detail: str
+    errors: list[FieldErrorBody] | None = None
+
+
+@frozen
+class Me:
+    username: str
+    display_name: str
+    role: str
+    agency: str
+    teams: list[str]
+
+
+@frozen
+class ShareRequest:
+    agency: str
+
+
+@frozen
+class Shares:
+    case_id: str
+    shared_with: list[str]
+
+
+def _errors(*codes: int) -> dict[int, ResponseSpec]:
+    meaning = {
+        400: "The request is malformed (a bad parameter or body).",
+        401: "Not signed in and no valid API token.",
+        403: "Your role may not do this, or the CSRF token is missing.",
+        404: "No such case or alert, or not one you can see.",
+        409: "The case changed at the same moment; send the request again.",
+        422: "The event was rejected; `errors` names each field and what is wrong.",
+    }
+    return {
+        code: ResponseSpec(data_container=ErrorBody, description=meaning[code]) for code in codes
+    }
+
+
+_READ: Final = _errors(400, 401, 403, 404)
+_WRITE: Final = _errors(400, 401, 403, 404, 409, 422)
+
+
+def _caller(request: AnyRequest, *, write: bool = False) -> tuple[Service, Principal, str]:
+    service = service_of(request)
+    caller = service.signed_in(request)
+    if write:
+        require_csrf(request, caller)
+    return service, caller.who, client_address(request)
+
+
+def _moment(service: Service, value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_operator_time(value, service.runtime.config.timezone)
+    except TimestampError as exc:
+        raise ValidationException(f"'{name}' {exc}") from None
+
+
+@get("/me", sync_to_thread=True, responses=_READ, summary="Who the request acts as")
+def me(request: AnyRequest) -> Me:
+    _service, who, _ = _caller(request)
+    return Me(who.username, who.display_name, who.role.value, who.agency, sorted(who.teams))
+
+
+@get("/cases", sync_to_thread=True, responses=_READ, summary="List cases you can see")
+def list_cases(
+    request: AnyRequest,
+    team: FromQuery[str | None] = None,
+    risk: Annotated[
+        str | None, QueryParameter(description=f"One of {', '.join(RISK_LEVELS)}.")
+    ] = None,
+    flag: FromQuery[str | None] = None,
+    due_within_days: Annotated[int | None, QueryParameter(ge=0, le=3650)] = None,
+    breached: FromQuery[bool | None] = None,
+    status: Annotated[
+        str | None, QueryParameter(description="open (default), closed or all.")
+    ] = "open",
+    mine: Annotated[bool, QueryParameter(description="Only cases you are the caseworker of.")] = (
+        False
+    ),
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+) -> list[CaseSummary]:
+    service, who, address = _caller(request)
+    if risk is not None and risk not in RISK_LEVELS:
+        raise ValidationException(f"'risk' must be one of {', '.join(RISK_LEVELS)}")
+    if status not in (None, "open", "closed", "all"):
+        raise ValidationException("'status' must be open, closed or all")
+    filters = CaseFilters(
+        team=team,
+        risk=risk,
+        flag=flag,
+        due_within_days=due_within_days,
+        breached=breached,
+        status=None if status == "all" else status,
+        caseworker=who.username if mine else None,
+        limit=limit,
+        offset=offset,
+    )
+    return service.casework.list_cases(who, filters, address=address)
+
+
+@post(
+    "/cases",
+    sync_to_thread=True,
+    status_code=HTTP_201_CREATED,
+    responses=_WRITE,
+    summary="Open a case",
+    description="The body is a `case_opened` event of the contract without `type`; "
+    "`case_id`, `event_id` and `at` are filled in when left out.",
+)
+def open_case(request: AnyRequest, data: JSONBody[dict[str, Any]]) -> CaseView:
+    service, who, address = _caller(request, write=True)
+    return service.casework.open_case(who, data, address=address)
+
+
+@get("/cases/{case_id:str}", sync_to_thread=True, responses=_READ, summary="One case")
+def view_case(
+    request: AnyRequest,
+    case_id: FromPath[str],
+    as_of: Annotated[str | None, QueryParameter(description="ISO date or timestamp.")] = None,
+) -> CaseView:
+    service, who, address = _caller(request)
+    moment = _moment(service, as_of, "as_of")
+    return service.casework.view_case(who, case_id, address=address, as_of=moment)
+
+
+@post(
+    "/cases/{case_id:str}/events",
+    sync_to_thread=True,
+    status_code=HTTP_201_CREATED,
+    responses=_WRITE,
+    summary="Record an event on a case",
+    description="Any event type of the contract but `case_opened`, validated exactly as "
+    "`casewatch import` validates a line; `event_id` and `at` are filled in when left out.",
+)
+def record_event(
+    request: AnyRequest, case_id: FromPath[str], data: JSONBody[dict[str, Any]]
+) -> CaseView:
+    service, who, address = _caller(request, write=True)
+    return service.casework.record_event(who, case_id, data, address=address)
+
+
+@post(
+    "/cases/{case_id:str}/shares",
+    sync_to_thread=True,
+    status_code=HTTP_200_OK,
+    responses=_WRITE,
+    summary="Share a case with another agency",
+)
+def share_case(request: AnyRequest, case_id: FromPath[str], data: JSONBody[ShareRequest]) -> Shares:
+    service, who, address = _caller(request, write=True)
+    agency = data.agency.strip()
+    if not agency or len(agency) > 100:
+        raise ValidationException("'agency' must be 1-100 characters")
+    shared = service.casework.share_case(who, case_id, agency, address=address)
+    return Shares(case_id=case_id, shared_with=shared)
+
+
+@get("/alerts", sync_to_thread=True, responses=_READ, summary="Your alerts inbox")
+def alerts(request: AnyRequest, include_acknowledged: FromQuery[bool] = False) -> list[AlertItem]:
+    service, who, _ = _caller(request)
+    return service.casework.alerts(who, include_acknowledged=include_acknowledged)
+
+
+@post(
+    "/alerts/{alert_id:int}/acknowledge",
+    sync_to_thread=True,
+    status_code=HTTP_200_OK,
+    responses=_WRITE,
+    summary="Acknowledge an alert",
+)
+def acknowledge(request: AnyRequest, alert_id: FromPath[int]) -> AlertItem:
+    service, who, address = _caller(request, write=True)
+    return service.casework.acknowledge(who, alert_id, address=address)
+
+
+@get(
+    "/reports/sla",
+    sync_to_thread=True,
+    responses=_READ,
+    summary="The SLA report (contract section 4) with measures",
+    description="`period` (2014-Q1, FY2014) or `from` and `to`; as `casewatch report sla`.",
+)
+def sla_report(
+    request: AnyRequest,
+    period: FromQuery[str | None] = None,
+    date_from: Annotated[date | None, QueryParameter(name="from")] = None,
+    date_to: Annotated[date | None, QueryParameter(name="to")] = None,
+    as_of: FromQuery[str | None] = None,
+    by: Annotated[str | None, QueryParameter(description=f"One of {', '.join(GROUPINGS)}.")] = None,
+    compare: Annotated[str | None, QueryParameter(description="previous")] = None,
+    details: FromQuery[bool] = False,
+) -> dict[str, Any]:
+    service, who, address = _caller(request)
+    if not who.may(Action.VIEW_REPORTS):
+        raise ForbiddenError
+    report_request = report_request_of(
+        service, period, date_from, date_to, as_of, by, compare, details=details
+    )
+    report = build_report(service.runtime, report_request)
+    with service.runtime.engine.connect() as conn, conn.begin():
+        audit.record(
+            conn,
+            who,
+            "report.view",
+            now=service.clock(),
+            address=address,
+            detail={"period": report_request.period.label, "by": by, "details": details},
+        )
+    return report
+
+
+def report_request_of(
+    service: Service,
+    period: str | None,
+    date_from: date | None,
+    date_to: date | None,
+    as_of: str | None,
+    by: str | None,
+    compare: str | None,
+    *,
+    details: bool,
+    quarters: bool = False,
+) -> ReportRequest:
+    """The report a query string asks for (the API's and the report page's)."""
+    try:
+        chosen = choose_period(period, date_from, date_to)
+    except PeriodError as exc:
+        raise ValidationException(str(exc)) from None
+    if by is not None and by not in GROUPINGS:
+        raise ValidationException(f"'by' must be one of {', '.join(GROUPINGS)}")
+    if compare is not None and compare not in COMPARISONS:
+        raise ValidationException(f"'compare' must be one of {', '.join(COMPARISONS)}")
+    return ReportRequest(
+        period=chosen,
+        as_of=_moment(service, as_of, "as_of") or service.clock(),
+        by=by,
+        compare=compare,
+        details=details,
+        quarters=quarters,
+    )
+
+
+@get("/audit", sync_to_thread=True, responses=_READ, summary="The audit log (admins)")
+def audit_log(
+    request: AnyRequest,
+    case_id: FromQuery[str | None] = None,
+    username: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=audit.MAX_LISTED)] = 200,
+) -> list[audit.AuditEntry]:
+    service, who, _ = _caller(request)
+    if not who.may(Action.VIEW_AUDIT):
+        raise ForbiddenError
+    with service.runtime.engine.connect() as conn, conn.begin():
+        return audit.entries(
+            conn, service.runtime.config.timezone, case_id=case_id, username=username, limit=limit
+        )
+
+
+def api_router() -> Router:
+    return Router(
+        path="/api/v1",
+        route_handlers=[
+            me,
+            list_cases,
+            open_case,
+            view_case,
+            record_event,
+            share_case,
+            alerts,
+            acknowledge,
+            sla_report,
+            audit_log,
+        ],
+        tags=["casewatch"],
+    )
+
+
+__all__ = ["ErrorBody", "FieldErrorBody", "NotFoundError", "api_router"]

@@ -1,0 +1,183 @@
+"""The app factory: one Litestar application serving the API, the pages and health checks.
+
+No work happens at import time; `create_app` wires a Runtime (configuration and a
+migrated database) into handlers. The scheduler, when this process runs it, is started
+and stopped with the application.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from attrs import asdict, frozen
+from litestar import Litestar, MediaType, Response, get
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
+from litestar.template.config import TemplateConfig
+from sqlalchemy import text
+
+from casewatch import __version__
+from casewatch.migrations.schema import current_revision, head_revision
+from casewatch.service.casework import (
+    Casework,
+    ConflictError,
+    ForbiddenError,
+    InvalidEventError,
+    NotFoundError,
+    utc_now,
+)
+from casewatch.service.logging import get_logger
+from casewatch.service.runtime import Runtime
+from casewatch.service.web.api import ErrorBody, FieldErrorBody, api_router
+from casewatch.service.web.pages import pages_router
+from casewatch.service.web.security import AnyRequest
+from casewatch.service.web.state import Service, service_of
+from casewatch.service.worker import Heartbeat
+
+log = get_logger("casewatch.http")
+HERE: Final = Path(__file__).parent
+SCHEDULER_GRACE: Final = 3  # scan intervals without a pass before /readyz says so
+
+
+@frozen
+class Health:
+    status: str
+
+
+@frozen
+class Readiness:
+    status: str  # ready or not ready
+    database: str
+    schema: str
+    scheduler: str
+
+
+@get("/healthz", sync_to_thread=False, include_in_schema=True, summary="The process is up")
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@get("/readyz", sync_to_thread=True, summary="Database, schema and scheduler are fine")
+def readyz(request: AnyRequest) -> Response[Readiness]:
+    service = service_of(request)
+    database, schema = "reachable", "current"
+    try:
+        with service.runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        if current_revision(service.runtime.engine) != head_revision():
+            schema = "outdated: run casewatch init"
+    except Exception:
+        database, schema = "unreachable", "unknown"
+    scheduler = _scheduler_state(service)
+    ready = database == "reachable" and schema == "current" and scheduler != "stalled"
+    body = Readiness("ready" if ready else "not ready", database, schema, scheduler)
+    return Response(body, status_code=200 if ready else HTTP_503_SERVICE_UNAVAILABLE)
+
+
+def _scheduler_state(service: Service) -> str:
+    heartbeat = service.heartbeat
+    if heartbeat is None:
+        return "not in this process"
+    if not heartbeat.last:
+        return "starting"
+    window = timedelta(seconds=heartbeat.interval * SCHEDULER_GRACE)
+    return "alive" if heartbeat.alive(service.clock(), window) else "stalled"
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    heartbeat: Heartbeat | None = None,
+    on_shutdown: list[Callable[[], None]] | None = None,
+) -> Litestar:
+    service = Service(
+        runtime=runtime, casework=Casework(runtime, clock), clock=clock, heartbeat=heartbeat
+    )
+    return Litestar(
+        route_handlers=[
+            api_router(),
+            healthz,
+            readyz,
+            pages_router(),
+            create_static_files_router(path="/static", directories=[HERE / "static"]),
+        ],
+        state=_state(service),
+        openapi_config=OpenAPIConfig(
+            title="casewatch",
+            version=__version__,
+            path="/api",
+            description="Cases, events, alerts and SLA reports of a Community Safety "
+            "Partnership. Sign in through the web pages (then send the session's CSRF token "
+            "as X-CSRF-Token on POSTs) or send an API token as 'Authorization: Bearer …'.",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        exception_handlers={Exception: _on_error},
+        on_shutdown=list(on_shutdown or []),
+        response_cache_config=ResponseCacheConfig(default_expiration=0),
+        debug=False,
+        logging_config=None,
+    )
+
+
+def _state(service: Service) -> Any:
+    from litestar.datastructures import State  # noqa: PLC0415 - only the factory needs it
+
+    return State({"service": service})
+
+
+_STATUS_OF: Final[dict[type[Exception], tuple[int, str]]] = {
+    NotFoundError: (404, "not found, or not one of the cases you can see"),
+    ForbiddenError: (403, "your role may not do this"),
+    ConflictError: (409, "the case changed at the same moment; send the request again"),
+}
+
+
+def _on_error(request: AnyRequest, exc: Exception) -> Response[Any]:
+    """One place turns every failure into a clear answer: JSON on the API, a page (or the
+    sign-in page) in the browser, and never a stack trace."""
+    errors: list[FieldErrorBody] | None = None
+    if isinstance(exc, InvalidEventError):
+        status, detail = 422, "the event was rejected: " + "; ".join(p.error for p in exc.problems)
+        errors = [FieldErrorBody(p.field, p.error) for p in exc.problems]
+    elif type(exc) in _STATUS_OF:
+        status, detail = _STATUS_OF[type(exc)]
+    elif isinstance(exc, HTTPException):
+        status, detail = exc.status_code, exc.detail
+        if status == 400 and isinstance(exc.extra, list) and exc.extra:
+            errors = [
+                FieldErrorBody(str(item.get("key", "body")), str(item.get("message", "")))
+                for item in exc.extra
+                if isinstance(item, dict)
+            ] or None
+    else:
+        reference = uuid.uuid4().hex[:12]
+        log.error(
+            "request_failed",
+            action="http",
+            path=request.url.path,
+            error_type=type(exc).__name__,
+            reference=reference,
+        )
+        status, detail = 500, f"something went wrong on our side (reference {reference})"
+    if request.url.path.startswith("/api/"):
+        body = asdict(ErrorBody(status, detail, errors))
+        return Response(body, status_code=status, media_type=MediaType.JSON)
+    if isinstance(exc, NotAuthorizedException):
+        return Redirect(f"/login?next={request.url.path}")
+    return Template(
+        "error.html",
+        context={"status": status, "detail": detail, "caller": None},
+        status_code=status,
+    )

@@ -1,0 +1,585 @@
+"""The server-rendered pages: sign-in, cases, assessments, alerts, team and PSG reports.
+
+Every form posts back to the page that shows it; a rejected form is shown again with what
+was typed and the validator's words beside it. Successful posts redirect (post/redirect/
+get), so a reload never records an event twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import urlencode
+
+from litestar import Response, Router, get, post
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+from sqlalchemy import func, select
+
+from casewatch.cases.events import CASE_TYPES, CONTACT_METHODS, REFERRAL_TARGETS, RISK_LEVELS
+from casewatch.cases.tables import EventRow
+from casewatch.reports.periods import quarter_of
+from casewatch.service import accounts, audit
+from casewatch.service.access import ROLES, Action, Role
+from casewatch.service.casework import (
+    CaseFilters,
+    InvalidEventError,
+    NotFoundError,
+)
+from casewatch.service.forms import (
+    RECORDABLE,
+    FormError,
+    asb_event,
+    dash_event,
+    opening_event,
+    recorded_event,
+)
+from casewatch.service.reporting import render
+from casewatch.service.views import CaseView
+from casewatch.service.web.api import report_request_of
+from casewatch.service.web.security import (
+    SESSION_COOKIE,
+    AnyRequest,
+    Caller,
+    client_address,
+    require_csrf,
+    session_cookie,
+)
+from casewatch.service.web.state import Service, service_of
+
+Form = URLEncodedBody[dict[str, str]]
+HOME: Final = {
+    Role.CASEWORKER: "/cases",
+    Role.MANAGER: "/team",
+    Role.PSG: "/reports",
+    Role.ADMIN: "/admin/users",
+}
+DOWNLOADS: Final = {
+    "csv": ("text/csv; charset=utf-8", "sla.csv"),
+    "html": ("text/html; charset=utf-8", "report.html"),
+    "png": ("image/png", "sla-by-quarter.png"),
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "report.xlsx",
+    ),
+}
+
+
+def _page(
+    request: AnyRequest, name: str, caller: Caller | None, status: int = 200, **context: Any
+) -> Template:
+    service = service_of(request)
+    return Template(
+        name,
+        context={
+            "caller": caller,
+            "who": caller.who if caller else None,
+            "csrf": caller.csrf_token if caller else None,
+            "policies": service.runtime.config.policies.policies,
+            "path": request.url.path,
+            **context,
+        },
+        status_code=status,
+    )
+
+
+def _signed_in(
+    request: AnyRequest, form: Mapping[str, str] | None = None
+) -> tuple[Service, Caller]:
+    service = service_of(request)
+    caller = service.caller(request)
+    if caller is None:
+        raise NotAuthorizedException
+    require_csrf(request, caller, form)
+    return service, caller
+
+
+def _allowed(caller: Caller, action: Action) -> None:
+    if not caller.who.may(action):
+        raise PermissionDeniedException(f"a {caller.who.role} may not {action}")
+
+
+# -- signing in and out ---------------------------------------------------------------
+
+
+@get("/", sync_to_thread=True)
+def home(request: AnyRequest) -> Redirect:
+    caller = service_of(request).caller(request)
+    return Redirect(HOME[caller.who.role] if caller else "/login")
+
+
+@get("/login", sync_to_thread=False)
+def login_form(request: AnyRequest) -> Template:
+    return _page(request, "login.html", None, next=request.query_params.get("next", "/"))
+
+
+@post("/login", sync_to_thread=True, status_code=303)
+def login(request: AnyRequest, data: Form) -> Response[Any]:
+    service = service_of(request)
+    username, password = data.get("username", "").strip(), data.get("password", "")
+    target = _safe_next(data.get("next", "/"))
+    now = service.clock()
+    address = client_address(request)
+    with service.runtime.engine.connect() as conn, conn.begin():
+        try:
+            who = accounts.authenticate(conn, username, password, address, now)
+        except accounts.ThrottledError:
+            who, throttled = None, True
+        else:
+            throttled = False
+        if who is not None:
+            token, _csrf = accounts.start_session(conn, who.user_id, now)
+            audit.record(conn, who, "user.sign_in", now=now, address=address)
+        else:
+            audit.record(
+                conn,
+                None,
+                "user.sign_in_refused",
+                now=now,
+                address=address,
+                username=username,
+                detail={"throttled": throttled},
+            )
+    if who is None:
+        message = (
+            "Too many failed sign-ins. Wait 15 minutes, then try again."
+            if throttled
+            else "The username or password is not right."
+        )
+        return _page(
+            request,
+            "login.html",
+            None,
+            status=429 if throttled else 401,
+            error=message,
+            username=username,
+            next=target,
+        )
+    if target == "/":
+        target = HOME[who.role]
+    response: Response[Any] = Redirect(target, status_code=303)
+    response.set_cookie(
+        session_cookie(request, token, int(accounts.SESSION_LIFETIME.total_seconds()))
+    )
+    return response
+
+
+@post("/logout", sync_to_thread=True, status_code=303)
+def logout(request: AnyRequest, data: Form) -> Response[Any]:
+    service, caller = _signed_in(request, data)
+    with service.runtime.engine.connect() as conn, conn.begin():
+        accounts.end_session(conn, request.cookies.get(SESSION_COOKIE, ""))
+        audit.record(
+            conn, caller.who, "user.sign_out", now=service.clock(), address=client_address(request)
+        )
+    response: Response[Any] = Redirect("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _safe_next(target: str) -> str:
+    """Only paths on this site: never an open redirect to somewhere else."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+# -- cases ----------------------------------------------------------------------------
+
+
+@get("/cases", sync_to_thread=True)
+def cases_page(request: AnyRequest) -> Template:
+    service, caller = _signed_in(request)
+    _allowed(caller, Action.LIST_CASES)
+    query = request.query_params
+    mine = query.get("mine", "1" if caller.who.role is Role.CASEWORKER else "0") == "1"
+    due = query.get("due_within_days", "")
+    filters = CaseFilters(
+        team=query.get("team") or None,
+        risk=query.get("risk") if query.get("risk") in RISK_LEVELS else None,
+        flag=query.get("flag") or None,
+        due_within_days=int(due) if due.isdigit() else None,
+        breached=True if query.get("breached") == "1" else None,
+        status=None if query.get("status") == "all" else (query.get("status") or "open"),
+        caseworker=caller.who.username if mine else None,
+        limit=200,
+    )
+    cases = service.casework.list_cases(caller.who, filters, address=client_address(request))
+    return _page(
+        request,
+        "cases.html",
+        caller,
+        cases=cases,
+        filters=filters,
+        mine=mine,
+        now=service.clock(),
+        risk_levels=RISK_LEVELS,
+    )
+
+
+@get("/cases/new", sync_to_thread=True)
+def new_case_form(request: AnyRequest) -> Template:
+    _service, caller = _signed_in(request)
+    _allowed(caller, Action.OPEN_CASE)
+    return _page(request, "case_new.html", caller, form={}, errors=[], case_types=CASE_TYPES)
+
+
+@post("/cases/new", sync_to_thread=True, status_code=303)
+def open_case(request: AnyRequest, data: Form) -> Response[Any]:
+    service, caller = _signed_in(request, data)
+    _allowed(caller, Action.OPEN_CASE)
+    try:
+        body = opening_event(data, service.runtime.config.timezone)
+        view = service.casework.open_case(caller.who, body, address=client_address(request))
+    except (InvalidEventError, FormError) as exc:
+        return _page(
+            request,
+            "case_new.html",
+            caller,
+            status=422,
+            form=data,
+            errors=_problems(exc),
+            case_types=CASE_TYPES,
+        )
+    return Redirect(f"/cases/{view.case_id}", status_code=303)
+
+
+@get("/cases/{case_id:str}", sync_to_thread=True)
+def case_page(request: AnyRequest, case_id: FromPath[str]) -> Template:
+    service, caller = _signed_in(request)
+    view = service.casework.view_case(caller.who, case_id, address=client_address(request))
+    return _case_page(request, caller, view)
+
+
+def _case_page(
+    request: AnyRequest,
+    caller: Caller,
+    view: CaseView,
+    *,
+    status: int = 200,
+    form: Mapping[str, str] | None = None,
+    errors: list[dict[str, str]] | None = None,
+) -> Template:
+    service = service_of(request)
+    policies = [
+        p for p in service.runtime.config.policies.policies if view.case_type in p.case_types
+    ]
+    return _page(
+        request,
+        "case.html",
+        caller,
+        status=status,
+        case=view,
+        case_policies=policies,
+        recordable=RECORDABLE,
+        contact_methods=CONTACT_METHODS,
+        referral_targets=REFERRAL_TARGETS,
+        form=form or {},
+        errors=errors or [],
+        now=service.clock(),
+        editable=caller.who.role in {Role.CASEWORKER, Role.MANAGER},
+    )
+
+
+@post("/cases/{case_id:str}/events", sync_to_thread=True, status_code=303)
+def record_event(request: AnyRequest, case_id: FromPath[str], data: Form) -> Response[Any]:
+    service, caller = _signed_in(request, data)
+    kind = data.get("type", "")
+    try:
+        event = recorded_event(kind, data, service.runtime.config.timezone)
+        service.casework.record_event(caller.who, case_id, event, address=client_address(request))
+    except (InvalidEventError, FormError) as exc:
+        view = service.casework.view_case(caller.who, case_id, address=client_address(request))
+        return _case_page(request, caller, view, status=422, form=data, errors=_problems(exc))
+    return Redirect(f"/cases/{case_id}#timeline", status_code=303)
+
+
+@get("/cases/{case_id:str}/assess/{matrix:str}", sync_to_thread=True)
+def assessment_form(request: AnyRequest, case_id: FromPath[str], matrix: FromPath[str]) -> Template:
+    service, caller = _signed_in(request)
+    view = service.casework.view_case(caller.who, case_id, address=client_address(request))
+    return _assessment_page(request, caller, view, matrix)
+
+
+def _assessment_page(
+    request: AnyRequest,
+    caller: Caller,
+    view: CaseView,
+    matrix: str,
+    *,
+    status: int = 200,
+    form: Mapping[str, str] | None = None,
+    errors: list[dict[str, str]] | None = None,
+) -> Template:
+    matrices = service_of(request).runtime.config.matrices
+    if matrix not in ("dash", "asb"):
+        raise NotFoundError
+    return _page(
+        request,
+        f"assess_{matrix}.html",
+        caller,
+        status=status,
+        case=view,
+        dash=matrices.dash,
+        asb=matrices.asb,
+        form=form or {},
+        errors=errors or [],
+        risk_levels=RISK_LEVELS,
+    )
+
+
+@post("/cases/{case_id:str}/assess/{matrix:str}", sync_to_thread=True, status_code=303)
+def assess(
+    request: AnyRequest, case_id: FromPath[str], matrix: FromPath[str], data: Form
+) -> Response[Any]:
+    service, caller = _signed_in(request, data)
+    config = service.runtime.config
+    build = {"dash": dash_event, "asb": asb_event}.get(matrix)
+    if build is None:
+        raise NotFoundError
+    try:
+        event = build(data, config.matrices, config.timezone)
+        service.casework.record_event(caller.who, case_id, event, address=client_address(request))
+    except (InvalidEventError, FormError) as exc:
+        view = service.casework.view_case(caller.who, case_id, address=client_address(request))
+        return _assessment_page(
+            request, caller, view, matrix, status=422, form=data, errors=_problems(exc)
+        )
+    return Redirect(f"/cases/{case_id}", status_code=303)
+
+
+def _problems(exc: InvalidEventError | FormError) -> list[dict[str, str]]:
+    if isinstance(exc, FormError):
+        return [{"field": exc.field, "error": str(exc)}]
+    return [{"field": p.field, "error": p.error} for p in exc.problems]
+
+
+# -- alerts and the team --------------------------------------------------------------
+
+
+@get("/alerts", sync_to_thread=True)
+def alerts_page(request: AnyRequest) -> Template:
+    service, caller = _signed_in(request)
+    _allowed(caller, Action.VIEW_ALERTS)
+    show_all = request.query_params.get("all") == "1"
+    alerts = service.casework.alerts(caller.who, include_acknowledged=show_all)
+    return _page(request, "alerts.html", caller, alerts=alerts, show_all=show_all)
+
+
+@post("/alerts/{alert_id:int}/acknowledge", sync_to_thread=True, status_code=303)
+def acknowledge(request: AnyRequest, alert_id: FromPath[int], data: Form) -> Redirect:
+    service, caller = _signed_in(request, data)
+    service.casework.acknowledge(caller.who, alert_id, address=client_address(request))
+    return Redirect("/alerts", status_code=303)
+
+
+@get("/team", sync_to_thread=True)
+def team_page(request: AnyRequest) -> Template:
+    service, caller = _signed_in(request)
+    _allowed(caller, Action.VIEW_TEAM)
+    address = client_address(request)
+    cases = service.casework.list_cases(caller.who, CaseFilters(limit=500), address=address)
+    teams = []
+    for team in sorted(caller.who.teams):
+        mine = [c for c in cases if c.team == team]
+        teams.append(
+            {
+                "team": team,
+                "open": len(mine),
+                "red": sum(1 for c in mine if c.rag == "red"),
+                "amber": sum(1 for c in mine if c.rag == "amber"),
+                "high": sum(1 for c in mine if c.risk_level == "high"),
+            }
+        )
+    at_risk = [c for c in cases if c.rag in ("red", "amber")]
+    alerts = service.casework.alerts(caller.who)
+    return _page(
+        request,
+        "team.html",
+        caller,
+        teams=teams,
+        at_risk=at_risk,
+        alerts=alerts[:20],
+        now=service.clock(),
+    )
+
+
+# -- reports --------------------------------------------------------------------------
+
+
+def _report_query(request: AnyRequest, service: Service) -> dict[str, Any]:
+    query = request.query_params
+    period = query.get("period") or _latest_quarter(service)
+    return {"period": period, "by": query.get("by") or None}
+
+
+def _latest_quarter(service: Service) -> str:
+    """The quarter of the newest event: this quarter on a live system, and the demo's
+    last quarter on the demo data."""
+    with service.runtime.engine.connect() as conn:
+        latest = conn.execute(select(func.max(EventRow.at))).scalar_one_or_none()
+    day = (latest or service.clock()).astimezone(service.runtime.config.timezone).date()
+    return quarter_of(day).label
+
+
+@get("/reports", sync_to_thread=True)
+def reports_page(request: AnyRequest) -> Template:
+    service, caller = _signed_in(request)
+    _allowed(caller, Action.VIEW_REPORTS)
+    chosen = _report_query(request, service)
+    report_request = report_request_of(
+        service, chosen["period"], None, None, None, chosen["by"], "previous", details=True
+    )
+    from casewatch.service.reporting import build_report  # noqa: PLC0415 - pages only
+
+    report = build_report(service.runtime, report_request)
+    with service.runtime.engine.connect() as conn, conn.begin():
+        audit.record(
+            conn,
+            caller.who,
+            "report.view",
+            now=service.clock(),
+            address=client_address(request),
+            detail=chosen,
+        )
+    return _page(
+        request,
+        "reports.html",
+        caller,
+        report=report,
+        chosen=chosen,
+        query=urlencode({k: v for k, v in chosen.items() if v}),
+        downloads=DOWNLOADS,
+    )
+
+
+@get("/reports/download/{fmt:str}", sync_to_thread=True)
+def report_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
+    service, caller = _signed_in(request)
+    _allowed(caller, Action.VIEW_REPORTS)
+    if fmt not in DOWNLOADS:
+        raise NotFoundError
+    chosen = _report_query(request, service)
+    report_request = report_request_of(
+        service,
+        chosen["period"],
+        None,
+        None,
+        None,
+        chosen["by"],
+        "previous",
+        details=fmt in ("html", "xlsx"),
+        quarters=fmt in ("html", "png", "xlsx"),
+    )
+    from casewatch.service.reporting import build_report  # noqa: PLC0415 - pages only
+
+    report = build_report(service.runtime, report_request)
+    body = render(report, chosen["by"], fmt)
+    with service.runtime.engine.connect() as conn, conn.begin():
+        audit.record(
+            conn,
+            caller.who,
+            "report.download",
+            now=service.clock(),
+            address=client_address(request),
+            detail={**chosen, "format": fmt},
+        )
+    media_type, name = DOWNLOADS[fmt]
+    inline = request.query_params.get("inline") == "1"
+    filename = f"{chosen['period']}-{name}"
+    disposition = "inline" if inline else f'attachment; filename="{filename}"'
+    return Response(body, media_type=media_type, headers={"content-disposition": disposition})
+
+
+# -- administration -------------------------------------------------------------------
+
+
+@get("/admin/users", sync_to_thread=True)
+def users_page(request: AnyRequest) -> Template:
+    service, caller = _signed_in(request)
+    _allowed(caller, Action.MANAGE_USERS)
+    with service.runtime.engine.connect() as conn:
+        users = accounts.list_users(conn)
+    return _page(request, "users.html", caller, users=users, roles=ROLES, form={}, error=None)
+
+
+@post("/admin/users", sync_to_thread=True, status_code=303)
+def add_user(request: AnyRequest, data: Form) -> Response[Any]:
+    service, caller = _signed_in(request, data)
+    _allowed(caller, Action.MANAGE_USERS)
+    now = service.clock()
+    try:
+        with service.runtime.engine.connect() as conn, conn.begin():
+            accounts.add_user(
+                conn,
+                username=data.get("username", "").strip(),
+                display_name=data.get("display_name", "").strip(),
+                role=data.get("role", ""),
+                agency=data.get("agency", "").strip(),
+                teams=[t.strip() for t in data.get("teams", "").split(",") if t.strip()],
+                password=data.get("password", ""),
+                now=now,
+            )
+            audit.record(
+                conn,
+                caller.who,
+                "user.add",
+                now=now,
+                address=client_address(request),
+                detail={"username": data.get("username", ""), "role": data.get("role", "")},
+            )
+    except accounts.AccountError as exc:
+        with service.runtime.engine.connect() as conn:
+            users = accounts.list_users(conn)
+        kept = {k: v for k, v in data.items() if k != "password"}
+        return _page(
+            request,
+            "users.html",
+            caller,
+            status=422,
+            users=users,
+            roles=ROLES,
+            form=kept,
+            error=str(exc),
+        )
+    return Redirect("/admin/users", status_code=303)
+
+
+@get("/admin/audit", sync_to_thread=True)
+def audit_page(request: AnyRequest) -> Template:
+    service, caller = _signed_in(request)
+    _allowed(caller, Action.VIEW_AUDIT)
+    case_id = request.query_params.get("case_id") or None
+    username = request.query_params.get("username") or None
+    with service.runtime.engine.connect() as conn:
+        rows = audit.entries(
+            conn, service.runtime.config.timezone, case_id=case_id, username=username, limit=500
+        )
+    return _page(request, "audit.html", caller, rows=rows, case_id=case_id, username=username)
+
+
+def pages_router() -> Router:
+    """The pages are for browsers: they stay out of the API's OpenAPI document."""
+    handlers = [
+        home,
+        login_form,
+        login,
+        logout,
+        cases_page,
+        new_case_form,
+        open_case,
+        case_page,
+        record_event,
+        assessment_form,
+        assess,
+        alerts_page,
+        acknowledge,
+        team_page,
+        reports_page,
+        report_download,
+        users_page,
+        add_user,
+        audit_page,
+    ]
+    return Router(path="/", route_handlers=handlers, include_in_schema=False)

@@ -1,0 +1,60 @@
+"""Create (or reset) the demo's people, one per role, and print their passwords once.
+
+    python scripts/demo_users.py [--db URL]
+
+Run by `make demo`. Passwords are random each run and stored only as argon2 hashes; the
+table printed here is the only place they appear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+from datetime import UTC, datetime
+
+from casewatch.service import accounts
+from casewatch.service.runtime import open_runtime
+
+# Usernames of caseworkers match the demo data's, so "my cases" is full from the start.
+DEMO_PEOPLE = (
+    ("k.doyle", "Kate Doyle", "caseworker", "council", ["asb-north"]),
+    ("j.carter", "Jo Carter", "caseworker", "idva-service", ["da-idva"]),
+    ("n.shah", "Nadia Shah", "manager", "council", ["asb-north", "asb-south", "da-idva"]),
+    ("psg.chair", "Chris Morgan", "psg", "csp", []),
+    ("admin", "CSP administrator", "admin", "csp", []),
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=None)
+    args = parser.parse_args()
+    runtime = open_runtime(args.db, None)
+    now = datetime.now(UTC)
+    rows = []
+    with runtime.engine.connect() as conn, conn.begin():
+        existing = {p.username for p in accounts.list_users(conn)}
+        for username, name, role, agency, teams in DEMO_PEOPLE:
+            password = secrets.token_urlsafe(12)
+            if username in existing:
+                accounts.set_password(conn, username, password)
+            else:
+                accounts.add_user(
+                    conn,
+                    username=username,
+                    display_name=name,
+                    role=role,
+                    agency=agency,
+                    teams=teams,
+                    password=password,
+                    now=now,
+                )
+            rows.append((role, username, password))
+    runtime.engine.dispose()
+    print("Demo sign-ins (shown only now; `make demo` again makes new ones):")
+    for role, username, password in rows:
+        print(f"  {role:<11} {username:<10} {password}")
+
+
+if __name__ == "__main__":
+    main()

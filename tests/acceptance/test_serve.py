@@ -1,0 +1,93 @@
+"""`casewatch serve` and `casewatch users` as real processes: the README's main job."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "tests" / "scenarios" / "seed-2014-15.jsonl"
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> dict[str, object]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CASEWATCH_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "casewatch", *args],
+        cwd=cwd,
+        capture_output=True,
+        env=base | (env or {}),
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    parsed: dict[str, object] = json.loads(result.stdout)
+    return parsed
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_serve_answers_signs_in_and_stops_cleanly(tmp_path: Path) -> None:
+    """Serve with the scheduler: ready once the first scan ran, a token works, SIGTERM stops it."""
+    cli("import", str(SEED), cwd=tmp_path)
+    cli(
+        "users", "add", "mgr", "--role", "manager", "--agency", "council",
+        "--team", "asb-north", cwd=tmp_path, env={"CASEWATCH_PASSWORD": "twelve chars ok"},
+    )  # fmt: skip
+    token = cli("users", "token", "mgr", "--name", "test", cwd=tmp_path)["token"]
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWATCH_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "casewatch", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        ready = _wait_ready(base, server)
+        assert ready == {
+            "status": "ready", "database": "reachable", "schema": "current", "scheduler": "alive",
+        }  # fmt: skip
+        headers = {"authorization": f"Bearer {token}"}
+        alerts = httpx.get(f"{base}/api/v1/alerts", headers=headers, timeout=10)
+        assert alerts.status_code == 200
+        assert alerts.json(), "the in-process scan recorded the seed's alerts"
+        page = httpx.get(f"{base}/login", timeout=10)
+        assert "Sign in" in page.text
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _out, err = server.communicate(timeout=30)
+    # uvicorn finishes shutting down, then re-raises the signal it caught.
+    assert server.returncode in (0, -signal.SIGTERM), err.decode()[-2000:]
+    assert b'"scheduler_stopped"' in err
+    assert b"Traceback" not in err
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> object:
+    deadline = time.monotonic() + 60
+    last: object = None
+    while time.monotonic() < deadline:
+        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+        try:
+            response = httpx.get(f"{base}/readyz", timeout=2)
+            last = response.json()
+            if response.status_code == 200 and response.json()["scheduler"] == "alive":
+                return last
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"not ready within 60 s: {last}")
