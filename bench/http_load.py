@@ -1,12 +1,12 @@
 """HTTP load on loopback: case view and event post at a target of 500 requests/s, p95 < 100 ms.
 
-    .venv/bin/python bench/http_load.py --cases 100000 --duration 20 [--backends postgresql,sqlite]
+    .venv/bin/python bench/http_load.py --cases 100000 --duration 20 --workers 1,2
 
 For each backend: a throwaway database gets N real cases through `casewatch import` (four
 events each: opened in one of a few teams with a victim, assessed high on the ASB matrix
 so its SLA cycles run, an incident, a contact attempt), a caseworker of those teams and
-an API token from `casewatch users`; then one `casewatch serve --no-scheduler` process
-(no workers option: one process is what is measured) takes wrk's load on 127.0.0.1.
+an API token from `casewatch users`; then `casewatch serve --no-scheduler --workers N`
+(for each N of --workers) takes wrk's load on 127.0.0.1.
 The cases are imported rather than made by databases.fill_year, whose filler events
 cannot be replayed, and a case view replays its case's events. Two scenarios:
 
@@ -206,12 +206,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(url: str, log: Path) -> Iterator[str]:
+def serving(url: str, log: Path, workers: int) -> Iterator[str]:
     """`casewatch serve --no-scheduler` on a free loopback port, ready; stopped after."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [str(CASEWATCH), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--no-scheduler", "--db", url]
+    command += ["--no-scheduler", "--workers", str(workers), "--db", url]
     with log.open("wb") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -356,48 +356,51 @@ def bench(
         token, imported = prepare(url, events, options.teams)
         script = folder / "casewatch.lua"
         script.write_text(LUA, encoding="utf-8")
-        log = folder / f"serve-{backend}.log"
         results = []
-        with serving(url, log) as base:
-            check_api(base, token)
-            if options.warmup:
-                run_wrk(
-                    wrk,
-                    base,
-                    script,
-                    scenario="view",
-                    token=token,
-                    seconds=options.warmup,
-                    options=options,
-                )
-            for scenario in ("view", "post"):
-                print(f"http: {backend}: {scenario}", file=sys.stderr, flush=True)
-                raw = run_wrk(
-                    wrk,
-                    base,
-                    script,
-                    scenario=scenario,
-                    token=token,
-                    seconds=options.duration,
-                    options=options,
-                )
-                results.append(
-                    summarise(backend, scenario, raw)
-                    | {"cases": options.cases, "import_s": round(imported, 1)}
-                )
-        if log.stat().st_size:
-            print(f"http: {backend}: the server said:\n{tail(log, 1500)}", file=sys.stderr)
+        for workers in (int(w) for w in options.workers.split(",")):
+            log = folder / f"serve-{backend}-{workers}.log"
+            with serving(url, log, workers) as base:
+                check_api(base, token)
+                if options.warmup:
+                    run_wrk(
+                        wrk,
+                        base,
+                        script,
+                        scenario="view",
+                        token=token,
+                        seconds=options.warmup,
+                        options=options,
+                    )
+                for scenario in ("view", "post"):
+                    print(f"http: {backend}: {workers} worker(s): {scenario}", file=sys.stderr)
+                    raw = run_wrk(
+                        wrk,
+                        base,
+                        script,
+                        scenario=scenario,
+                        token=token,
+                        seconds=options.duration,
+                        options=options,
+                    )
+                    results.append(
+                        summarise(backend, scenario, raw)
+                        | {"workers": workers, "cases": options.cases,
+                           "import_s": round(imported, 1)}
+                    )  # fmt: skip
+            if log.stat().st_size:
+                print(f"http: {backend}: the server said:\n{tail(log, 1500)}", file=sys.stderr)
         return results
     finally:
         drop()
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    head = ["backend", "scenario", "req/s", "2xx/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
-            "errors", "error rate", "target"]  # fmt: skip
+    head = ["backend", "workers", "scenario", "req/s", "2xx/s", "p50 ms", "p95 ms", "p99 ms",
+            "max ms", "errors", "error rate", "target"]  # fmt: skip
     rows = [
         [
             r["backend"],
+            str(r["workers"]),
             r["scenario"],
             f"{r['requests_per_s']:,.0f}",
             f"{r['ok_per_s']:,.0f}",
@@ -427,6 +430,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--timeout", type=int, default=5, help="seconds before wrk gives up")
+    parser.add_argument("--workers", default="1", help="server processes, e.g. 1,2")
     parser.add_argument("--json", type=Path, help="also write the results here")
     options = parser.parse_args()
     wrk = ensure_wrk()
@@ -439,8 +443,8 @@ def main() -> None:
             results += bench(backend, options, folder, events, wrk)
     print(
         f"{options.cases:,} cases; {options.connections} connections, {options.threads} wrk "
-        f"threads, {options.duration} s a scenario; one `casewatch serve` process; target "
-        f">= {TARGET_RPS} 2xx/s, p95 < {TARGET_P95_MS} ms, no errors"
+        f"threads, {options.duration} s a scenario; `casewatch serve --workers` "
+        f"{options.workers}; target >= {TARGET_RPS} 2xx/s, p95 < {TARGET_P95_MS} ms, no errors"
     )
     print(table(results))
     if options.json:

@@ -22,6 +22,7 @@ from casewatch.service.cli import (
     ConfigOption,
     DbOption,
     _fail,
+    _globals,
     _print_json,
     _runtime,
     app,
@@ -39,11 +40,14 @@ PASSWORD_ENV = "CASEWATCH_PASSWORD"  # noqa: S105 - the name of a variable, not 
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Server processes (each with its own connections).")
+    ] = 1,
     scheduler: Annotated[
         bool,
         typer.Option(
             "--scheduler/--no-scheduler",
-            help="Run the SLA scan and outbox relay in this process (off when separate "
+            help="Run the SLA scan and outbox relay in the server (off when separate "
             "`casewatch worker`s do it).",
         ),
     ] = True,
@@ -55,26 +59,31 @@ def serve(
     """The HTTP API and web pages, with the scheduler running in-process."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
-    from casewatch.service.web.app import create_app  # noqa: PLC0415 - as above
-    from casewatch.service.worker import start_scheduler  # noqa: PLC0415 - as above
+    from casewatch.service.web import serving  # noqa: PLC0415 - as above
 
     if not 0 < port < 65536:
         raise typer.BadParameter("must be 1-65535", param_hint="--port")
-    with _runtime(db, config) as runtime:
-        shutdown = []
-        heartbeat = None
-        if scheduler:
-            background, heartbeat = start_scheduler(runtime, scan_every, relay_every)
-
-            def stop_scheduler() -> None:
-                background.shutdown(wait=True)  # a pass under way finishes or rolls back
-                log.info("scheduler_stopped", action="serve")
-
-            shutdown.append(stop_scheduler)
-        web = create_app(runtime, heartbeat=heartbeat, on_shutdown=shutdown)
-        log.info("serving", action="serve", url=f"http://{host}:{port}", scheduler=scheduler)
-        typer.echo(f"casewatch: serving on http://{host}:{port} (Ctrl+C stops)", err=True)
-        uvicorn.run(web, host=host, port=port, log_level="warning", proxy_headers=True)
+    if not 1 <= workers <= 64:
+        raise typer.BadParameter("must be 1-64", param_hint="--workers")
+    if scan_every <= 0 or relay_every <= 0:
+        raise typer.BadParameter("intervals must be positive", param_hint="--scan-every")
+    with _runtime(db, config) as runtime:  # fail here, in words, if the database is unusable
+        url = runtime.url
+    chosen_config = config or _globals.config
+    settings = serving.ServeSettings(url, chosen_config, scheduler, scan_every, relay_every)
+    log.info("serving", action="serve", url=f"http://{host}:{port}", workers=workers)
+    typer.echo(f"casewatch: serving on http://{host}:{port} (Ctrl+C stops)", err=True)
+    options = {"host": host, "port": port, "log_level": "warning", "proxy_headers": True}
+    if workers == 1:
+        uvicorn.run(serving.build(settings), **options)  # type: ignore[arg-type]
+    else:
+        serving.to_environment(settings)
+        uvicorn.run(
+            "casewatch.service.web.serving:from_environment",
+            factory=True,
+            workers=workers,
+            **options,  # type: ignore[arg-type]
+        )
 
 
 @users_app.command("add")

@@ -77,15 +77,41 @@ def test_serve_answers_signs_in_and_stops_cleanly(tmp_path: Path) -> None:
     assert b"Traceback" not in err
 
 
-def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> object:
+def test_serve_with_several_worker_processes(tmp_path: Path) -> None:
+    """--workers 2: two processes answer on one port, each ready; SIGTERM stops them all."""
+    cli("init", cwd=tmp_path)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWATCH_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "casewatch", "serve", "--port", str(port), "--workers", "2",
+         "--no-scheduler"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        ready = _wait_ready(f"http://127.0.0.1:{port}", server, scheduler="not in this process")
+        assert ready["status"] == "ready"
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        assert len(children) >= 2, "uvicorn's supervisor runs the two worker processes"
+        for _ in range(20):  # answered by whichever worker takes the connection
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _out, err = server.communicate(timeout=30)
+    assert server.returncode in (0, -signal.SIGTERM), err.decode()[-2000:]
+    assert b"Traceback" not in err
+
+
+def _wait_ready(
+    base: str, server: subprocess.Popen[bytes], scheduler: str = "alive"
+) -> dict[str, str]:
     deadline = time.monotonic() + 60
-    last: object = None
+    last: dict[str, str] = {}
     while time.monotonic() < deadline:
         assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
         try:
             response = httpx.get(f"{base}/readyz", timeout=2)
             last = response.json()
-            if response.status_code == 200 and response.json()["scheduler"] == "alive":
+            if response.status_code == 200 and last["scheduler"] == scheduler:
                 return last
         except httpx.HTTPError:
             pass
