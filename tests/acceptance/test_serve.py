@@ -63,6 +63,8 @@ def test_serve_answers_signs_in_and_stops_cleanly(tmp_path: Path) -> None:
             "status": "ready", "database": "reachable", "schema": "current", "scheduler": "alive",
         }  # fmt: skip
         headers = {"authorization": f"Bearer {token}"}
+        for case_id in ("SEED-02", "SEED-04", "NOPE"):  # views that hold victim details
+            httpx.get(f"{base}/api/v1/cases/{case_id}", headers=headers, timeout=10)
         alerts = httpx.get(f"{base}/api/v1/alerts", headers=headers, timeout=10)
         assert alerts.status_code == 200
         assert alerts.json(), "the in-process scan recorded the seed's alerts"
@@ -75,6 +77,13 @@ def test_serve_answers_signs_in_and_stops_cleanly(tmp_path: Path) -> None:
     assert server.returncode in (0, -signal.SIGTERM), err.decode()[-2000:]
     assert b'"scheduler_stopped"' in err
     assert b"Traceback" not in err
+    victims = {
+        detail
+        for line in SEED.read_text(encoding="utf-8").splitlines()
+        for detail in json.loads(line).get("victim", {}).values()
+    }
+    assert victims
+    assert not {v for v in victims if v.encode() in err}, "victim details in the server's log"
 
 
 def test_serve_with_several_worker_processes(tmp_path: Path) -> None:
