@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 from attrs import define, frozen
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from casewatch.cases.db import upsert_insert
 from casewatch.cases.store import load_histories
 from casewatch.cases.tables import CaseRow
 from casewatch.engine.alerts import Level, levels_due, next_check, schedule
@@ -171,13 +171,12 @@ def _record(
 ) -> list[tuple[int, Due]]:
     """Insert the alerts, a chunk per statement; the unique key drops any that another
     worker recorded first, and RETURNING says which were ours."""
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     recorded: list[tuple[int, Due]] = []
     for offset in range(0, len(found), _INSERT_CHUNK):
         chunk = found[offset : offset + _INSERT_CHUNK]
         by_key = {(d.case_id, d.cycle.policy, d.cycle.started_at, d.level.name): d for d in chunk}
         statement = (
-            dialect_insert(AlertRow)
+            upsert_insert(conn, AlertRow)
             .values(
                 [
                     {

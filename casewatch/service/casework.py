@@ -17,10 +17,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from attrs import asdict, frozen
-from sqlalchemy import Connection, and_, case, exists, func, insert, or_, select
+from sqlalchemy import Connection, and_, case, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from casewatch.cases.clock import local_iso
+from casewatch.cases.db import upsert_insert
 from casewatch.cases.importing import Importer, ImportSummary
 from casewatch.cases.store import ConcurrentUpdateError, load_case_events
 from casewatch.cases.tables import CaseRow, PersonalDataRow
@@ -162,8 +163,9 @@ class Casework:
         if not who.may(Action.LIST_CASES):
             raise ForbiddenError
         now = self.clock()
-        with self.runtime.engine.connect() as conn, conn.begin():
+        with self._reading() as conn:
             summaries = list_cases(conn, who, filters, now, self.tz)
+        with self.runtime.engine.connect() as conn, conn.begin():
             audit.record(
                 conn,
                 who,
@@ -224,10 +226,11 @@ class Casework:
             if not can_share_case(who, scope):
                 raise ForbiddenError
             if agency not in scope.shared_with and agency != who.agency:
+                # A share made at the same instant by someone else is the same share.
                 conn.execute(
-                    insert(CaseShareRow).values(
-                        case_id=case_id, agency=agency, shared_at=now, shared_by=who.user_id
-                    )
+                    upsert_insert(conn, CaseShareRow)
+                    .values(case_id=case_id, agency=agency, shared_at=now, shared_by=who.user_id)
+                    .on_conflict_do_nothing()
                 )
                 audit.record(
                     conn,
@@ -245,7 +248,7 @@ class Casework:
     def alerts(self, who: Principal, *, include_acknowledged: bool = False) -> list[AlertItem]:
         if not who.may(Action.VIEW_ALERTS):
             raise ForbiddenError
-        with self.runtime.engine.connect() as conn, conn.begin():
+        with self._reading() as conn:
             return my_alerts(conn, who, self.tz, include_acknowledged=include_acknowledged)
 
     def acknowledge(self, who: Principal, alert_id: int, *, address: str | None) -> AlertItem:
@@ -259,9 +262,9 @@ class Casework:
                 raise NotFoundError
             if alert.acknowledged_at is None:
                 conn.execute(
-                    insert(AlertAcknowledgementRow).values(
-                        alert_id=alert_id, user_id=who.user_id, at=now
-                    )
+                    upsert_insert(conn, AlertAcknowledgementRow)
+                    .values(alert_id=alert_id, user_id=who.user_id, at=now)
+                    .on_conflict_do_nothing()
                 )
                 audit.record(
                     conn,
