@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from casewatch.cases.events import Event
 from casewatch.cases.state import CaseState, fold
-from casewatch.cases.tables import CaseRow, EventRow
+from casewatch.cases.tables import CaseRow, EventRow, PersonalDataRow
 from casewatch.cases.validation import decode_event
 
 EFFECT_ORDER = (EventRow.at, EventRow.import_id, EventRow.line)
@@ -182,3 +182,14 @@ def case_projection(state: CaseState, now: datetime) -> dict[str, Any]:
         "last_event_at": state.last_event_at,
         "updated_at": now,
     }
+
+
+def erase_personal_data(conn: Connection, case_id: str, now: datetime) -> int:
+    """Remove the victim's personal data of a case; the events (the facts) stay, so its
+    SLA cycles, flags and every report come out the same. Returns the rows erased now."""
+    result = conn.execute(
+        update(PersonalDataRow)
+        .where(PersonalDataRow.case_id == case_id, PersonalDataRow.erased_at.is_(None))
+        .values(data=None, erased_at=now)
+    )
+    return int(result.rowcount or 0)

@@ -635,8 +635,9 @@ def _progress_reporter(action: str = "import") -> Callable[[str, int], None]:
     return report
 
 
-# The web commands live apart so the other commands do not import the web framework.
-from casewatch.service import cli_web  # noqa: E402, F401 - registers `serve` and `users`
+# The web and data-protection commands live apart, registered here: the other commands do
+# not import the web framework.
+from casewatch.service import cli_data, cli_web  # noqa: E402, F401 - registers their commands
 
 
 def main() -> None:
