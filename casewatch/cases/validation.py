@@ -9,6 +9,7 @@ file sees every problem with a line at once.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC
 from typing import Any, Final
 
 from attrs import frozen
@@ -37,6 +38,10 @@ from casewatch.cases.matrices import AnswersError, Matrices
 ENVELOPE: Final = ("event_id", "type", "case_id", "at")
 PERSONAL_FIELD: Final = "victim"
 _MAX_ID_LENGTH: Final = 200
+_MAX_NAME_LENGTH: Final = 200  # teams and caseworkers are stored in columns this wide
+EARLIEST_YEAR: Final = 1900
+LATEST_YEAR: Final = 2999
+_NUL: Final = "\x00"
 
 
 class RejectedEventError(ValueError):
@@ -146,6 +151,7 @@ class EventValidator:
         if not isinstance(obj, dict):
             raise RejectedEventError(["each line must be a JSON object ({...})"], None)
         fields = _Fields(obj)
+        fields.problems.extend(_unstorable_text(obj))
         raw_id = obj.get("event_id")
         event_id = raw_id if isinstance(raw_id, str) and raw_id.strip() else None
         self._check_identifier(fields, "event_id")
@@ -188,15 +194,21 @@ class EventValidator:
         if obj.get("at") is None:
             return "'at' is missing (a timestamp with offset, e.g. 2014-05-06T10:30:00+01:00)"
         try:
-            parse_event_time(obj["at"])
+            at = parse_event_time(obj["at"])
         except TimestampError as exc:
             return f"'at' {exc}"
+        # Targets and look-backs are computed in days and months on either side; a year
+        # no case can have is refused here rather than overflowing in the arithmetic.
+        if not EARLIEST_YEAR <= at.astimezone(UTC).year <= LATEST_YEAR:
+            return f"'at' must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
         return None
 
     def _case_opened(self, fields: _Fields) -> None:
         fields.text("case_type", required=True, choices=CASE_TYPES)
-        fields.text("team", required=False)
-        fields.text("caseworker", required=False)
+        for name in ("team", "caseworker"):
+            value = fields.text(name, required=False)
+            if value is not None and len(value) > _MAX_NAME_LENGTH:
+                fields.problems.append(f"'{name}' is longer than {_MAX_NAME_LENGTH} characters")
         fields.text_list("tags")
         fields.mapping(PERSONAL_FIELD)
 
@@ -397,6 +409,30 @@ def decode_event(
         case _:
             specific = {}
     return cls(**common, **specific)
+
+
+def _unstorable_text(obj: Mapping[str, Any]) -> list[str]:
+    """Text with a NUL character, which PostgreSQL cannot store, named by its top-level
+    field (JSON allows it; no caseworker means it)."""
+    return [
+        f"'{_shown_key(key)}' contains the NUL character (U+0000), which cannot be stored"
+        for key, value in obj.items()
+        if _NUL in key or _holds_nul(value)
+    ]
+
+
+def _shown_key(key: str) -> str:
+    return key.replace(_NUL, r"\0")
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return _NUL in value
+    if isinstance(value, dict):
+        return any(_NUL in k or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _quoted(choices: tuple[str, ...]) -> str:

@@ -67,6 +67,35 @@ def test_naive_timestamp_is_an_error(validator: EventValidator) -> None:
     assert "no UTC offset" in problems(validator, opened("C1", "2014-05-06T10:30:00"))
 
 
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"team": "north\x00"}, "team"),
+        ({"victim": {"name": "A\x00B"}}, "victim"),
+        ({"tags": ["ok", "bad\x00"]}, "tags"),
+        ({"note\x00": "x"}, "note\\0"),
+    ],
+)
+def test_text_holding_a_nul_is_refused_by_its_field(
+    validator: EventValidator, extra: dict[str, Any], field: str
+) -> None:
+    """PostgreSQL cannot store NUL in text: refused in words, never a database error."""
+    assert f"'{field}' contains the NUL character" in problems(validator, opened("C1", AT) | extra)
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00"])
+def test_a_year_no_case_can_have_is_refused(validator: EventValidator, at: str) -> None:
+    """Years outside 1900-2999 would overflow the SLA arithmetic; they are refused."""
+    assert "'at' must fall between the years 1900 and 2999" in problems(validator, opened("C1", at))
+
+
+def test_team_and_caseworker_fit_their_columns(validator: EventValidator) -> None:
+    """Names longer than the 200 characters stored are refused, not truncated."""
+    message = problems(validator, opened("C1", AT) | {"team": "t" * 201, "caseworker": "c" * 201})
+    assert "'team' is longer than 200 characters" in message
+    assert "'caseworker' is longer than 200 characters" in message
+
+
 def test_rejection_names_the_event(validator: EventValidator) -> None:
     """A rejection carries the event id so the error can name it."""
     with pytest.raises(RejectedEventError) as caught:
