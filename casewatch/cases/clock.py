@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
+from typing import Final
 from zoneinfo import ZoneInfo
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -34,6 +35,19 @@ def parse_event_time(text: object) -> datetime:
             "add one, e.g. +00:00 in winter or +01:00 in summer"
         )
     return value
+
+
+EARLIEST_YEAR: Final = 1900
+LATEST_YEAR: Final = 2999
+_EARLIEST: Final = datetime(EARLIEST_YEAR, 1, 1, tzinfo=UTC)
+_AFTER_LATEST: Final = datetime(LATEST_YEAR + 1, 1, 1, tzinfo=UTC)
+
+
+def within_supported_years(moment: datetime) -> bool:
+    """Targets and look-backs are computed days and months either side of a moment; a
+    year no case can have would overflow that arithmetic. Compared as instants, without
+    converting (0001-01-01 at +14:00 has no UTC equivalent)."""
+    return _EARLIEST <= moment < _AFTER_LATEST
 
 
 def parse_operator_time(text: str, tz: ZoneInfo) -> datetime:

@@ -527,8 +527,9 @@ def _partial_row(number: int, obj: Any) -> dict[str, Any] | None:
         return None
 
     def text(name: str) -> str | None:
+        # Text the database cannot hold (a NUL) tells the other checks nothing usable.
         value = obj.get(name)
-        return value[:200] if isinstance(value, str) else None
+        return value[:200] if isinstance(value, str) and "\x00" not in value else None
 
     return {
         "line": number,

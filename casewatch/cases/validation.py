@@ -9,12 +9,17 @@ file sees every problem with a line at once.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC
 from typing import Any, Final
 
 from attrs import frozen
 
-from casewatch.cases.clock import TimestampError, parse_event_time
+from casewatch.cases.clock import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    TimestampError,
+    parse_event_time,
+    within_supported_years,
+)
 from casewatch.cases.events import (
     CASE_TYPES,
     CONTACT_METHODS,
@@ -39,8 +44,6 @@ ENVELOPE: Final = ("event_id", "type", "case_id", "at")
 PERSONAL_FIELD: Final = "victim"
 _MAX_ID_LENGTH: Final = 200
 _MAX_NAME_LENGTH: Final = 200  # teams and caseworkers are stored in columns this wide
-EARLIEST_YEAR: Final = 1900
-LATEST_YEAR: Final = 2999
 _NUL: Final = "\x00"
 
 
@@ -197,9 +200,7 @@ class EventValidator:
             at = parse_event_time(obj["at"])
         except TimestampError as exc:
             return f"'at' {exc}"
-        # Targets and look-backs are computed in days and months on either side; a year
-        # no case can have is refused here rather than overflowing in the arithmetic.
-        if not EARLIEST_YEAR <= at.astimezone(UTC).year <= LATEST_YEAR:
+        if not within_supported_years(at):
             return f"'at' must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
         return None
 

@@ -187,9 +187,10 @@ class Casework:
         event.setdefault("caseworker", who.username if who.role is Role.CASEWORKER else None)
         if event.get("caseworker") is None:
             event.pop("caseworker")
-        if not can_open_case_in(who, event.get("team")):
-            if not isinstance(event.get("team"), str) or not event.get("team"):
-                raise InvalidEventError([FieldProblem("team", "'team' is missing")])
+        team = event.get("team")
+        if not isinstance(team, str) or not team.strip():
+            raise InvalidEventError([FieldProblem("team", "'team' must be non-empty text")])
+        if not can_open_case_in(who, team):
             raise InvalidEventError(
                 [FieldProblem("team", f"you can open cases only in your teams: {_teams(who)}")]
             )
@@ -609,7 +610,8 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _new_reference(case_type: Any) -> str:
-    prefix = {"asb": "ASB", "domestic_abuse": "DA"}.get(case_type, "CASE")
+    known = {"asb": "ASB", "domestic_abuse": "DA"}
+    prefix = known.get(case_type, "CASE") if isinstance(case_type, str) else "CASE"
     return f"{prefix}-{uuid.uuid4().hex[:8].upper()}"
 
 

@@ -291,3 +291,27 @@ def test_importing_a_file_twice_changes_nothing(
     after = snapshot(engine)
     after.pop("imports"), before.pop("imports")
     assert after == before
+
+
+def test_text_the_database_cannot_hold_is_rejected_in_words(
+    db_url: str, engine: Engine, tmp_path: Any
+) -> None:
+    """NUL in ids or names, a 201-character team, the year 9999: each line rejected by
+    field, nothing applied, no internal error (PostgreSQL refuses NUL outright)."""
+    before = snapshot(engine)
+    lines = [
+        opened("C\x00", AT),
+        opened("C2", AT) | {"event_id": "e\x00"},
+        opened("C3", AT) | {"team": "t" * 201},
+        opened("C4", "9999-12-31T23:00:00+00:00"),
+        opened("C5", "0001-01-01T00:00:00+14:00"),
+    ]
+    result = casewatch("import", write(tmp_path, lines), db=db_url)
+    assert result.exit_code == 1, result.stderr
+    errors = {e["line"]: e["error"] for e in result.json()["errors"]}
+    assert "'case_id' contains the NUL character" in errors[1]
+    assert "'event_id' contains the NUL character" in errors[2]
+    assert "'team' is longer than 200 characters" in errors[3]
+    assert "between the years 1900 and 2999" in errors[4]
+    assert "between the years 1900 and 2999" in errors[5]
+    assert snapshot(engine) == before

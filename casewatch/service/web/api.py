@@ -13,7 +13,13 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from casewatch.cases.clock import TimestampError, parse_operator_time
+from casewatch.cases.clock import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    TimestampError,
+    parse_operator_time,
+    within_supported_years,
+)
 from casewatch.cases.events import RISK_LEVELS
 from casewatch.reports.board import COMPARISONS, ReportRequest
 from casewatch.reports.periods import PeriodError, choose_period
@@ -85,6 +91,14 @@ def _errors(*codes: int) -> dict[int, ResponseSpec]:
 _READ: Final = _errors(400, 401, 403, 404)
 _WRITE: Final = _errors(400, 401, 403, 404, 409, 422)
 
+# What the API accepts beyond what the types say, so that a request outside it is a 400
+# in words, not a database or calendar error: moments and periods within the years the
+# event validator accepts (room for SLA arithmetic either side), no NUL in any text
+# (PostgreSQL can neither store nor compare it), a bounded page offset.
+MAX_OFFSET: Final = 1_000_000
+NUL: Final = "\x00"  # in a path or query string, refused for every route (app.py)
+NUL_REFUSED: Final = "may not contain the NUL character (U+0000)"
+
 
 def _caller(request: AnyRequest, *, write: bool = False) -> tuple[Service, Principal, str]:
     service = service_of(request)
@@ -98,9 +112,12 @@ def _moment(service: Service, value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        return parse_operator_time(value, service.runtime.config.timezone)
+        moment = parse_operator_time(value, service.runtime.config.timezone)
     except TimestampError as exc:
         raise ValidationException(f"'{name}' {exc}") from None
+    if not within_supported_years(moment):
+        raise ValidationException(f"'{name}' must fall between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return moment
 
 
 @get("/me", sync_to_thread=True, responses=_READ, summary="Who the request acts as")
@@ -117,7 +134,11 @@ def list_cases(
         str | None, QueryParameter(description=f"One of {', '.join(RISK_LEVELS)}.")
     ] = None,
     flag: FromQuery[str | None] = None,
-    due_within_days: Annotated[int | None, QueryParameter(ge=0, le=3650)] = None,
+    due_within_days: Annotated[
+        int | None,
+        # Litestar leaves a falsy bound (ge=0) out of an optional parameter's schema.
+        QueryParameter(ge=0, le=3650, schema_extra={"minimum": 0}),
+    ] = None,
     breached: FromQuery[bool | None] = None,
     status: Annotated[
         str | None, QueryParameter(description="open (default), closed or all.")
@@ -126,7 +147,7 @@ def list_cases(
         False
     ),
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[CaseSummary]:
     service, who, address = _caller(request)
     if risk is not None and risk not in RISK_LEVELS:
@@ -200,6 +221,8 @@ def share_case(request: AnyRequest, case_id: FromPath[str], data: JSONBody[Share
     agency = data.agency.strip()
     if not agency or len(agency) > 100:
         raise ValidationException("'agency' must be 1-100 characters")
+    if NUL in agency:
+        raise ValidationException(f"'agency' {NUL_REFUSED}")
     shared = service.casework.share_case(who, case_id, agency, address=address)
     return Shares(case_id=case_id, shared_with=shared)
 
@@ -271,10 +294,17 @@ def report_request_of(
     quarters: bool = False,
 ) -> ReportRequest:
     """The report a query string asks for (the API's and the report page's)."""
+    out_of_range = ValidationException(
+        f"the period must fall between {EARLIEST_YEAR} and {LATEST_YEAR}"
+    )
     try:
         chosen = choose_period(period, date_from, date_to)
     except PeriodError as exc:
         raise ValidationException(str(exc)) from None
+    except (ValueError, OverflowError):  # FY9999 is well formed but its end is not a date
+        raise out_of_range from None
+    if chosen.first.year < EARLIEST_YEAR or chosen.last.year > LATEST_YEAR:
+        raise out_of_range
     if by is not None and by not in GROUPINGS:
         raise ValidationException(f"'by' must be one of {', '.join(GROUPINGS)}")
     if compare is not None and compare not in COMPARISONS:
@@ -324,4 +354,4 @@ def api_router() -> Router:
     )
 
 
-__all__ = ["ErrorBody", "FieldErrorBody", "NotFoundError", "api_router"]
+__all__ = ["NUL", "NUL_REFUSED", "ErrorBody", "FieldErrorBody", "NotFoundError", "api_router"]

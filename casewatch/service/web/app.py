@@ -16,8 +16,9 @@ from typing import Any, Final
 from attrs import asdict, frozen
 from litestar import Litestar, MediaType, Response, get
 from litestar.config.response_cache import ResponseCacheConfig
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -38,7 +39,7 @@ from casewatch.service.casework import (
 )
 from casewatch.service.logging import get_logger
 from casewatch.service.runtime import Runtime
-from casewatch.service.web.api import ErrorBody, FieldErrorBody, api_router
+from casewatch.service.web.api import NUL, NUL_REFUSED, ErrorBody, FieldErrorBody, api_router
 from casewatch.service.web.pages import pages_router
 from casewatch.service.web.security import AnyRequest
 from casewatch.service.web.state import Service, service_of
@@ -67,7 +68,17 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@get("/readyz", sync_to_thread=True, summary="Database, schema and scheduler are fine")
+@get(
+    "/readyz",
+    sync_to_thread=True,
+    summary="Database, schema and scheduler are fine",
+    responses={
+        HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
+            data_container=Readiness,
+            description="Not ready: the body says which of the three is not fine.",
+        )
+    },
+)
 def readyz(request: AnyRequest) -> Response[Readiness]:
     service = service_of(request)
     database, schema = "reachable", "current"
@@ -124,11 +135,22 @@ def create_app(
         ),
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         exception_handlers={Exception: _on_error},
+        before_request=_refuse_nul,
         on_shutdown=list(on_shutdown or []),
         response_cache_config=ResponseCacheConfig(default_expiration=0),
         debug=False,
         logging_config=None,
     )
+
+
+async def _refuse_nul(request: AnyRequest) -> None:
+    """PostgreSQL can neither store nor compare text holding NUL: a path or query string
+    with one is a 400, on the API and the pages alike, not a database error."""
+    if NUL in request.scope["path"]:
+        raise ValidationException(f"the path {NUL_REFUSED}")
+    for name, value in request.query_params.multi_items():
+        if NUL in name or NUL in value:
+            raise ValidationException(f"'{name.replace(NUL, '')}' {NUL_REFUSED}")
 
 
 def _state(service: Service) -> Any:
