@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
 from sqlalchemy import Engine
 
 from casewatch.cases.db import create_db_engine
 from casewatch.service.config import Config, load_config
 from tests.databases import PostgresTestDatabase, SqliteTemplate
+from tests.web import Site, make_site
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +48,15 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine = create_db_engine(db_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def site(db_url: str) -> Iterator[Site]:
+    """The HTTP service on a seeded database: people of every role, the seed year."""
+    yield from make_site(db_url)
+
+
+@pytest.fixture
+def client(site: Site) -> Iterator[TestClient[Litestar]]:
+    with TestClient(site.app) as client:
+        yield client

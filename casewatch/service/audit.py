@@ -58,6 +58,20 @@ def record(
     )
 
 
+def record_operator(
+    conn: Connection,
+    action: str,
+    *,
+    now: datetime,
+    by: str = "cli",
+    case_id: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """An operator's command-line action (no signed-in person; `by` names who ran it)."""
+    record(conn, None, action, now=now, address="cli", username=by, case_id=case_id,
+           detail=detail)  # fmt: skip
+
+
 def entries(
     conn: Connection,
     tz: ZoneInfo,

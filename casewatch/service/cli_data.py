@@ -45,8 +45,8 @@ def erase(
             _fail(EXIT_REJECTED, f"case '{case_id}' not found")
         now = datetime.now(UTC)
         erased = erase_personal_data(conn, case_id, now)
-        audit.record(
-            conn, None, "case.erase", now=now, address="cli", username=by, case_id=case_id,
+        audit.record_operator(
+            conn, "case.erase", now=now, by=by, case_id=case_id,
             detail={"reason": reason.strip(), "records_erased": erased},
         )  # fmt: skip
     log.info("personal_data_erased", action="erase", case_id=case_id, records=erased)

@@ -116,14 +116,8 @@ def users_add(
             )
         except accounts.AccountError as exc:
             _fail(EXIT_REJECTED, str(exc))
-        audit.record(
-            conn,
-            None,
-            "user.add",
-            now=now,
-            address="cli",
-            username="cli",
-            detail={"username": username, "role": role},
+        audit.record_operator(
+            conn, "user.add", now=now, detail={"username": username, "role": role}
         )
     log.info("user_added", action="users_add", role=role)
     _print_json({"username": username, "role": role, "agency": agency, "teams": team or []})
@@ -161,14 +155,8 @@ def users_password(
             accounts.set_password(conn, username, password)
         except accounts.AccountError as exc:
             _fail(EXIT_REJECTED, str(exc))
-        audit.record(
-            conn,
-            None,
-            "user.password",
-            now=datetime.now(UTC),
-            address="cli",
-            username="cli",
-            detail={"username": username},
+        audit.record_operator(
+            conn, "user.password", now=datetime.now(UTC), detail={"username": username}
         )
     _print_json({"username": username, "password": "changed"})
 
@@ -187,14 +175,8 @@ def users_token(
             token = accounts.issue_token(conn, username, name, now)
         except accounts.AccountError as exc:
             _fail(EXIT_REJECTED, str(exc))
-        audit.record(
-            conn,
-            None,
-            "token.issue",
-            now=now,
-            address="cli",
-            username="cli",
-            detail={"username": username, "name": name},
+        audit.record_operator(
+            conn, "token.issue", now=now, detail={"username": username, "name": name}
         )
     _print_json({"username": username, "name": name, "token": token})
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,20 +18,9 @@ from casewatch.engine.consistency import check_cases
 from casewatch.service import accounts
 from casewatch.service.tables import AuditRow, UserRow
 from tests.cli import casewatch
-from tests.web import PASSWORD, PEOPLE, SEED, Site, api_token, make_site, sign_in
+from tests.web import PASSWORD, PEOPLE, SEED, Site, api_token, sign_in
 
 HIGH_DASH = [True] * 14 + [False] * 10
-
-
-@pytest.fixture
-def site(db_url: str) -> Iterator[Site]:
-    yield from make_site(db_url)
-
-
-@pytest.fixture
-def client(site: Site) -> Iterator[TestClient[Litestar]]:
-    with TestClient(site.app) as client:
-        yield client
 
 
 def bearer(site: Site, who: str) -> dict[str, str]:

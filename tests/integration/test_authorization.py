@@ -4,10 +4,9 @@ access rules. An endpoint added without a rule here fails the test."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from litestar.testing import TestClient
 from sqlalchemy import select
 
@@ -22,7 +21,7 @@ from casewatch.service.access import (
     can_share_case,
     can_view_case,
 )
-from tests.web import PEOPLE, Site, api_token, make_site
+from tests.web import PEOPLE, Site, api_token
 
 CASE = CaseScope(case_id="SEED-04", team="asb-north", caseworker=None)
 HIGH = {"type": "risk_assessed", "matrix": "asb", "level": "high"}
@@ -90,11 +89,6 @@ RULES: dict[tuple[str, str], tuple[dict[str, Any], Expect]] = {
     ("GET", "/api/v1/audit"): ({}, action(Action.VIEW_AUDIT)),
 }
 WHO = [None, *PEOPLE]
-
-
-@pytest.fixture
-def site(db_url: str) -> Iterator[Site]:
-    yield from make_site(db_url)
 
 
 def test_every_endpoint_has_a_rule(site: Site) -> None:

@@ -28,7 +28,7 @@ from casewatch.cases.events import CASE_TYPES, CONTACT_METHODS, REFERRAL_TARGETS
 from casewatch.cases.tables import CaseRow
 from casewatch.engine.tables import AlertRow
 from casewatch.reports.sla import GROUPINGS
-from tests.web import Site, api_token, make_site
+from tests.web import Site, api_token
 
 CHECKS: Final = [
     not_a_server_error,
@@ -69,11 +69,6 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
     has (it keeps `_id`); giving the node the plain attribute lets from_fixture work."""
     if not hasattr(request.node, "_nodeid"):
         request.node._nodeid = request.node.nodeid
-
-
-@pytest.fixture
-def site(db_url: str) -> Iterator[Site]:
-    yield from make_site(db_url)
 
 
 @pytest.fixture

@@ -4,26 +4,13 @@ keep what was typed when rejected, posts redirect, and pages refuse other roles.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from tests.cli import casewatch
-from tests.web import PEOPLE, Site, make_site, sign_in
-
-
-@pytest.fixture
-def site(db_url: str) -> Iterator[Site]:
-    yield from make_site(db_url)
-
-
-@pytest.fixture
-def client(site: Site) -> Iterator[TestClient[Litestar]]:
-    with TestClient(site.app) as client:
-        yield client
-
+from tests.web import PEOPLE, Site, sign_in
 
 PAGES = {
     "caseworker": ["/cases", "/cases?mine=0", "/cases/new", "/cases/SEED-02",
@@ -138,3 +125,18 @@ def test_an_admin_adds_a_user_who_can_sign_in(client: TestClient[Litestar], site
     listed = casewatch("users", "list", db=site.runtime.url).json()
     assert "new.person" in [u["username"] for u in listed]
     assert {u["username"] for u in listed} >= {p.username for p in PEOPLE.values()}
+
+
+def test_a_case_is_shared_with_another_agency_from_its_page(client: TestClient[Litestar]) -> None:
+    """The owning team shares; the other agency's caseworker can then open the case."""
+    owner = sign_in(client, "caseworker")
+    assert "Share with another agency" in client.get("/cases/SEED-02").text
+    assert owner.form("/cases/SEED-02/shares", {"agency": ""}).status_code == 422
+    shared = owner.form("/cases/SEED-02/shares", {"agency": "housing"})
+    assert shared.status_code == 200
+    assert "Shared with" in shared.text
+    owner.form("/logout", {})
+    sign_in(client, "caseworker_other")  # agency housing, team asb-south
+    other = client.get("/cases/SEED-02")
+    assert other.status_code == 200
+    assert "Share with another agency" not in other.text  # a shared case is not re-shared

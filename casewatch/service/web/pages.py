@@ -21,7 +21,7 @@ from casewatch.cases.events import CASE_TYPES, CONTACT_METHODS, REFERRAL_TARGETS
 from casewatch.cases.tables import EventRow
 from casewatch.reports.periods import quarter_of
 from casewatch.service import accounts, audit
-from casewatch.service.access import ROLES, Action, Role
+from casewatch.service.access import ROLES, Action, CaseScope, Role, can_share_case
 from casewatch.service.casework import (
     CaseFilters,
     InvalidEventError,
@@ -279,6 +279,9 @@ def _case_page(
         errors=errors or [],
         now=service.clock(),
         editable=caller.who.role in {Role.CASEWORKER, Role.MANAGER},
+        shareable=can_share_case(
+            caller.who, CaseScope(view.case_id, team=view.team, caseworker=view.caseworker)
+        ),
     )
 
 
@@ -293,6 +296,18 @@ def record_event(request: AnyRequest, case_id: FromPath[str], data: Form) -> Res
         view = service.casework.view_case(caller.who, case_id, address=client_address(request))
         return _case_page(request, caller, view, status=422, form=data, errors=_problems(exc))
     return Redirect(f"/cases/{case_id}#timeline", status_code=303)
+
+
+@post("/cases/{case_id:str}/shares", sync_to_thread=True, status_code=303)
+def share_case(request: AnyRequest, case_id: FromPath[str], data: Form) -> Response[Any]:
+    service, caller = _signed_in(request, data)
+    agency = data.get("agency", "").strip()
+    if not agency or len(agency) > 100:
+        view = service.casework.view_case(caller.who, case_id, address=client_address(request))
+        problem = {"field": "agency", "error": "'agency' must be 1-100 characters"}
+        return _case_page(request, caller, view, status=422, form=data, errors=[problem])
+    service.casework.share_case(caller.who, case_id, agency, address=client_address(request))
+    return Redirect(f"/cases/{case_id}", status_code=303)
 
 
 @get("/cases/{case_id:str}/assess/{matrix:str}", sync_to_thread=True)
@@ -571,6 +586,7 @@ def pages_router() -> Router:
         open_case,
         case_page,
         record_event,
+        share_case,
         assessment_form,
         assess,
         alerts_page,
