@@ -257,10 +257,10 @@ class Casework:
             raise ForbiddenError
         now = self.clock()
         with self.runtime.engine.connect() as conn, conn.begin():
-            mine = {a.id: a for a in my_alerts(conn, who, self.tz, include_acknowledged=True)}
-            alert = mine.get(alert_id)
-            if alert is None:
+            found = my_alerts(conn, who, self.tz, include_acknowledged=True, only=alert_id)
+            if not found:
                 raise NotFoundError
+            alert = found[0]
             if alert.acknowledged_at is None:
                 conn.execute(
                     upsert_insert(conn, AlertAcknowledgementRow)
