@@ -45,6 +45,7 @@ from casewatch.service.views import CaseView, case_view
 
 MAX_PAGE: Final = 500
 _WRITE_ATTEMPTS: Final = 3
+_MAX_ROW_ID: Final = 2**63 - 1
 
 
 class NotFoundError(LookupError):
@@ -255,6 +256,8 @@ class Casework:
     def acknowledge(self, who: Principal, alert_id: int, *, address: str | None) -> AlertItem:
         if not who.may(Action.VIEW_ALERTS):
             raise ForbiddenError
+        if not 0 < alert_id <= _MAX_ROW_ID:  # past bigint, PostgreSQL cannot even compare
+            raise NotFoundError
         now = self.clock()
         with self.runtime.engine.connect() as conn, conn.begin():
             found = my_alerts(conn, who, self.tz, include_acknowledged=True, only=alert_id)

@@ -204,6 +204,10 @@ def test_a_manager_acknowledges_an_alert_once(site: Site, client: TestClient[Lit
         a["id"] for a in client.get("/api/v1/alerts", headers=headers).json()
     ]
     assert audit_actions(site, first["case_id"]).count("alert.acknowledge") == 1
+    for no_such in (0, 2**70):  # past bigint: still a plain 404, on PostgreSQL too
+        assert (
+            client.post(f"/api/v1/alerts/{no_such}/acknowledge", headers=headers).status_code == 404
+        )
     other = bearer(site, "manager_other")
     assert (
         client.post(f"/api/v1/alerts/{first['id']}/acknowledge", headers=other).status_code == 404
