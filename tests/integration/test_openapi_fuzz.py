@@ -4,6 +4,7 @@ declares (status code, content type and body schema)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any, Final
@@ -55,9 +56,12 @@ ROLES_FOR: Final[dict[str, tuple[str, ...]]] = {
 # Each operation of each test runs the explicit examples and the coverage phase (fixed,
 # boundary and invalid values), then this many generated examples.
 # No health check is suppressed: none fires, even with three runs sharing two CPUs.
+# The suite runs the same examples every time, so main stays green or red for a reason;
+# CASEWATCH_FUZZ_EXPLORE=1 draws new ones each run (how the bigint alert id was found).
 FUZZ: Final = hypothesis.settings(
     max_examples=30,
     deadline=None,  # a request that writes, audits and replays a case is not a microbenchmark
+    derandomize=not os.environ.get("CASEWATCH_FUZZ_EXPLORE"),
 )
 
 schema = schemathesis.pytest.from_fixture("api_schema")
