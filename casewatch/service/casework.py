@@ -398,19 +398,23 @@ def read_case(
 
 def victim_data(conn: Connection, case_id: str) -> dict[str, Any] | None:
     """The victim's details as last recorded on the case, unless erased."""
-    rows = conn.execute(
-        select(PersonalDataRow.data).where(
-            PersonalDataRow.case_id == case_id,
+    return _victims(conn, [case_id]).get(case_id)
+
+
+def _victims(conn: Connection, case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each case's victim details (its personal-data records merged), erased ones left out."""
+    merged: dict[str, dict[str, Any]] = {}
+    for case_id, text in conn.execute(
+        select(PersonalDataRow.case_id, PersonalDataRow.data).where(
+            PersonalDataRow.case_id.in_(case_ids),
             PersonalDataRow.erased_at.is_(None),
             PersonalDataRow.data.is_not(None),
         )
-    ).scalars()
-    merged: dict[str, Any] = {}
-    for text in rows:
+    ):
         value = json.loads(text or "null")
-        if isinstance(value, dict):
-            merged.update(value)
-    return merged or None
+        if isinstance(value, dict) and value:
+            merged.setdefault(case_id, {}).update(value)
+    return merged
 
 
 def list_cases(
@@ -581,18 +585,11 @@ def _visible_to(who: Principal) -> Any:
 
 
 def _victim_names(conn: Connection, case_ids: Sequence[str]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for case_id, text in conn.execute(
-        select(PersonalDataRow.case_id, PersonalDataRow.data).where(
-            PersonalDataRow.case_id.in_(case_ids),
-            PersonalDataRow.erased_at.is_(None),
-            PersonalDataRow.data.is_not(None),
-        )
-    ):
-        value = json.loads(text or "null")
-        if isinstance(value, dict) and isinstance(value.get("name"), str):
-            names[case_id] = value["name"]
-    return names
+    return {
+        case_id: victim["name"]
+        for case_id, victim in _victims(conn, case_ids).items()
+        if isinstance(victim.get("name"), str)
+    }
 
 
 def _case_rag(breached: int | None, warned: int | None, running: int | None) -> str | None:

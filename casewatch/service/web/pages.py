@@ -35,7 +35,7 @@ from casewatch.service.forms import (
     opening_event,
     recorded_event,
 )
-from casewatch.service.reporting import render
+from casewatch.service.reporting import build_report, render
 from casewatch.service.views import CaseView
 from casewatch.service.web.api import report_request_of
 from casewatch.service.web.security import (
@@ -446,8 +446,6 @@ def reports_page(request: AnyRequest) -> Template:
     report_request = report_request_of(
         service, chosen["period"], None, None, None, chosen["by"], "previous", details=True
     )
-    from casewatch.service.reporting import build_report  # noqa: PLC0415 - pages only
-
     report = build_report(service.runtime, report_request)
     with service.runtime.engine.connect() as conn, conn.begin():
         audit.record(
@@ -487,8 +485,6 @@ def report_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
         details=fmt in ("html", "xlsx"),
         quarters=fmt in ("html", "png", "xlsx"),
     )
-    from casewatch.service.reporting import build_report  # noqa: PLC0415 - pages only
-
     report = build_report(service.runtime, report_request)
     body = render(report, chosen["by"], fmt)
     with service.runtime.engine.connect() as conn, conn.begin():
