@@ -1,4 +1,4 @@
-"""Data-protection commands: erasing a victim's personal data on request.
+"""Data-protection and data-keeping commands: erasure, export and restore.
 
 Kept apart from cli.py (registered at its end), like the web commands.
 """
@@ -6,21 +6,27 @@ Kept apart from cli.py (registered at its end), like the web commands.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from casewatch.cases.store import case_exists, erase_personal_data
 from casewatch.service import audit
+from casewatch.service.backup import RestoreError, export_database, restore_database
 from casewatch.service.cli import (
     EXIT_REJECTED,
+    EXIT_USAGE,
     ConfigOption,
     DbOption,
     _fail,
+    _globals,
     _print_json,
+    _progress_reporter,
     _runtime,
     app,
 )
+from casewatch.service.config import config_file_texts
 from casewatch.service.logging import get_logger
 
 log = get_logger("casewatch.cli")
@@ -51,3 +57,75 @@ def erase(
         )  # fmt: skip
     log.info("personal_data_erased", action="erase", case_id=case_id, records=erased)
     _print_json({"case_id": case_id, "records_erased": erased})
+
+
+ByOption = Annotated[str, typer.Option(help="Who is running it (recorded in the audit log).")]
+
+
+@app.command()
+def export(
+    path: Annotated[str, typer.Argument(help="A new folder to write the export into.")],
+    by: ByOption = "cli",
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write every event (JSONL, the import format), every table, and the configuration
+    and rule files to a new folder, from one consistent snapshot; safe while serving.
+    It holds victim data: the folder is readable by you only. Audited."""
+    destination = Path(path)
+    if destination.exists():
+        _fail(EXIT_USAGE, f"{destination} already exists; choose a new folder")
+    if not destination.parent.is_dir():
+        _fail(EXIT_USAGE, f"{destination.parent} is not a folder")
+    with _runtime(db, config) as runtime:
+        files = config_file_texts(config or _globals.config)
+        manifest = export_database(
+            runtime.engine, destination, files, by=by, progress=_progress_reporter("export")
+        )
+    counts = {
+        name.removeprefix("tables/").removesuffix(".jsonl"): facts["lines"]
+        for name, facts in manifest["files"].items()
+        if name.startswith("tables/")
+    }
+    log.info("export_finished", action="export", events=counts["events"])
+    _print_json(
+        {
+            "path": str(destination),
+            "exported_at": manifest["exported_at"],
+            "schema": manifest["schema_revision"],
+            "events": counts["events"],
+            "rows": counts,
+        }
+    )
+
+
+@app.command()
+def restore(
+    path: Annotated[str, typer.Argument(help="A folder written by `casewatch export`.")],
+    by: ByOption = "cli",
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Load an export into an empty database (SQLite or PostgreSQL, whichever it came
+    from), then replay every case to prove it identical; whole or not at all. Audited."""
+    source = Path(path)
+    if not source.is_dir():
+        _fail(EXIT_USAGE, f"{source} is not a folder")
+    with _runtime(db, config) as runtime:
+        try:
+            summary = restore_database(
+                runtime.engine, source, runtime.config.rulesets(), by=by,
+                progress=_progress_reporter("restore"),
+            )  # fmt: skip
+        except RestoreError as exc:
+            _fail(EXIT_REJECTED, str(exc))
+    log.info("restore_finished", action="restore", events=summary.rows["events"])
+    _print_json(
+        {
+            "path": str(source),
+            "exported_at": summary.exported_at,
+            "events": summary.rows["events"],
+            "rows": dict(summary.rows),
+            "cases_checked": summary.cases_checked,
+        }
+    )

@@ -198,6 +198,15 @@ KNOWN_CONFIG_FILES: Final = (
 )
 
 
+def config_file_texts(config_dir: str | None = None) -> dict[str, str]:
+    """Every configuration and rule file as this casewatch reads them (overrides laid over
+    the shipped files): what an export carries so its cases can be replayed elsewhere."""
+    folder = Path(config_dir) if config_dir else _env_config_dir()
+    texts = {name: _read_text(folder, name)[0] for name in KNOWN_CONFIG_FILES}
+    texts.update({f"rules/{name}": text for name, text in read_rule_texts().items()})
+    return texts
+
+
 @frozen
 class RulesCheck:
     files: list[str]
