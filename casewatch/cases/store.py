@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from attrs import frozen
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from casewatch.cases.events import Event
 from casewatch.cases.state import CaseState, fold
@@ -182,6 +182,39 @@ def case_projection(state: CaseState, now: datetime) -> dict[str, Any]:
         "last_event_at": state.last_event_at,
         "updated_at": now,
     }
+
+
+@frozen
+class HeldPersonalData:
+    """A closed case whose victim's personal data has not been erased."""
+
+    case_id: str
+    case_type: str
+    closed_at: datetime
+    records: int
+
+
+def closed_cases_holding_personal_data(
+    conn: Connection, case_type: str, closed_by: datetime
+) -> list[HeldPersonalData]:
+    """Closed cases of a type, closed at or before `closed_by`, with personal data left."""
+    query = (
+        select(CaseRow.case_id, CaseRow.closed_at, func.count(PersonalDataRow.event_id))
+        .join(PersonalDataRow, PersonalDataRow.case_id == CaseRow.case_id)
+        .where(
+            CaseRow.case_type == case_type,
+            CaseRow.status == "closed",
+            CaseRow.closed_at <= closed_by,
+            PersonalDataRow.erased_at.is_(None),
+        )
+        .group_by(CaseRow.case_id, CaseRow.closed_at)
+        .order_by(CaseRow.closed_at, CaseRow.case_id)
+    )
+    return [
+        HeldPersonalData(case_id, case_type, closed_at, records)
+        for case_id, closed_at, records in conn.execute(query)
+        if closed_at is not None  # the query's own condition; this tells the type checker
+    ]
 
 
 def erase_personal_data(conn: Connection, case_id: str, now: datetime) -> int:

@@ -21,6 +21,7 @@ from casewatch.service.cli import (
     DbOption,
     _fail,
     _globals,
+    _operator_time,
     _print_json,
     _progress_reporter,
     _runtime,
@@ -28,6 +29,7 @@ from casewatch.service.cli import (
 )
 from casewatch.service.config import config_file_texts
 from casewatch.service.logging import get_logger
+from casewatch.service.retention import due_erasures, erase_due
 
 log = get_logger("casewatch.cli")
 
@@ -60,6 +62,40 @@ def erase(
 
 
 ByOption = Annotated[str, typer.Option(help="Who is running it (recorded in the audit log).")]
+
+
+@app.command()
+def retention(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what is due; erase nothing.")
+    ] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Apply the policy as at this date (default: now).")
+    ] = None,
+    by: ByOption = "retention",
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Erase the victim personal data of closed cases past the retention period set in
+    retention.yaml (per case type). Events stay, anonymised, so reports do not change.
+    Each erasure is audited; safe to repeat (e.g. nightly from cron)."""
+    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+        moment = _operator_time(as_of, runtime, "--as-of")
+        due = due_erasures(conn, runtime.config, moment)
+        erased = 0 if dry_run else erase_due(conn, runtime.config, due, now=datetime.now(UTC),
+                                              by=by)  # fmt: skip
+        listed = [item.as_json(runtime.config) for item in due]
+    log.info("retention_applied", action="retention", dry_run=dry_run, cases=len(due),
+             records=erased)  # fmt: skip
+    _print_json(
+        {
+            "as_of": moment.astimezone(runtime.config.timezone).isoformat(),
+            "dry_run": dry_run,
+            "cases_due": len(due),
+            "records_erased": erased,
+            "cases": listed,
+        }
+    )
 
 
 @app.command()

@@ -24,6 +24,7 @@ from casewatch.cases.matrices import (
     asb_matrix_from_mapping,
     dash_matrix_from_mapping,
 )
+from casewatch.cases.retention import RetentionConfigError, RetentionPolicy, retention_from_mapping
 from casewatch.cases.validation import EventValidator
 from casewatch.engine.calendar import WorkCalendar
 from casewatch.engine.evaluators import EVALUATORS, Evaluator, make_evaluator
@@ -58,6 +59,7 @@ class Config:
     policies_data: Any  # the parsed policy file, stored with each version
     routing: Routing
     measures: tuple[Measure, ...]
+    retention: RetentionPolicy
 
     def validator(self) -> EventValidator:
         return EventValidator(self.matrices, self.policies.case_types())
@@ -127,6 +129,10 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         measures = measures_from_text(text, sources["measures.yaml"])
     except MeasureConfigError as exc:
         raise ConfigError(str(exc)) from None
+    try:
+        retention = retention_from_mapping(read("retention.yaml"), sources["retention.yaml"])
+    except RetentionConfigError as exc:
+        raise ConfigError(str(exc)) from None
     rule_texts = read_rule_texts(rules_dir)
     try:
         rules = load_rule_files(rule_texts.items(), policies, sources["policies.yaml"])
@@ -144,6 +150,7 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         policies_data=policies_data,
         routing=routing,
         measures=measures,
+        retention=retention,
     )
 
 
@@ -195,6 +202,7 @@ KNOWN_CONFIG_FILES: Final = (
     "policies.yaml",
     "notifications.yaml",
     "measures.yaml",
+    "retention.yaml",
 )
 
 
