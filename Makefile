@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; the rest are for developers.
-.PHONY: demo test lint check-types unit demo-data bench-import clean
+.PHONY: demo test lint audit check-types unit demo-data bench-import clean
 
 VENV := .venv/bin
 
@@ -16,6 +16,7 @@ demo:
 test:
 	@scripts/setup.sh --with-browser
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory audit
 	$(VENV)/pytest
 
 lint:
@@ -23,6 +24,11 @@ lint:
 	$(VENV)/ruff format --check .
 	$(VENV)/mypy
 	$(VENV)/lint-imports
+
+# Known vulnerabilities in the installed dependencies (pip-audit; see the script for what
+# happens when its advisory service is out of reach).
+audit:
+	$(VENV)/python scripts/audit_dependencies.py
 
 # Fast feedback while coding: unit tests only.
 unit:
