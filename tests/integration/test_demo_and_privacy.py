@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from casewatch.cases.db import create_db_engine
+from casewatch.notifications.tables import OutboxRow
 from tests.cli import casewatch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,5 +68,43 @@ def test_no_victim_detail_reaches_logs_or_output(
         outputs.append(casewatch("case", "show", case_id, db=db_url))
     text = "\n".join(o.stdout + o.stderr for o in outputs)
     assert '"event": "import_finished"' in text  # the logs were captured
+    leaked = sorted(detail for detail in details if detail in text)
+    assert leaked == []
+
+
+def test_alerts_and_operator_commands_never_carry_a_victim_detail(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Every alert of the demo year (inbox and the queued e-mail and webhook messages,
+    subjects and bodies), the reports' miss lists, and what check, export, restore,
+    retention and erase print and log hold case references only."""
+    details = victim_details()
+    outputs = [casewatch("import", str(DEMO), db=db_url)]
+    outputs += [
+        casewatch("tick", "--now", month, db=db_url)
+        for month in ("2014-07-01", "2014-10-01", "2015-01-01", "2015-04-01")
+    ]
+    listed = casewatch("alerts", "list", "--format", "json", db=db_url)
+    assert len(listed.json()) > 50, "the demo year should raise many alerts"
+    outputs += [listed, casewatch("alerts", "list", db=db_url)]
+    engine = create_db_engine(db_url)
+    with engine.connect() as conn:
+        messages = conn.execute(select(OutboxRow.subject, OutboxRow.body)).all()
+    engine.dispose()
+    assert {m.subject for m in messages}, "the tick should queue notifications"
+    outputs += [
+        casewatch("report", "sla", "--period", "FY2014", "--details", "--format", "json",
+                  db=db_url),
+        casewatch("report", "sla", "--period", "FY2014", "--format", "html", db=db_url),
+        casewatch("check", db=db_url),
+        casewatch("retention", "--dry-run", db=db_url),
+        casewatch("export", str(tmp_path / "export"), db=db_url),
+        casewatch("erase", "DA-0159", "--reason", "SAR-1", db=db_url),
+        casewatch("retention", db=db_url),
+    ]  # fmt: skip
+    text = "\n".join(
+        [o.stdout + o.stderr for o in outputs] + [m.subject + "\n" + m.body for m in messages]
+    )
+    assert '"event": "retention_applied"' in text  # the logs were captured
     leaked = sorted(detail for detail in details if detail in text)
     assert leaked == []
