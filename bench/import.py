@@ -13,70 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from databases import fresh_database
+from databases import fresh_database, run_measured, write_events
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def write_events(path: Path, events: int, cases: int) -> None:
-    per_case = max(1, events // cases)
-    written = 0
-    with path.open("w", encoding="utf-8") as out:
-        for case in range(cases):
-            case_id = f"B-{case:07d}"
-            day = 1 + case % 28
-            month = 4 + (case // 28) % 9
-            base = f"2014-{month:02d}-{day:02d}"
-            lines = [
-                {
-                    "type": "case_opened",
-                    "case_type": "asb" if case % 3 else "domestic_abuse",
-                    "team": f"team-{case % 7}",
-                    "victim": {"name": f"Victim {case}"},
-                },
-                {"type": "incident_reported", "category": "noise"},
-                {"type": "risk_assessed", "matrix": "asb", "level": "high"},
-                {"type": "incident_reported", "category": "harassment", "police_attended": True},
-                {"type": "case_conference_held", "agencies": ["police", "housing"]},
-                {"type": "contact_attempted", "method": "call"},
-                {"type": "contact_attempted", "method": "visit", "outcome": "spoke"},
-                {"type": "risk_assessed", "matrix": "asb", "level": "medium"},
-                {"type": "incident_reported", "category": "noise"},
-                {"type": "case_closed", "outcome": "resolved"},
-            ]
-            for index in range(per_case):
-                if written >= events:
-                    return
-                body = lines[index % len(lines)] if index < len(lines) else lines[3]
-                event = {
-                    "event_id": f"{case_id}-{index}",
-                    "case_id": case_id,
-                    "at": f"{base}T{8 + index % 10:02d}:{index % 60:02d}:00+01:00",
-                    **body,
-                }
-                out.write(json.dumps(event) + "\n")
-                written += 1
-
-
-def run_measured(args: list[str]) -> tuple[float, int, bytes]:
-    """Run a child process; return its wall time, peak RSS in MiB and stdout."""
-    start = time.perf_counter()
-    child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert child.stdout is not None
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{args[:4]} failed: {output[-2000:]!r}")
-    return elapsed, usage.ru_maxrss // 1024, output
 
 
 def bare_insert(path: str, url: str) -> None:
