@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
+from casewatch.cases.importing import Importer
 from casewatch.service.backup import exported_tables
+from casewatch.service.runtime import open_runtime
 from tests.cli import casewatch
 from tests.databases import PostgresTestDatabase, SqliteTemplate
 from tests.web import DEMO, api_token, make_site
@@ -164,3 +168,46 @@ def test_restore_refuses_a_used_database_or_a_changed_file(
     assert again.exit_code == 2
     assert "already exists" in again.stderr
     assert casewatch("restore", str(tmp_path / "nowhere"), db=postgres_url).exit_code == 2
+
+
+def test_an_export_taken_while_imports_commit_is_one_consistent_snapshot(
+    db_url: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    """Imports keep committing during the export; the export still restores (every case
+    replays to its stored state) and holds whole imports only."""
+    assert casewatch("import", str(DEMO), db=db_url).exit_code == 0
+    stop = threading.Event()
+    imported: list[int] = []
+    runtime = open_runtime(db_url, None)  # the CLI runner swaps sys.stdout: not in threads
+    importer = Importer(runtime.engine, runtime.config.validator(), runtime.projectors())
+
+    def keep_importing() -> None:
+        for batch in range(200):
+            if stop.is_set():
+                return
+            lines = [
+                {"event_id": f"live-{batch}-{n}", "case_id": "DA-0159", "type": "contact_attempted",
+                 "at": "2015-03-01T10:00:00+00:00", "method": "call"}
+                for n in range(20)
+            ]  # fmt: skip
+            summary = importer.run([json.dumps(line).encode() for line in lines], "live")
+            assert summary.applied == 20, summary.errors
+            imported.append(batch)
+
+    writer = threading.Thread(target=keep_importing)
+    writer.start()
+    try:
+        while not imported:
+            time.sleep(0.01)
+        _export(db_url, tmp_path / "live")
+    finally:
+        stop.set()
+        writer.join()
+        runtime.engine.dispose()
+    assert len(imported) > 1
+    restored = casewatch("restore", str(tmp_path / "live"), db=sqlite_url)
+    assert restored.exit_code == 0, restored.stderr
+    live = [
+        e for e in (tmp_path / "live" / "events.jsonl").read_text().splitlines() if "live-" in e
+    ]
+    assert len(live) % 20 == 0
