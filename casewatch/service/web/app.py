@@ -26,6 +26,7 @@ from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from litestar.template.config import TemplateConfig
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from casewatch import __version__
 from casewatch.migrations.schema import current_revision, head_revision
@@ -183,6 +184,16 @@ def _on_error(request: AnyRequest, exc: Exception) -> Response[Any]:
                 for item in exc.extra
                 if isinstance(item, dict)
             ] or None
+    elif isinstance(exc, OperationalError):
+        # The database went away (restart, failover, network) or stayed locked: a state
+        # that passes, not a fault of ours. The pool reconnects on the next request.
+        log.warning(
+            "database_unavailable",
+            action="http",
+            path=request.url.path,
+            error_type=type(exc.orig or exc).__name__,
+        )
+        status, detail = 503, "the database is unavailable at the moment; try again shortly"
     else:
         reference = uuid.uuid4().hex[:12]
         log.error(

@@ -1,0 +1,1 @@
+"""Reliability: crashes, restarts, concurrency and hostile input, with real processes."""
