@@ -6,6 +6,7 @@ server and, failing that, stops loudly rather than skipping the storage tests.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import Engine, select, text
 
 from casewatch.cases.db import create_db_engine
 from casewatch.migrations.schema import target_metadata, upgrade
@@ -94,3 +95,20 @@ class SqliteTemplate:
         target = folder / "casewatch.db"
         shutil.copyfile(self.path, target)
         return f"sqlite:///{target}"
+
+
+def fingerprint(engine: Engine) -> dict[str, tuple[int, str]]:
+    """Every table of the schema: its row count and a SHA-256 of its rows in key order.
+
+    Equal fingerprints mean equal contents (events, cases, cycles, personal data, imports,
+    alerts, audit …), not merely equal counts: nothing was written, not even a batch row."""
+    prints: dict[str, tuple[int, str]] = {}
+    with engine.connect() as conn:
+        for table in target_metadata().sorted_tables:
+            digest = hashlib.sha256()
+            rows = 0
+            for row in conn.execute(select(table).order_by(*table.primary_key.columns)):
+                digest.update(repr(tuple(row)).encode("utf-8", "backslashreplace"))
+                rows += 1
+            prints[table.name] = (rows, digest.hexdigest())
+    return prints

@@ -10,6 +10,8 @@ in the one transaction: a file is applied whole or not at all.
 from __future__ import annotations
 
 import json
+import math
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -41,7 +43,7 @@ from casewatch.cases.db import UTCDateTime, is_sqlite
 from casewatch.cases.events import CASE_TYPE_NAMES
 from casewatch.cases.store import CaseHistory, Projector, load_histories
 from casewatch.cases.tables import CaseRow, EventRow, ImportBatch, PersonalDataRow
-from casewatch.cases.validation import EventValidator, RejectedEventError, ValidEvent
+from casewatch.cases.validation import TOO_DEEP, EventValidator, RejectedEventError, ValidEvent
 
 STAGE_BATCH: Final = 2_000
 PROJECT_BATCH: Final = 500
@@ -192,26 +194,29 @@ class Importer:
         errors: dict[int, list[str]],
         event_ids: dict[int, str | None],
     ) -> dict[str, Any] | None:
+        problem = None
         try:
-            obj = json.loads(raw.decode("utf-8"))
+            obj = _parse_line(raw)
         except UnicodeDecodeError:
-            errors[number].append("the line is not valid UTF-8 text")
-            event_ids[number] = None
-            return None
-        except (json.JSONDecodeError, RecursionError) as exc:
-            detail = (
-                f": {exc.msg} at column {exc.colno}"
-                if isinstance(exc, json.JSONDecodeError)
-                else ""
-            )
-            errors[number].append(f"the line is not valid JSON{detail}")
+            problem = "the line is not valid UTF-8 text"
+        except json.JSONDecodeError as exc:
+            problem = _json_problem(exc)
+        except RecursionError:
+            problem = f"the line is {TOO_DEEP}"
+        except _UnreadableLineError as exc:
+            problem = str(exc)
+        if problem is not None:
+            errors[number].append(problem)
             event_ids[number] = None
             return None
         try:
             valid = self.validator.validate(obj)
         except RejectedEventError as rejection:
-            errors[number].extend(rejection.problems)
-            event_ids[number] = rejection.event_id
+            # The words may quote the line's text, which may hold a lone surrogate: shown
+            # as the escape it was written as, so the summary can still be printed.
+            errors[number].extend(_printable(p) for p in rejection.problems)
+            event_id = rejection.event_id
+            event_ids[number] = _printable(event_id) if event_id is not None else None
             return _partial_row(number, obj)
         return _valid_row(number, valid)
 
@@ -326,6 +331,67 @@ class Importer:
             done += len(batch)
             self.progress("cases", done)
         affected.drop(conn)
+
+
+_BOM: Final = "\ufeff"
+_UTF16_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")
+_UTF16: Final = "if the file is UTF-16, save it as UTF-8"
+
+
+def _json_problem(exc: json.JSONDecodeError) -> str:
+    # Python words some messages to end in "at" (a position follows): said once here.
+    problem = f"the line is not valid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
+    if exc.msg == "Extra data":  # a second value: often lines ended by a CR alone
+        problem += " (one event per line; end each line with LF or CRLF)"
+    return problem
+
+
+class _UnreadableLineError(ValueError):
+    """A line Python's json would read (or choke on) that is no event, in words."""
+
+
+def _parse_line(raw: bytes) -> Any:
+    """A line's JSON value. Refused in words: what JSON text never starts with or holds
+    (a byte order mark, NUL bytes: signs of another encoding), what Python's json lets
+    through but JSON has no number for (NaN, Infinity), numbers no event can hold."""
+    if raw.startswith(_UTF16_BOMS):
+        raise _UnreadableLineError(
+            "the line starts with a UTF-16 byte order mark; save the file as UTF-8"
+        )
+    text = raw.decode("utf-8")
+    if text.startswith(_BOM):
+        raise _UnreadableLineError(
+            "the line starts with a byte order mark (U+FEFF); save the file as UTF-8 without a BOM"
+        )
+    if "\x00" in text:  # never in JSON text; every other byte of UTF-16
+        raise _UnreadableLineError(
+            f"the line holds a NUL byte, which JSON text never does; {_UTF16}"
+        )
+    try:
+        return json.loads(text, parse_constant=_not_a_json_number, parse_float=_finite)
+    except (_UnreadableLineError, json.JSONDecodeError):
+        raise
+    except ValueError:  # an integer past Python's limit on digits
+        raise _UnreadableLineError(
+            "the line holds a number too long to read "
+            f"(more than {sys.get_int_max_str_digits()} digits)"
+        ) from None
+
+
+def _not_a_json_number(constant: str) -> float:
+    raise _UnreadableLineError(f"the line is not valid JSON: {constant} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _UnreadableLineError(f"the line holds a number too large to store ({text[:40]})")
+    return value
+
+
+def _printable(text: str) -> str:
+    """Text as it can be written out: a lone surrogate as its \\uXXXX escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _lock_cases(conn: Connection, case_ids: list[str]) -> dict[str, int]:
@@ -549,16 +615,20 @@ def _partial_row(number: int, obj: Any) -> dict[str, Any] | None:
     if not isinstance(obj, Mapping):
         return None
 
-    def text(name: str) -> str | None:
-        # Text the database cannot hold (a NUL) tells the other checks nothing usable.
+    def text(name: str, width: int) -> str | None:
+        # Text the database cannot hold (a NUL, a lone surrogate) tells the other checks
+        # nothing usable; the rest is cut to its staging column's width (PostgreSQL
+        # refuses longer text where SQLite would keep it).
         value = obj.get(name)
-        return value[:200] if isinstance(value, str) and "\x00" not in value else None
+        if not isinstance(value, str) or "\x00" in value or _printable(value) != value:
+            return None
+        return value[:width]
 
     return {
         "line": number,
-        "event_id": text("event_id"),
-        "case_id": text("case_id"),
-        "type": text("type"),
+        "event_id": text("event_id", 200),
+        "case_id": text("case_id", 200),
+        "type": text("type", 40),
         "valid": False,
         "duplicate": False,
         "at": None,

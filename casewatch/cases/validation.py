@@ -8,6 +8,7 @@ file sees every problem with a line at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -45,6 +46,11 @@ PERSONAL_FIELD: Final = "victim"
 _MAX_ID_LENGTH: Final = 200
 _MAX_NAME_LENGTH: Final = 200  # teams and caseworkers are stored in columns this wide
 _NUL: Final = "\x00"
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")  # only a lone \uD800 escape gives one
+MAX_NESTING: Final = 64  # levels of objects and lists in an event, its own object included
+TOO_DEEP: Final = (
+    f"nested too deeply: an event may hold at most {MAX_NESTING} levels of lists and objects"
+)
 
 
 class RejectedEventError(ValueError):
@@ -413,12 +419,35 @@ def decode_event(
 
 
 def _unstorable_text(obj: Mapping[str, Any]) -> list[str]:
-    """Text with a NUL character, which PostgreSQL cannot store, named by its top-level
-    field (JSON allows it; no caseworker means it)."""
+    """What JSON allows but no caseworker means and the database cannot store, named by
+    its top-level field: the NUL character (PostgreSQL refuses it), half a UTF-16
+    surrogate pair (no character at all: it cannot be written as UTF-8), and nesting so
+    deep that storing or showing the event would exhaust the stack."""
+    problems = []
+    for key, value in obj.items():
+        nul, surrogate, depth = _scan(value)
+        shown = _shown_key(key)
+        if nul or _NUL in key:
+            problems.append(
+                f"'{shown}' contains the NUL character (U+0000), which cannot be stored"
+            )
+        if surrogate or _SURROGATE.search(key):
+            problems.append(
+                f"'{shown}' contains half of a UTF-16 surrogate pair (a lone \\uD800-\\uDFFF "
+                "escape), which is not a character and cannot be stored"
+            )
+        if depth + 1 > MAX_NESTING:
+            problems.append(f"'{shown}' is {TOO_DEEP}")
+    return problems
+
+
+def nesting_problems(obj: Mapping[str, Any]) -> list[str]:
+    """The fields of an event nested deeper than an event may be, found without recursion
+    (the HTTP service checks this before it serialises a body)."""
     return [
-        f"'{_shown_key(key)}' contains the NUL character (U+0000), which cannot be stored"
+        f"'{_shown_key(key)}' is {TOO_DEEP}"
         for key, value in obj.items()
-        if _NUL in key or _holds_nul(value)
+        if _scan(value)[2] + 1 > MAX_NESTING
     ]
 
 
@@ -426,14 +455,27 @@ def _shown_key(key: str) -> str:
     return key.replace(_NUL, r"\0")
 
 
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return _NUL in value
-    if isinstance(value, dict):
-        return any(_NUL in k or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
+def _scan(value: Any) -> tuple[bool, bool, int]:
+    """(holds a NUL, holds a lone surrogate, levels of lists and objects) of a JSON value,
+    walked with a stack of its own: a deeply nested value must not exhaust Python's."""
+    nul = surrogate = False
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            nul = nul or _NUL in item
+            surrogate = surrogate or _SURROGATE.search(item) is not None
+        elif isinstance(item, dict):
+            deepest = max(deepest, depth)
+            for key, inner in item.items():
+                nul = nul or _NUL in key
+                surrogate = surrogate or _SURROGATE.search(key) is not None
+                pending.append((inner, depth + 1))
+        elif isinstance(item, list):
+            deepest = max(deepest, depth)
+            pending.extend((inner, depth + 1) for inner in item)
+    return nul, surrogate, deepest
 
 
 def _quoted(choices: tuple[str, ...]) -> str:

@@ -25,6 +25,7 @@ from casewatch.cases.db import upsert_insert
 from casewatch.cases.importing import Importer, ImportSummary
 from casewatch.cases.store import ConcurrentUpdateError, load_case_events
 from casewatch.cases.tables import CaseRow, PersonalDataRow
+from casewatch.cases.validation import nesting_problems
 from casewatch.engine.store import pinned_versions
 from casewatch.engine.tables import AlertRow, CaseFlagRow, SlaCycleRow
 from casewatch.service import audit
@@ -307,6 +308,9 @@ class Casework:
     ) -> None:
         event.setdefault("event_id", f"web-{uuid.uuid4().hex}")
         event.setdefault("at", self.clock().astimezone(self.tz).isoformat())
+        too_deep = nesting_problems(event)  # before json.dumps recurses into it
+        if too_deep:
+            raise InvalidEventError([FieldProblem(field_of(p), p) for p in too_deep])
         line = json.dumps(event, ensure_ascii=False).encode()
 
         def audited(conn: Connection, summary: ImportSummary) -> None:
@@ -562,9 +566,13 @@ _FIELD_PATTERNS: Final = tuple(
         (r"^professional_judgement: '(\w+)'", "professional_judgement.{}"),
         (r"^professional judgement", "professional_judgement"),
         (r"^'([A-Za-z_][A-Za-z0-9_]*)'", "{}"),
-        (r"^(?:DASH 'answers'|a DASH checklist|unknown ASB matrix|give exactly one of)", "answers"),
+        (
+            r"^(?:DASH 'answers'|ASB 'answers'|a DASH checklist|unknown ASB matrix|"
+            r"give exactly one of)",
+            "answers",
+        ),
         (r"^unknown event type", "type"),
-        (r"^unknown policy", "policy"),
+        (r"^(?:unknown policy|policy ')", "policy"),
         (r"^event_id ", "event_id"),
         (r"^case '", "case_id"),
     )

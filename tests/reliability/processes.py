@@ -7,7 +7,6 @@ by it; nothing here touches a process it did not start.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -32,6 +31,7 @@ from casewatch.cases.db import create_db_engine
 from casewatch.migrations.schema import target_metadata
 from casewatch.service import accounts
 from tests.cli import casewatch
+from tests.databases import fingerprint as table_fingerprint
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 SEED: Final = ROOT / "tests" / "scenarios" / "seed-2014-15.jsonl"
@@ -78,25 +78,12 @@ def free_port() -> int:
 
 
 def fingerprint(url: str) -> dict[str, tuple[int, str]]:
-    """Every table of the schema: its row count and a SHA-256 of its rows in key order.
-
-    Equal fingerprints mean equal contents (events, cases, sla_cycles, personal_data,
-    imports, flags, alerts, audit …), not merely equal counts."""
+    """The database's fingerprint (tests/databases.py), read over a fresh connection."""
     engine = create_db_engine(url)
-    prints: dict[str, tuple[int, str]] = {}
     try:
-        with engine.connect() as conn:
-            for table in target_metadata().sorted_tables:
-                digest = hashlib.sha256()
-                rows = 0
-                query = select(table).order_by(*table.primary_key.columns)
-                for row in conn.execute(query):
-                    digest.update(repr(tuple(row)).encode())
-                    rows += 1
-                prints[table.name] = (rows, digest.hexdigest())
+        return table_fingerprint(engine)
     finally:
         engine.dispose()
-    return prints
 
 
 def scalar(url: str, sql: str, **params: Any) -> Any:

@@ -14,9 +14,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from attrs import asdict, frozen
-from litestar import Litestar, MediaType, Response, get
+from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.response_cache import ResponseCacheConfig
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    SerializationException,
+    ValidationException,
+)
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -29,6 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from casewatch import __version__
+from casewatch.cases.validation import TOO_DEEP
 from casewatch.migrations.schema import current_revision, head_revision
 from casewatch.service.casework import (
     Casework,
@@ -136,12 +142,27 @@ def create_app(
         ),
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         exception_handlers={Exception: _on_error},
+        request_class=_Request,
         before_request=_refuse_nul,
         on_shutdown=list(on_shutdown or []),
         response_cache_config=ResponseCacheConfig(default_expiration=0),
         debug=False,
         logging_config=None,
     )
+
+
+class _Request(Request[Any, Any, Any]):
+    """A request whose JSON body, when it cannot be decoded at all, is a 400 in words.
+    The JSON decoder reports invalid UTF-8 inside a string, and nesting deeper than the
+    stack, as Python errors the framework would answer with a 500."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except UnicodeDecodeError:
+            raise SerializationException("the request body is not valid UTF-8 text") from None
+        except RecursionError:
+            raise SerializationException(f"the request body is {TOO_DEEP}") from None
 
 
 async def _refuse_nul(request: AnyRequest) -> None:
