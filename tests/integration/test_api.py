@@ -11,11 +11,12 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from casewatch.cases.tables import EventRow
 from casewatch.engine.consistency import check_cases
 from casewatch.service import accounts
+from casewatch.service.casework import Casework
 from casewatch.service.tables import AuditRow, UserRow
 from tests.cli import casewatch
 from tests.web import PASSWORD, PEOPLE, SEED, Site, api_token, sign_in
@@ -334,6 +335,29 @@ def test_the_psg_role_never_receives_a_victims_details(
     assert not leaked
     caseworker_view = client.get("/api/v1/cases/SEED-02", headers=bearer(site, "caseworker"))
     assert caseworker_view.json()["victim"]  # the detail exists; only the PSG lacks it
+
+
+def test_a_database_outage_is_a_503_to_retry_on_the_api_and_the_pages(
+    site: Site, client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a restarting PostgreSQL looks like from a request: words and Retry-After, no
+    500 (tests/reliability restarts a real cluster under load)."""
+
+    def unavailable(*_args: Any, **_kwargs: Any) -> Any:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    browser = sign_in(client, "caseworker")
+    monkeypatch.setattr(Casework, "list_cases", unavailable)
+    answer = client.get("/api/v1/cases", headers=bearer(site, "caseworker"))
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"
+    assert answer.json()["detail"] == (
+        "the database is unavailable at the moment; try again shortly"
+    )
+    page = browser.client.get("/cases")
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "5"
+    assert "the database is unavailable at the moment" in page.text
 
 
 def test_health_and_readiness(site: Site, client: TestClient[Litestar]) -> None:

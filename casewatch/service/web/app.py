@@ -181,6 +181,7 @@ def _state(service: Service) -> Any:
     return State({"service": service})
 
 
+RETRY_AFTER_SECONDS: Final = "5"  # a restart or failover; the pool reconnects by then
 _STATUS_OF: Final[dict[type[Exception], tuple[int, str]]] = {
     NotFoundError: (404, "not found, or not one of the cases you can see"),
     ForbiddenError: (403, "your role may not do this"),
@@ -192,6 +193,7 @@ def _on_error(request: AnyRequest, exc: Exception) -> Response[Any]:
     """One place turns every failure into a clear answer: JSON on the API, a page (or the
     sign-in page) in the browser, and never a stack trace."""
     errors: list[FieldErrorBody] | None = None
+    headers: dict[str, str] | None = None
     if isinstance(exc, InvalidEventError):
         status, detail = 422, "the event was rejected: " + "; ".join(p.error for p in exc.problems)
         errors = [FieldErrorBody(p.field, p.error) for p in exc.problems]
@@ -215,6 +217,7 @@ def _on_error(request: AnyRequest, exc: Exception) -> Response[Any]:
             error_type=type(exc.orig or exc).__name__,
         )
         status, detail = 503, "the database is unavailable at the moment; try again shortly"
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
     else:
         reference = uuid.uuid4().hex[:12]
         log.error(
@@ -227,11 +230,12 @@ def _on_error(request: AnyRequest, exc: Exception) -> Response[Any]:
         status, detail = 500, f"something went wrong on our side (reference {reference})"
     if request.url.path.startswith("/api/"):
         body = asdict(ErrorBody(status, detail, errors))
-        return Response(body, status_code=status, media_type=MediaType.JSON)
+        return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
     if isinstance(exc, NotAuthorizedException):
         return Redirect(f"/login?next={request.url.path}")
     return Template(
         "error.html",
         context={"status": status, "detail": detail, "caller": None},
         status_code=status,
+        headers=headers,
     )
