@@ -41,7 +41,7 @@ from sqlalchemy.orm import aliased
 
 from casewatch.cases.db import UTCDateTime, is_sqlite
 from casewatch.cases.events import CASE_TYPE_NAMES
-from casewatch.cases.store import CaseHistory, Projector, load_histories
+from casewatch.cases.store import CaseHistory, Projector, load_histories, lock_cases
 from casewatch.cases.tables import CaseRow, EventRow, ImportBatch, PersonalDataRow
 from casewatch.cases.validation import TOO_DEEP, EventValidator, RejectedEventError, ValidEvent
 
@@ -323,7 +323,7 @@ class Importer:
             if not batch:
                 break
             versions = {row.case_id: row.version for row in batch}
-            versions.update(_lock_cases(conn, [c for c, v in versions.items() if v is not None]))
+            versions.update(lock_cases(conn, [c for c, v in versions.items() if v is not None]))
             histories: Sequence[CaseHistory] = load_histories(conn, list(versions), versions)
             for projector in self.projectors:
                 projector.project(conn, histories)
@@ -392,28 +392,6 @@ def _finite(text: str) -> float:
 def _printable(text: str) -> str:
     """Text as it can be written out: a lone surrogate as its \\uXXXX escape."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _lock_cases(conn: Connection, case_ids: list[str]) -> dict[str, int]:
-    """Lock a batch's existing cases before reading their events; their versions as read
-    under the lock (PostgreSQL).
-
-    Every writer of a case's events locks its row before reading them back, so the last
-    to lock sees every other writer's events whole, and the case row, its cycles and its
-    flags are all derived from the same events. Without it, a writer that lost the race
-    re-read the events for the case row but derived cycles and flags from the events it
-    had read before the other writer committed. SQLite needs nothing: BEGIN IMMEDIATE
-    already holds the database's write lock."""
-    if not case_ids or is_sqlite(conn):
-        return {}
-    return dict(
-        conn.execute(
-            select(CaseRow.case_id, CaseRow.version)
-            .where(CaseRow.case_id.in_(case_ids))
-            .order_by(CaseRow.case_id)
-            .with_for_update()
-        ).all()
-    )
 
 
 # -- the cross-line checks: each returns (line, event id, problem) for every rejection ---

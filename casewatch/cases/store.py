@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from attrs import frozen
 from sqlalchemy import Connection, func, insert, select, update
 
+from casewatch.cases.db import is_sqlite
 from casewatch.cases.events import Event
 from casewatch.cases.state import CaseState, fold
 from casewatch.cases.tables import CaseRow, EventRow, PersonalDataRow
@@ -50,6 +51,29 @@ class Projector(Protocol):
 
 class ConcurrentUpdateError(RuntimeError):
     """Another writer kept changing the same case; the caller should try again."""
+
+
+def lock_cases(conn: Connection, case_ids: Sequence[str]) -> dict[str, int]:
+    """Lock existing cases before reading their events to re-derive them; their versions
+    as read under the lock (PostgreSQL).
+
+    Every writer of a case's derived state (an import, an API post, `rules repair`) locks
+    its row before reading its events, so the last to lock sees every other writer's
+    events whole, and the case row, its cycles and its flags are all derived from the
+    same events. Without it, a writer that lost the race re-read the events for the case
+    row but derived cycles and flags from the events it had read before the other writer
+    committed. Locks are taken in case order, as the projection's updates are, so no new
+    deadlock. SQLite needs nothing: BEGIN IMMEDIATE already holds the write lock."""
+    if not case_ids or is_sqlite(conn):
+        return {}
+    return dict(
+        conn.execute(
+            select(CaseRow.case_id, CaseRow.version)
+            .where(CaseRow.case_id.in_(case_ids))
+            .order_by(CaseRow.case_id)
+            .with_for_update()
+        ).all()
+    )
 
 
 def load_case_events(

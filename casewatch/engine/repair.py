@@ -15,7 +15,7 @@ from typing import Any
 from attrs import frozen
 from sqlalchemy import Connection, insert, select
 
-from casewatch.cases.store import load_histories
+from casewatch.cases.store import load_histories, lock_cases
 from casewatch.cases.tables import CaseRow
 from casewatch.engine.derive import Derivation
 from casewatch.engine.store import Rulesets, pinned_versions, write_derivations
@@ -96,6 +96,7 @@ def plan_repair(
     derivations: list[Derivation] = []
     for offset in range(0, len(case_ids), BATCH):
         chunk = case_ids[offset : offset + BATCH]
+        lock_cases(conn, chunk)  # an import committing meanwhile must not be derived over
         before = _stored(conn, chunk)
         for history in load_histories(conn, chunk, dict.fromkeys(chunk)):
             derivation = rulesets.derive(conn, history.case_id, history.events, None)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from casewatch.cases.db import upsert_insert
 from casewatch.cases.events import Event
 from casewatch.cases.store import CaseHistory
 from casewatch.engine.alerts import Level, next_check, schedule
@@ -53,20 +54,24 @@ class Rulesets:
         self._loaded: dict[str, tuple[RuleSet, Evaluator]] = {}
 
     def record_current(self, conn: Connection) -> None:
-        """Store the current version's definition once, so it can be reloaded later."""
+        """Store the current version's definition once, so it can be reloaded later.
+        Two writers meeting a new version at once both insert: the second's is dropped."""
         known = conn.execute(
             select(RulesetVersionRow.version).where(
                 RulesetVersionRow.version == self.current.version
             )
         ).first()
-        if known is None:
-            conn.execute(
-                insert(RulesetVersionRow).values(
-                    version=self.current.version,
-                    recorded_at=datetime.now(UTC),
-                    definition=json.dumps(self.definition, sort_keys=True),
-                )
+        if known is not None:
+            return
+        conn.execute(
+            upsert_insert(conn, RulesetVersionRow)
+            .values(
+                version=self.current.version,
+                recorded_at=datetime.now(UTC),
+                definition=json.dumps(self.definition, sort_keys=True),
             )
+            .on_conflict_do_nothing(index_elements=["version"])
+        )
 
     def get(self, conn: Connection, version: str | None) -> tuple[RuleSet, Evaluator]:
         version = version or self.current.version
