@@ -19,7 +19,6 @@ import re
 import select
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -57,19 +56,13 @@ PROGRESS: Final = re.compile(rb"\r(\w+): ([\d,]+)")
 
 @pytest.fixture(scope="module")
 def large_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """FILE_EVENTS events over FILE_CASES cases, from the import benchmark's generator."""
+    """FILE_EVENTS events over FILE_CASES cases, from the benchmarks' generator."""
     path = tmp_path_factory.mktemp("crash-import") / "events.jsonl"
-    bench = ROOT / "bench"
-    spec = importlib.util.spec_from_file_location("bench_import", bench / "import.py")
+    spec = importlib.util.spec_from_file_location("bench_data", ROOT / "bench" / "databases.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(bench))  # it imports its sibling `databases`
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(bench))
-        sys.modules.pop("databases", None)
+    spec.loader.exec_module(module)
     module.write_events(path, FILE_EVENTS, FILE_CASES)
     with path.open("rb") as lines:
         assert sum(1 for _ in lines) == FILE_EVENTS
