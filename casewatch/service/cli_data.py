@@ -143,7 +143,8 @@ def restore(
     config: ConfigOption = None,
 ) -> None:
     """Load an export into an empty database (SQLite or PostgreSQL, whichever it came
-    from), then replay every case to prove it identical; whole or not at all. Audited."""
+    from, either way), then replay every case to prove it identical; whole or nothing.
+    Audited."""
     source = Path(path)
     if not source.is_dir():
         _fail(EXIT_USAGE, f"{source} is not a folder")

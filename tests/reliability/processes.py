@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import httpx
 from attrs import define, field
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.engine import make_url
 
 from casewatch.cases.db import create_db_engine
@@ -417,3 +417,19 @@ def assert_clean_error(body: Any) -> None:
     assert isinstance(body, dict), body
     assert set(body) == {"status_code", "detail", "errors"}, body
     assert "Traceback" not in json.dumps(body), body
+
+
+def hold_until_another_waits(conn: Connection, url: str, other: threading.Thread) -> None:
+    """Inside a writer's transaction: start the other writer, return once it waits on a
+    lock this one holds."""
+    mine = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    other.start()
+    deadline = time.monotonic() + 30
+    while not rows(
+        url,
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND pid <> :mine",
+        mine=mine,
+    ):
+        assert time.monotonic() < deadline, "the other writer never waited"
+        time.sleep(0.05)

@@ -46,8 +46,8 @@ from tests.reliability.processes import (
     check_clean,
     clean_env,
     event_ids,
+    hold_until_another_waits,
     post_event,
-    rows,
     serving,
 )
 
@@ -277,17 +277,7 @@ def test_a_writer_that_waited_for_a_case_derives_from_the_events_it_waited_for(
     def hold_the_case(conn: Connection, _summary: ImportSummary) -> None:
         """Inside the first writer's transaction, its case row written: let the second
         writer run into it, and commit only once it is waiting for the lock."""
-        mine = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-        waiting.start()
-        deadline = time.monotonic() + 30
-        while not rows(
-            url,
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND pid <> :mine",
-            mine=mine,
-        ):
-            assert time.monotonic() < deadline, "the second writer never waited"
-            time.sleep(0.05)
+        hold_until_another_waits(conn, url, waiting)
 
     try:
         first = importer().run([json.dumps(conference).encode()], "first", then=hold_the_case)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,25 +18,9 @@ from tests.builders import assessed, opened
 from tests.cli import casewatch
 from tests.databases import PostgresTestDatabase
 from tests.integration.test_cycles_storage import seven_day_config
-from tests.reliability.processes import rows
+from tests.reliability.processes import hold_until_another_waits, rows
 
 POLICY = "asb-high-risk-conference"
-
-
-def hold_until_another_waits(conn: Connection, url: str, other: threading.Thread) -> None:
-    """Inside a writer's transaction: start the other writer, return once it waits on a
-    lock this one holds."""
-    mine = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-    other.start()
-    deadline = time.monotonic() + 30
-    while not rows(
-        url,
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock' AND pid <> :mine",
-        mine=mine,
-    ):
-        assert time.monotonic() < deadline, "the other writer never waited"
-        time.sleep(0.05)
 
 
 def test_a_repair_waits_for_an_import_of_the_same_case_and_derives_from_it(
