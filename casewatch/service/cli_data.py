@@ -142,9 +142,8 @@ def restore(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Load an export into an empty database (SQLite or PostgreSQL, whichever it came
-    from, either way), then replay every case to prove it identical; whole or nothing.
-    Audited."""
+    """Load an export into an empty database, SQLite or PostgreSQL whichever the export
+    came from, then replay every case to prove it identical; whole or nothing. Audited."""
     source = Path(path)
     if not source.is_dir():
         _fail(EXIT_USAGE, f"{source} is not a folder")
