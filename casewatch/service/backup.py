@@ -169,10 +169,18 @@ def read_manifest(source: Path) -> dict[str, Any]:
             f"is at {head_revision()}: restore it with the casewatch that made it, then upgrade "
             "with `casewatch init`"
         )
-    for name, facts in manifest["files"].items():
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(
+        isinstance(facts, dict) and isinstance(facts.get("sha256"), str) for facts in files.values()
+    ):
+        raise RestoreError(f"{path} is damaged: its list of files cannot be read")
+    for name, facts in files.items():
         if Path(name).is_absolute() or ".." in Path(name).parts:
             raise RestoreError(f"{path} names a file outside the export: {name}")
-        digest = _sha256(source / name)
+        try:
+            digest = _sha256(source / name)
+        except OSError as exc:
+            raise RestoreError(f"{source / name} cannot be read: {exc.strerror or exc}") from None
         if digest is None:
             raise RestoreError(f"{source / name} is missing")
         if digest != facts["sha256"]:

@@ -164,6 +164,14 @@ def test_restore_refuses_a_used_database_or_a_changed_file(
     assert casewatch(*LIST, db=postgres_url).json() == []
     assert casewatch("restore", str(folder), db=postgres_url).exit_code == 0
 
+    manifest = folder / "manifest.json"
+    intact_manifest = manifest.read_text()
+    manifest.write_text(intact_manifest.replace('"sha256"', '"sha"', 1))
+    unreadable = casewatch("restore", str(folder), db=postgres_url)
+    assert unreadable.exit_code == 1
+    assert "manifest.json is damaged" in unreadable.stderr
+    manifest.write_text(intact_manifest)
+
     again = casewatch("export", str(folder), db=sqlite_url)
     assert again.exit_code == 2
     assert "already exists" in again.stderr
