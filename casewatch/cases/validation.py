@@ -431,7 +431,7 @@ def _unstorable_text(obj: Mapping[str, Any]) -> list[str]:
             problems.append(
                 f"'{shown}' contains the NUL character (U+0000), which cannot be stored"
             )
-        if surrogate or _SURROGATE.search(key):
+        if surrogate or _has_surrogate(key):
             problems.append(
                 f"'{shown}' contains half of a UTF-16 surrogate pair (a lone \\uD800-\\uDFFF "
                 "escape), which is not a character and cannot be stored"
@@ -455,6 +455,11 @@ def _shown_key(key: str) -> str:
     return key.replace(_NUL, r"\0")
 
 
+def _has_surrogate(text: str) -> bool:
+    # ASCII text (nearly all of it) cannot hold one; CPython knows that without a scan.
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
 def _scan(value: Any) -> tuple[bool, bool, int]:
     """(holds a NUL, holds a lone surrogate, levels of lists and objects) of a JSON value,
     walked with a stack of its own: a deeply nested value must not exhaust Python's."""
@@ -465,12 +470,12 @@ def _scan(value: Any) -> tuple[bool, bool, int]:
         item, depth = pending.pop()
         if isinstance(item, str):
             nul = nul or _NUL in item
-            surrogate = surrogate or _SURROGATE.search(item) is not None
+            surrogate = surrogate or _has_surrogate(item)
         elif isinstance(item, dict):
             deepest = max(deepest, depth)
             for key, inner in item.items():
                 nul = nul or _NUL in key
-                surrogate = surrogate or _SURROGATE.search(key) is not None
+                surrogate = surrogate or _has_surrogate(key)
                 pending.append((inner, depth + 1))
         elif isinstance(item, list):
             deepest = max(deepest, depth)
