@@ -1,4 +1,4 @@
-"""Data-protection and data-keeping commands: erasure, export and restore.
+"""Data-protection and data-keeping commands: erasure, retention, export and restore.
 
 Kept apart from cli.py (registered at its end), like the web commands.
 """
