@@ -5,6 +5,7 @@ clients that sign in as them (a browser session with its CSRF token, or an API t
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,3 +121,11 @@ def csrf_of(html: str) -> str:
 def api_token(runtime: Runtime, who: str) -> str:
     with runtime.engine.connect() as conn, conn.begin():
         return accounts.issue_token(conn, PEOPLE[who].username, "tests", NOW)
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for a server the test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

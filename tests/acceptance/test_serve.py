@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+
+from tests.web import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "tests" / "scenarios" / "seed-2014-15.jsonl"
@@ -30,13 +31,6 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> dict[str, o
     assert result.returncode == 0, result.stderr.decode()
     parsed: dict[str, object] = json.loads(result.stdout)
     return parsed
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_serve_answers_signs_in_and_stops_cleanly(tmp_path: Path) -> None:

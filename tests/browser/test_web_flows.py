@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from playwright.sync_api import (
 )
 
 from tests.browser.test_report_page import CHROMIUM_FLAGS
-from tests.web import NOW, PASSWORD, PEOPLE, SEED, Site, make_site
+from tests.web import NOW, PASSWORD, PEOPLE, SEED, Site, free_port, make_site
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 ARTIFACTS: Final = ROOT / "test-artifacts"
@@ -47,13 +46,6 @@ CASE_PAGE: Final = re.compile(r"/cases/(?!new$)[^/#?]+$")
 # -- the app, served for real ---------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     """The seeded site (people of every role, the seed year, a tick at NOW) on SQLite."""
@@ -63,7 +55,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
 @pytest.fixture
 def base_url(site: Site) -> Iterator[str]:
     """The site served by uvicorn in a background thread: its http://127.0.0.1:port."""
-    config = uvicorn.Config(site.app, host="127.0.0.1", port=_free_port(), log_level="warning")
+    config = uvicorn.Config(site.app, host="127.0.0.1", port=free_port(), log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from casewatch.migrations.schema import target_metadata
 from casewatch.service import accounts
 from tests.cli import casewatch
 from tests.databases import fingerprint as table_fingerprint
+from tests.web import free_port
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 SEED: Final = ROOT / "tests" / "scenarios" / "seed-2014-15.jsonl"
@@ -65,13 +65,6 @@ def check_clean(url: str, case_ids: Sequence[str] = ()) -> dict[str, Any]:
     report: dict[str, Any] = done.json()
     assert report["cases_with_differences"] == 0, report
     return report
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 # -- the database, seen from outside -------------------------------------------------------

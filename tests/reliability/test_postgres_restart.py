@@ -39,11 +39,11 @@ from tests.reliability.processes import (
     check_clean,
     clean_env,
     event_ids,
-    free_port,
     post_event,
     rows,
 )
 from tests.reliability.test_crash_server import open_cases
+from tests.web import free_port
 
 OUTAGE_SECONDS: Final = 3  # the cluster stays down this long
 RECOVERY_SECONDS: Final = 10  # the same server and worker must work again within this
