@@ -71,7 +71,9 @@ def lock_cases(conn: Connection, case_ids: Sequence[str]) -> dict[str, int]:
             select(CaseRow.case_id, CaseRow.version)
             .where(CaseRow.case_id.in_(case_ids))
             .order_by(CaseRow.case_id)
-            .with_for_update()
+            # FOR NO KEY UPDATE, the lock an UPDATE takes: writers queue, but inserts that
+            # refer to the case (the scan's alerts) do not, or they deadlock with it.
+            .with_for_update(key_share=True)
         ).all()
     )
 
