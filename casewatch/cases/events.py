@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar, Final
 
 from attrs import field, frozen
@@ -22,6 +22,8 @@ RISK_LEVELS: Final = ("low", "standard", "medium", "high")
 _LEVEL_RANK: Final = {"low": 0, "standard": 0, "medium": 1, "high": 2}
 CONTACT_METHODS: Final = ("call", "letter", "visit")
 REFERRAL_TARGETS: Final = ("marac", "idva", "mash", "sanctuary", "other")
+APPLICANTS: Final = ("victim", "representative", "business", "community")
+INFORMED_STAGES: Final = ("acknowledged", "decision", "outcome")
 
 
 def level_rank(level: str) -> int:
@@ -186,6 +188,89 @@ class CaseReopened(Event):
     TYPE: ClassVar[str] = "case_reopened"
 
 
+# -- the ASB case review (Anti-social Behaviour, Crime and Policing Act 2014, s.104) -----
+
+
+@frozen
+class Complaint:
+    """A complaint an application relies on: when the behaviour happened, when and to
+    which agency it was reported. Complaints naming the same `incident` count once."""
+
+    reported_at: datetime
+    behaviour_at: datetime
+    agency: str
+    incident: str | None = None
+
+
+@frozen(kw_only=True)
+class CaseReviewRequested(Event):
+    TYPE: ClassVar[str] = "case_review_requested"
+    applicant: str
+    complaints: tuple[Complaint, ...]
+
+
+@frozen(kw_only=True)
+class ApplicantInformed(Event):
+    TYPE: ClassVar[str] = "applicant_informed"
+    stage: str
+
+
+@frozen(kw_only=True)
+class ThresholdDecided(Event):
+    TYPE: ClassVar[str] = "threshold_decided"
+    met: bool
+    reason: str
+
+
+@frozen(kw_only=True)
+class CaseReviewHeld(Event):
+    TYPE: ClassVar[str] = "case_review_held"
+
+
+@frozen
+class Recommendation:
+    id: str
+    agency: str
+    action: str
+    due: date
+
+
+@frozen(kw_only=True)
+class RecommendationsMade(Event):
+    TYPE: ClassVar[str] = "recommendations_made"
+    recommendations: tuple[Recommendation, ...] = ()
+
+
+@frozen(kw_only=True)
+class RecommendationCompleted(Event):
+    TYPE: ClassVar[str] = "recommendation_completed"
+    recommendation_id: str
+
+
+@frozen(kw_only=True)
+class AppealRequested(Event):
+    TYPE: ClassVar[str] = "appeal_requested"
+
+
+@frozen(kw_only=True)
+class AppealDecided(Event):
+    TYPE: ClassVar[str] = "appeal_decided"
+    upheld: bool
+    reason: str
+
+
+CASE_REVIEW_EVENTS: Final[tuple[type[Event], ...]] = (
+    CaseReviewRequested,
+    ApplicantInformed,
+    ThresholdDecided,
+    CaseReviewHeld,
+    RecommendationsMade,
+    RecommendationCompleted,
+    AppealRequested,
+    AppealDecided,
+)
+CASE_REVIEW_TYPES: Final = frozenset(cls.TYPE for cls in CASE_REVIEW_EVENTS)
+
 EVENT_TYPES: Final[Mapping[str, type[Event]]] = {
     cls.TYPE: cls
     for cls in (
@@ -203,5 +288,6 @@ EVENT_TYPES: Final[Mapping[str, type[Event]]] = {
         BreachExplained,
         CaseClosed,
         CaseReopened,
+        *CASE_REVIEW_EVENTS,
     )
 }

@@ -40,10 +40,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from casewatch.cases.db import UTCDateTime, is_sqlite
-from casewatch.cases.events import CASE_TYPE_NAMES
+from casewatch.cases.case_review import CaseReviewSettings, ReviewEvent, review_problems
+from casewatch.cases.events import CASE_REVIEW_TYPES, CASE_TYPE_NAMES
 from casewatch.cases.store import CaseHistory, Projector, load_histories, lock_cases
 from casewatch.cases.tables import CaseRow, EventRow, ImportBatch, PersonalDataRow
-from casewatch.cases.validation import TOO_DEEP, EventValidator, RejectedEventError, ValidEvent
+from casewatch.cases.validation import (
+    TOO_DEEP,
+    EventValidator,
+    RejectedEventError,
+    ValidEvent,
+    decode_event,
+)
 
 STAGE_BATCH: Final = 2_000
 PROJECT_BATCH: Final = 500
@@ -233,6 +240,7 @@ class Importer:
             lambda: _cases_never_opened(conn),
             lambda: _cases_opened_twice(conn),
             lambda: _policies_of_another_case_type(conn, self.validator.policies),
+            lambda: _case_review_problems(conn, self.validator.case_review),
         ]
         for check in checks:
             for line, event_id, message in check():
@@ -548,6 +556,57 @@ def _policies_of_another_case_type(
         for line, event_id, policy, case_id, case_type in rows
         if case_type is not None and case_type not in policies.get(policy, frozenset())
     ]
+
+
+def _case_review_problems(conn: Connection, settings: CaseReviewSettings) -> list[Rejection]:
+    """The ASB case review checks that need a case's other events (its type, its
+    application, its recommendations), from this file and earlier imports alike, taken in
+    effect order whatever order the lines come in. Only cases with a new case review event
+    are read."""
+    s = staging.c
+    types = sorted(CASE_REVIEW_TYPES)
+    fresh = and_(s.valid, ~s.duplicate, s.type.in_(types))
+    case_ids = list(conn.execute(select(s.case_id).where(fresh).distinct()).scalars())
+    rejections: list[Rejection] = []
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start : start + 500]
+        opener = aliased(staging)
+        case_types = dict(
+            conn.execute(
+                select(opener.c.case_id, opener.c.case_type).where(
+                    opener.c.case_id.in_(chunk), opener.c.type == "case_opened", opener.c.valid
+                )
+            ).all()
+        )
+        case_types.update(
+            conn.execute(
+                select(CaseRow.case_id, CaseRow.case_type).where(CaseRow.case_id.in_(chunk))
+            ).all()
+        )
+        gathered: dict[str, list[tuple[tuple[Any, ...], ReviewEvent]]] = defaultdict(list)
+        stored = conn.execute(
+            select(EventRow.payload, EventRow.derived, EventRow.import_id, EventRow.line).where(
+                EventRow.case_id.in_(chunk), EventRow.type.in_(types)
+            )
+        )
+        for payload, derived, import_id, line in stored:
+            event = decode_event(json.loads(payload), _loaded(derived))
+            key = (event.at, 0, import_id, line)
+            gathered[event.case_id].append((key, ReviewEvent(event, None)))
+        staged = conn.execute(
+            select(s.payload, s.derived, s.line).where(fresh, s.case_id.in_(chunk))
+        )
+        for payload, derived, line in staged:
+            event = decode_event(json.loads(payload), _loaded(derived))
+            gathered[event.case_id].append(((event.at, 1, 0, line), ReviewEvent(event, line)))
+        for case_id, items in gathered.items():
+            ordered = [item for _, item in sorted(items, key=lambda pair: pair[0])]
+            rejections += review_problems(case_id, case_types.get(case_id), ordered, settings)
+    return rejections
+
+
+def _loaded(derived: str | None) -> Any:
+    return json.loads(derived) if derived is not None else None
 
 
 def _mark_duplicates(conn: Connection, lines: list[int]) -> None:

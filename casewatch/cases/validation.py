@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from typing import Any, Final
 
 from attrs import frozen
 
+from casewatch.cases.case_review import CaseReviewSettings
 from casewatch.cases.clock import (
     EARLIEST_YEAR,
     LATEST_YEAR,
@@ -22,18 +24,22 @@ from casewatch.cases.clock import (
     within_supported_years,
 )
 from casewatch.cases.events import (
+    APPLICANTS,
     CASE_TYPES,
     CONTACT_METHODS,
     EVENT_TYPES,
+    INFORMED_STAGES,
     MATRICES,
     REFERRAL_TARGETS,
     RISK_LEVELS,
     Assessment,
     CaseOpened,
+    Complaint,
     Event,
     Judgement,
     PartnerAction,
     PersonalData,
+    Recommendation,
     SlaEvent,
     canonical_json,
     content_hash,
@@ -152,9 +158,15 @@ class EventValidator:
     case is of one of those types is checked once all lines are read.
     """
 
-    def __init__(self, matrices: Matrices, policies: Mapping[str, frozenset[str]]) -> None:
+    def __init__(
+        self,
+        matrices: Matrices,
+        policies: Mapping[str, frozenset[str]],
+        case_review: CaseReviewSettings | None = None,
+    ) -> None:
         self.matrices = matrices
         self.policies = policies
+        self.case_review = case_review or CaseReviewSettings()
 
     def validate(self, obj: Any) -> ValidEvent:
         if not isinstance(obj, dict):
@@ -333,6 +345,72 @@ class EventValidator:
     def _nothing(self, fields: _Fields) -> None:
         return None
 
+    # -- the ASB case review --------------------------------------------------------
+
+    def _review_requested(self, fields: _Fields) -> None:
+        fields.text("applicant", required=True, choices=APPLICANTS)
+        complaints = fields.obj.get("complaints")
+        shape = "{reported_at, behaviour_at, agency, [incident]}"
+        if not isinstance(complaints, list) or not complaints:
+            fields.problems.append(f"'complaints' must be a non-empty list of {shape}")
+            return
+        requested_at = _time_or_none(fields.obj.get("at"))
+        for index, complaint in enumerate(complaints, start=1):
+            if not isinstance(complaint, dict):
+                fields.problems.append(f"complaints[{index}] must be an object {shape}")
+                continue
+            inner = _Fields(complaint)
+            inner.text("agency", required=True)
+            inner.text("incident", required=False)
+            for name in ("reported_at", "behaviour_at"):
+                moment = _timestamp_field(inner, name)
+                if moment is not None and requested_at is not None and moment > requested_at:
+                    inner.problems.append(
+                        f"'{name}' {complaint[name]} is after the application "
+                        f"('at' {fields.obj['at']}): a complaint relied on must come before it"
+                    )
+            fields.problems.extend(f"complaints[{index}]: {p}" for p in inner.problems)
+
+    def _informed(self, fields: _Fields) -> None:
+        fields.text("stage", required=True, choices=INFORMED_STAGES)
+
+    def _threshold(self, fields: _Fields) -> None:
+        _required_flag(fields, "met")
+        fields.text("reason", required=True)
+
+    def _recommendations(self, fields: _Fields) -> None:
+        shape = "{id, agency, action, due}"
+        recommendations = fields.obj.get("recommendations")
+        if not isinstance(recommendations, list):
+            fields.problems.append(f"'recommendations' must be a list (it may be empty) of {shape}")
+            return
+        seen: dict[str, int] = {}
+        for index, recommendation in enumerate(recommendations, start=1):
+            if not isinstance(recommendation, dict):
+                fields.problems.append(f"recommendations[{index}] must be an object {shape}")
+                continue
+            inner = _Fields(recommendation)
+            rec_id = inner.text("id", required=True)
+            inner.text("agency", required=True)
+            inner.text("action", required=True)
+            due = inner.text("due", required=True)
+            if due is not None and _date_or_none(due) is None:
+                inner.problems.append(f"'due' must be a date (YYYY-MM-DD), not '{_short(due)}'")
+            if rec_id is not None:
+                if rec_id in seen:
+                    inner.problems.append(
+                        f"id '{_short(rec_id)}' is already used by recommendations[{seen[rec_id]}]"
+                    )
+                seen.setdefault(rec_id, index)
+            fields.problems.extend(f"recommendations[{index}]: {p}" for p in inner.problems)
+
+    def _completed(self, fields: _Fields) -> None:
+        fields.text("id", required=True)
+
+    def _appeal_decided(self, fields: _Fields) -> None:
+        _required_flag(fields, "upheld")
+        fields.text("reason", required=True)
+
     _CHECKS: Final[Mapping[str, Callable[[EventValidator, _Fields], dict[str, Any] | None]]] = {
         "case_opened": _case_opened,
         "incident_reported": _incident,
@@ -348,6 +426,14 @@ class EventValidator:
         "breach_explained": _sla,
         "case_closed": _closed,
         "case_reopened": _nothing,
+        "case_review_requested": _review_requested,
+        "applicant_informed": _informed,
+        "threshold_decided": _threshold,
+        "case_review_held": _nothing,
+        "recommendations_made": _recommendations,
+        "recommendation_completed": _completed,
+        "appeal_requested": _nothing,
+        "appeal_decided": _appeal_decided,
     }
 
 
@@ -413,9 +499,93 @@ def decode_event(
             specific = {"policy": payload["policy"], "reason": payload["reason"]}
         case "case_closed":
             specific = {"outcome": payload.get("outcome")}
+        case "case_review_requested" | "applicant_informed" | "threshold_decided":
+            specific = _decode_review(payload)
+        case "recommendations_made" | "recommendation_completed" | "appeal_decided":
+            specific = _decode_review(payload)
         case _:
             specific = {}
     return cls(**common, **specific)
+
+
+def _decode_review(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of the ASB case review events that carry any."""
+    match payload["type"]:
+        case "case_review_requested":
+            return {
+                "applicant": payload["applicant"],
+                "complaints": tuple(
+                    Complaint(
+                        reported_at=parse_event_time(c["reported_at"]),
+                        behaviour_at=parse_event_time(c["behaviour_at"]),
+                        agency=c["agency"],
+                        incident=c.get("incident"),
+                    )
+                    for c in payload["complaints"]
+                ),
+            }
+        case "applicant_informed":
+            return {"stage": payload["stage"]}
+        case "threshold_decided":
+            return {"met": payload["met"], "reason": payload["reason"]}
+        case "recommendations_made":
+            return {
+                "recommendations": tuple(
+                    Recommendation(
+                        id=r["id"],
+                        agency=r["agency"],
+                        action=r["action"],
+                        due=date.fromisoformat(r["due"]),
+                    )
+                    for r in payload["recommendations"]
+                )
+            }
+        case "recommendation_completed":
+            return {"recommendation_id": payload["id"]}
+        case _:  # appeal_decided
+            return {"upheld": payload["upheld"], "reason": payload["reason"]}
+
+
+def _required_flag(fields: _Fields, name: str) -> None:
+    if not fields.present(name):
+        fields.problems.append(f"'{name}' is missing (true or false)")
+    else:
+        fields.flag(name)
+
+
+def _time_or_none(value: Any) -> datetime | None:
+    try:
+        moment = parse_event_time(value)
+    except TimestampError:
+        return None
+    return moment if within_supported_years(moment) else None
+
+
+def _timestamp_field(fields: _Fields, name: str) -> datetime | None:
+    """A timestamp field other than `at`, held to the same rules as `at`."""
+    if not fields.present(name):
+        fields.problems.append(
+            f"'{name}' is missing (a timestamp with offset, e.g. 2014-05-06T10:30:00+01:00)"
+        )
+        return None
+    try:
+        moment = parse_event_time(fields.obj[name])
+    except TimestampError as exc:
+        fields.problems.append(f"'{name}' {exc}")
+        return None
+    if not within_supported_years(moment):
+        fields.problems.append(
+            f"'{name}' must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
+        )
+        return None
+    return moment
+
+
+def _date_or_none(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
 
 
 def _unstorable_text(obj: Mapping[str, Any]) -> list[str]:

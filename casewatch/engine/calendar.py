@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from attrs import frozen
-from dateutil.relativedelta import relativedelta
+
+from casewatch.cases.case_review import add_local_months
 
 NATION_SUBDIVISIONS: Final = {
     "england_wales": "ENG",
@@ -60,9 +61,9 @@ class WorkCalendar:
         return self._aware(wall)
 
     def add_calendar_months(self, start: datetime, months: int) -> datetime:
-        """Calendar months on the local calendar (31 Aug - 6 months = 28/29 Feb)."""
-        wall = self.local(start).replace(tzinfo=None) + relativedelta(months=months)
-        return self._aware(wall)
+        """Calendar months on the local calendar (31 Aug - 6 months = 28/29 Feb), computed
+        where the case review threshold computes them, so both agree."""
+        return add_local_months(start, months, self.tz)
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
         wall = self.local(start).replace(tzinfo=None)

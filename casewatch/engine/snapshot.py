@@ -6,11 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from casewatch.cases.events import (
+    ApplicantInformed,
     ContactAttempted,
     Event,
     IncidentReported,
     ReferralMade,
     RiskAssessed,
+    ThresholdDecided,
     level_rank,
 )
 from casewatch.cases.state import CaseState, Risk
@@ -35,6 +37,9 @@ def build_snapshot(
         "police_incidents_12m": (
             event.police_incidents_12m or 0 if isinstance(event, RiskAssessed) else 0
         ),
+        "informed_stage": event.stage if isinstance(event, ApplicantInformed) else "",
+        # Booleans as 0/1, as every boolean fact: durable-rules compares them as numbers.
+        "threshold_met": int(isinstance(event, ThresholdDecided) and event.met),
     }
     for window in rules.windows_by_event.get(event.TYPE, ()):
         since = _window_start(event.at, window.days, window.months, calendar)

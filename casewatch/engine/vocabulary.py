@@ -13,7 +13,13 @@ from typing import Final
 
 from attrs import frozen
 
-from casewatch.cases.events import CONTACT_METHODS, EVENT_TYPES, MATRICES, REFERRAL_TARGETS
+from casewatch.cases.events import (
+    CONTACT_METHODS,
+    EVENT_TYPES,
+    INFORMED_STAGES,
+    MATRICES,
+    REFERRAL_TARGETS,
+)
 
 
 @frozen
@@ -61,6 +67,17 @@ FACTS: Final[Mapping[str, FactSpec]] = {
         "count",
         ("at_least",),
         parameters=("days", "months"),
+    ),
+    "informed_stage": FactSpec(
+        "what an applicant_informed event told the ASB case review applicant",
+        "text",
+        ("is", "in"),
+        choices=INFORMED_STAGES,
+    ),
+    "threshold_met": FactSpec(
+        "whether a threshold_decided event found the ASB case review threshold met",
+        "boolean",
+        ("is",),
     ),
     "previous_referral_within": FactSpec(
         "an earlier referral to the same place within the window before this event",

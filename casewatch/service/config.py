@@ -17,6 +17,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from attrs import frozen
 
+from casewatch.cases.case_review import (
+    CaseReviewConfigError,
+    CaseReviewSettings,
+    case_review_settings_from_mapping,
+)
 from casewatch.cases.db import DEFAULT_URL, normalise_url
 from casewatch.cases.matrices import (
     Matrices,
@@ -60,9 +65,10 @@ class Config:
     routing: Routing
     measures: tuple[Measure, ...]
     retention: RetentionPolicy
+    case_review: CaseReviewSettings = CaseReviewSettings()
 
     def validator(self) -> EventValidator:
-        return EventValidator(self.matrices, self.policies.case_types())
+        return EventValidator(self.matrices, self.policies.case_types(), self.case_review)
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -133,6 +139,12 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         retention = retention_from_mapping(read("retention.yaml"), sources["retention.yaml"])
     except RetentionConfigError as exc:
         raise ConfigError(str(exc)) from None
+    try:
+        case_review = case_review_settings_from_mapping(
+            settings.get("case_review"), sources["settings.yaml"], timezone
+        )
+    except CaseReviewConfigError as exc:
+        raise ConfigError(str(exc)) from None
     rule_texts = read_rule_texts(rules_dir)
     try:
         rules = load_rule_files(rule_texts.items(), policies, sources["policies.yaml"])
@@ -151,6 +163,7 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         routing=routing,
         measures=measures,
         retention=retention,
+        case_review=case_review,
     )
 
 

@@ -35,12 +35,12 @@ def test_shipped_rules_and_policies_are_valid() -> None:
     assert result.exit_code == 0, result.stdout
     report = result.json()
     assert report["problems"] == []
-    assert report["rules"] == 15
-    assert report["policies"] == 4
+    assert report["rules"] == 21  # 15, and 6 for the ASB case review
+    assert report["policies"] == 8  # the contract's 4 and the case review's 4
 
 
 def test_every_default_policy_and_flag_is_declared(config: Config) -> None:
-    """The four policies of the contract are started by rules; the four flags are raised."""
+    """The eight policies of the contract are started by rules; the four flags are raised."""
     started = {e.target for r in config.rules.rules for e in r.effects if e.kind == "start_cycle"}
     raised = {e.target for r in config.rules.rules for e in r.effects if e.kind == "raise_flag"}
     assert started == {
@@ -48,6 +48,10 @@ def test_every_default_policy_and_flag_is_declared(config: Config) -> None:
         "asb-high-risk-reduction",
         "da-high-risk-idva-contact",
         "da-high-risk-marac-referral",
+        "asb-review-acknowledgement",
+        "asb-review-decision",
+        "asb-review-meeting",
+        "asb-review-outcome",
     }
     assert raised == {"repeat-victim", "community-trigger", "potential-escalation", "repeat-marac"}
 
