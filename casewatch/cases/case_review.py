@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from attrs import frozen
+from attrs import Factory, frozen
 from dateutil.relativedelta import relativedelta
 
 from casewatch.cases.events import (
@@ -46,7 +46,7 @@ class CaseReviewSettings:
     """The local review procedure's threshold and the partnership's time zone."""
 
     threshold: int = STATUTORY_THRESHOLD
-    tz: ZoneInfo = ZoneInfo("Europe/London")
+    tz: ZoneInfo = Factory(lambda: ZoneInfo("Europe/London"))
 
 
 def case_review_settings_from_mapping(

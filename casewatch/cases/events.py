@@ -288,6 +288,5 @@ EVENT_TYPES: Final[Mapping[str, type[Event]]] = {
         BreachExplained,
         CaseClosed,
         CaseReopened,
-        *CASE_REVIEW_EVENTS,
     )
-}
+} | {cls.TYPE: cls for cls in CASE_REVIEW_EVENTS}

@@ -39,8 +39,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from casewatch.cases.db import UTCDateTime, is_sqlite
 from casewatch.cases.case_review import CaseReviewSettings, ReviewEvent, review_problems
+from casewatch.cases.db import UTCDateTime, is_sqlite
 from casewatch.cases.events import CASE_REVIEW_TYPES, CASE_TYPE_NAMES
 from casewatch.cases.store import CaseHistory, Projector, load_histories, lock_cases
 from casewatch.cases.tables import CaseRow, EventRow, ImportBatch, PersonalDataRow

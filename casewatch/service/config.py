@@ -15,7 +15,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from attrs import frozen
+from attrs import Factory, frozen
 
 from casewatch.cases.case_review import (
     CaseReviewConfigError,
@@ -65,7 +65,7 @@ class Config:
     routing: Routing
     measures: tuple[Measure, ...]
     retention: RetentionPolicy
-    case_review: CaseReviewSettings = CaseReviewSettings()
+    case_review: CaseReviewSettings = Factory(CaseReviewSettings)
 
     def validator(self) -> EventValidator:
         return EventValidator(self.matrices, self.policies.case_types(), self.case_review)
