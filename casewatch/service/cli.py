@@ -37,11 +37,14 @@ from casewatch.service.logging import configure_logging, get_logger
 from casewatch.service.render import print_alerts, print_case, print_cases
 from casewatch.service.reporting import (
     BINARY_FORMATS,
+    CASE_REVIEW_FORMATS,
     CHARTED_FORMATS,
     DETAILED_FORMATS,
     FORMATS,
+    build_case_review_report,
     build_report,
     render,
+    render_case_reviews,
     write_pack,
 )
 from casewatch.service.runtime import DatabaseUnavailableError, Runtime, open_runtime, run_tick
@@ -320,6 +323,41 @@ def report_sla(
         _fail(EXIT_USAGE, f"cannot write {output}: {exc.strerror or exc}")
 
 
+@report_app.command("case-reviews")
+def report_case_reviews(
+    period: PeriodOption = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    as_of: AsOfOption = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help=f"One of {', '.join(CASE_REVIEW_FORMATS)}.")
+    ] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write to this file instead of stdout.")
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """ASB case reviews in a period: applications, threshold not met, reviews held and with
+    recommendations (the figures to publish), each stage's timeliness, recommendations
+    open and overdue, appeals. CSV and HTML hold no case reference: fit to publish."""
+    _check_format(output_format, CASE_REVIEW_FORMATS)
+    chosen = _period(period, date_from, date_to)
+    with _runtime(db, config) as runtime:
+        request = _report_request(runtime, chosen, as_of=as_of, by=None, compare=None)
+        report = build_case_review_report(runtime, request)
+    log.info("report_built", action="report_case_reviews", applications=report["applications"])
+    content = render_case_reviews(report, output_format, chosen.label)
+    if output is None:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_bytes(content)
+    except OSError as exc:
+        _fail(EXIT_USAGE, f"cannot write {output}: {exc.strerror or exc}")
+
+
 @report_app.command("pack")
 def report_pack(
     period: PeriodOption = None,
@@ -353,9 +391,14 @@ def report_pack(
         )
         errors.print(f"building the report for {chosen.label}")
         report = build_report(runtime, request)
+        case_reviews = build_case_review_report(runtime, request)
     try:
         written = write_pack(
-            report, request.by, folder, lambda name: errors.print(f"writing {name}")
+            report,
+            request.by,
+            folder,
+            lambda name: errors.print(f"writing {name}"),
+            case_reviews,
         )
     except OSError as exc:
         _fail(EXIT_USAGE, f"cannot write the pack to {folder}: {exc.strerror or exc}")

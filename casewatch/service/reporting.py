@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from casewatch.reports.board import ReportRequest, ReportSetup, psg_report
+from casewatch.reports.case_review_formats import case_review_csv, case_review_html
+from casewatch.reports.case_reviews import case_review_report, public_json
 from casewatch.reports.formats import measures_csv, misses_csv, sla_csv
 from casewatch.service.runtime import Runtime
 
@@ -23,6 +25,35 @@ def build_report(runtime: Runtime, request: ReportRequest) -> dict[str, Any]:
     setup = ReportSetup(config.policies, config.rulesets(), config.measures, config.timezone)
     with runtime.engine.connect() as conn, conn.begin():
         return psg_report(conn, setup, request)
+
+
+def build_case_review_report(runtime: Runtime, request: ReportRequest) -> dict[str, Any]:
+    """The ASB case review figures of the request's period, as of its `as_of`."""
+    config = runtime.config
+    with runtime.engine.connect() as conn, conn.begin():
+        return case_review_report(
+            conn,
+            policies=config.policies,
+            rulesets=config.rulesets(),
+            date_from=request.period.first,
+            date_to=request.period.last,
+            as_of=request.as_of,
+            tz=config.timezone,
+        )
+
+
+CASE_REVIEW_FORMATS: Final = ("json", "csv", "html")
+
+
+def render_case_reviews(
+    report: Mapping[str, Any], output_format: str, label: str | None = None
+) -> bytes:
+    """JSON exactly as the contract has it; CSV and HTML fit to publish."""
+    if output_format == "csv":
+        return case_review_csv(report).encode()
+    if output_format == "html":
+        return case_review_html(report, label).encode()
+    return (json.dumps(public_json(report), ensure_ascii=False, indent=2) + "\n").encode()
 
 
 def render(
@@ -45,8 +76,11 @@ def render(
     return (json.dumps(report, ensure_ascii=False, indent=2 if pretty else None) + "\n").encode()
 
 
-def pack_files(report: Mapping[str, Any], by: str | None) -> dict[str, Callable[[], bytes]]:
-    """The board pack: file name -> how to make it, in the order they are written."""
+def pack_files(
+    report: Mapping[str, Any], by: str | None, case_reviews: Mapping[str, Any] | None = None
+) -> dict[str, Callable[[], bytes]]:
+    """The board pack: file name -> how to make it, in the order they are written; with
+    the ASB case review section when its report is given."""
     from casewatch.reports.render import report_html, trend_png  # noqa: PLC0415 - as above
 
     chart: list[bytes] = []  # drawn once, for the page and the PNG file
@@ -56,7 +90,7 @@ def pack_files(report: Mapping[str, Any], by: str | None) -> dict[str, Callable[
             chart.append(trend_png(report))
         return chart[0]
 
-    return {
+    files: dict[str, Callable[[], bytes]] = {
         "sla-by-quarter.png": png,
         "report.html": lambda: report_html(report, by, png()).encode(),
         "report.xlsx": lambda: render(report, by, "xlsx"),
@@ -65,6 +99,17 @@ def pack_files(report: Mapping[str, Any], by: str | None) -> dict[str, Callable[
         "misses.csv": lambda: misses_csv(report).encode(),
         "report.json": lambda: render(report, by, "json"),
     }
+    if case_reviews is not None:
+        label = report.get("period")
+        for kind in ("html", "csv", "json"):
+            files[f"case-reviews.{kind}"] = _case_review_file(case_reviews, kind, label)
+    return files
+
+
+def _case_review_file(
+    report: Mapping[str, Any], kind: str, label: str | None
+) -> Callable[[], bytes]:
+    return lambda: render_case_reviews(report, kind, label)
 
 
 def write_pack(
@@ -72,12 +117,13 @@ def write_pack(
     by: str | None,
     folder: Path,
     progress: Callable[[str], None],
+    case_reviews: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Write every file of the pack into `folder` (created if need be). Each file is
     written beside its final name and renamed, so a reader never sees half a file."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, make in pack_files(report, by).items():
+    for name, make in pack_files(report, by, case_reviews).items():
         progress(name)
         target = folder / name
         partial = folder / f".{name}.partial"

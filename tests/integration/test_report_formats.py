@@ -87,7 +87,7 @@ def test_csv_has_the_json_fields(db_url: str) -> None:
     groups = [r for r in grouped if r["scope"] == "group"]
     totals = [r for r in grouped if r["scope"] == "total"]
     assert {r["team"] for r in groups} == {"asb-north", "asb-south"}
-    assert [r["team"] for r in totals] == [""] * 4
+    assert [r["team"] for r in totals] == [""] * 8  # every policy, the case review's too
     for total in totals:
         mine = [r for r in groups if r["policy"] == total["policy"]]
         assert int(total["cohort"]) == sum(int(r["cohort"]) for r in mine)
@@ -144,7 +144,7 @@ def test_html_shows_rag_as_text_and_embeds_the_chart(db_url: str, tmp_path: Path
 
 
 def test_png_is_a_chart_per_policy_of_the_quarters(db_url: str, tmp_path: Path) -> None:
-    """The PNG opens as an image: a 2 x 2 grid of 500 x 300 panels for four policies."""
+    """The PNG opens as an image: a 2 x 4 grid of 500 x 300 panels for eight policies."""
     seeded(db_url)
     output = tmp_path / "report.png"
     result = casewatch(
@@ -153,7 +153,7 @@ def test_png_is_a_chart_per_policy_of_the_quarters(db_url: str, tmp_path: Path) 
     assert result.exit_code == 0, result.stderr
     with Image.open(output) as image:
         assert image.format == "PNG"
-        assert image.size == (1000, 600)
+        assert image.size == (1000, 1200)
         colours = image.convert("RGB").getcolors(maxcolors=1_000_000) or []
         assert len(colours) > 50  # a drawn chart, not a blank canvas
 
@@ -172,6 +172,9 @@ def test_pack_writes_every_file_in_one_go(db_url: str, tmp_path: Path) -> None:
         names
         == sorted(summary["files"])
         == [
+            "case-reviews.csv",
+            "case-reviews.html",
+            "case-reviews.json",
             "measures.csv",
             "misses.csv",
             "report.html",
