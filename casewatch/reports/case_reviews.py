@@ -206,18 +206,23 @@ def _recommendations_follow(events: Sequence[Event], position: int) -> bool:
 # -- the shell ------------------------------------------------------------------------
 
 
-def load_review_histories(conn: Connection, as_of: datetime) -> list[list[Event]]:
-    """Every case's case review events up to `as_of`, in effect order. Applications are
-    few (tens a year in a partnership), so they are read whole."""
-    rows = conn.execute(
+def load_review_histories(
+    conn: Connection, as_of: datetime, case_ids: Sequence[str] | None = None
+) -> dict[str, list[Event]]:
+    """Each case's case review events up to `as_of`, in effect order (every case's, or
+    those of `case_ids`). Applications are few (tens a year in a partnership), so they
+    are read whole."""
+    query = (
         select(EventRow.case_id, EventRow.payload, EventRow.derived)
         .where(EventRow.type.in_(sorted(CASE_REVIEW_TYPES)), EventRow.at <= as_of)
         .order_by(EventRow.case_id, EventRow.at, EventRow.import_id, EventRow.line)
     )
+    if case_ids is not None:
+        query = query.where(EventRow.case_id.in_(list(case_ids)))
     histories: dict[str, list[Event]] = defaultdict(list)
-    for case_id, payload, derived in rows:
+    for case_id, payload, derived in conn.execute(query):
         histories[case_id].append(decode_event(_json(payload), _json(derived)))
-    return list(histories.values())
+    return histories
 
 
 def _json(text: str | None) -> Any:
@@ -237,7 +242,8 @@ def case_review_report(
     """The contract's JSON, plus `by_agency` under the key the renderings read (removed
     from the JSON the command prints: see `public_json`)."""
     start, end = period_bounds(date_from, date_to, tz)
-    figures = review_figures(load_review_histories(conn, as_of), Window(start, end, as_of, tz))
+    histories = load_review_histories(conn, as_of).values()
+    figures = review_figures(histories, Window(start, end, as_of, tz))
     sla = sla_report(
         conn,
         policies=policies,
@@ -261,3 +267,122 @@ def case_review_report(
 def public_json(report: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON of the contract, exactly: the renderings' extras left out."""
     return {k: v for k, v in report.items() if k != "by_agency"}
+
+
+# -- reviews in progress: the manager's view and the case page ------------------------
+
+STAGE_NAMES: Final = {
+    "asb-review-acknowledgement": "awaiting acknowledgement",
+    "asb-review-decision": "awaiting the threshold decision",
+    "asb-review-meeting": "awaiting the review meeting",
+    "asb-review-outcome": "awaiting the outcome letter",
+}
+
+
+@attrs.frozen
+class OpenCycle:
+    """A running or paused cycle of a case review policy."""
+
+    policy: str
+    due_at: datetime
+    paused: bool = False
+
+
+@attrs.frozen
+class RecommendationState:
+    id: str
+    agency: str
+    action: str
+    due: date
+    completed: bool
+    overdue: bool
+
+
+@attrs.frozen
+class Progress:
+    """Where one case's review stands and what falls due next."""
+
+    case_id: str
+    requested_at: datetime | None
+    stage: str
+    next_deadline: datetime | date | None
+    next_step: str | None
+    recommendations: tuple[RecommendationState, ...]
+
+    @property
+    def in_progress(self) -> bool:
+        return self.next_deadline is not None
+
+    @property
+    def overdue_recommendations(self) -> int:
+        return sum(1 for r in self.recommendations if r.overdue)
+
+
+def review_progress(
+    case_id: str,
+    events: Sequence[Event],
+    cycles: Sequence[OpenCycle],
+    as_of: datetime,
+    tz: ZoneInfo,
+) -> Progress:
+    """The stage of the soonest open stage cycle, else of open recommendations, else the
+    last thing that happened; the next deadline is the soonest of both."""
+    today = as_of.astimezone(tz).date()
+    seen = [e for e in events if e.at <= as_of]
+    completed = _completions(seen)
+    recommendations = tuple(
+        RecommendationState(
+            id=r.id,
+            agency=r.agency,
+            action=r.action,
+            due=r.due,
+            completed=r.id in completed,
+            overdue=r.id not in completed and _overdue(r.due, today),
+        )
+        for e in seen
+        if isinstance(e, RecommendationsMade)
+        for r in e.recommendations
+    )
+    requests = [e.at for e in seen if isinstance(e, CaseReviewRequested)]
+    open_cycles = sorted(cycles, key=lambda c: c.due_at)
+    pending = sorted((r for r in recommendations if not r.completed), key=lambda r: r.due)
+    deadline: datetime | date | None = None
+    step: str | None = None
+    if open_cycles:
+        first = open_cycles[0]
+        stage = STAGE_NAMES.get(first.policy, first.policy) + (" (paused)" if first.paused else "")
+        deadline, step = first.due_at, STAGE_NAMES.get(first.policy, first.policy)
+    elif pending:
+        stage = "recommendations open"
+    else:
+        stage = _last_step(seen)
+    if pending and (deadline is None or _as_day(deadline, tz) > pending[0].due):
+        deadline, step = pending[0].due, f"recommendation {pending[0].id} ({pending[0].agency})"
+    return Progress(
+        case_id=case_id,
+        requested_at=requests[-1] if requests else None,
+        stage=stage,
+        next_deadline=deadline,
+        next_step=step,
+        recommendations=recommendations,
+    )
+
+
+def _as_day(moment: datetime | date, tz: ZoneInfo) -> date:
+    return moment.astimezone(tz).date() if isinstance(moment, datetime) else moment
+
+
+def _last_step(events: Sequence[Event]) -> str:
+    for event in reversed(events):
+        match event:
+            case ThresholdDecided(met=False):
+                return "threshold not met"
+            case AppealDecided():
+                return "appeal decided"
+            case AppealRequested():
+                return "appeal requested"
+            case RecommendationsMade() | CaseReviewHeld():
+                return "review done"
+            case _:
+                continue
+    return "no application"

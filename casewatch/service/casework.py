@@ -579,6 +579,11 @@ _FIELD_PATTERNS: Final = tuple(
 )
 
 
+def visible_cases(who: Principal) -> Any:
+    """The cases `who` may see, as a condition on `cases` (the lists' access rule)."""
+    return _visible_to(who)
+
+
 def _visible_to(who: Principal) -> Any:
     """The SQL form of access.can_view_case, for lists."""
     teams = sorted(who.teams)

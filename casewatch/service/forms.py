@@ -162,3 +162,75 @@ def opening_event(form: Mapping[str, str], tz: ZoneInfo) -> dict[str, Any]:
         "tags": _listed(form, "tags") or None,
     }
     return _with_time(event, form, tz)
+
+
+# -- the ASB case review --------------------------------------------------------------
+
+# The case review steps a page can record on an ASB case, in the order they happen.
+CASE_REVIEW_STEPS: Final = (
+    "case_review_requested",
+    "applicant_informed",
+    "threshold_decided",
+    "case_review_held",
+    "recommendations_made",
+    "recommendation_completed",
+    "appeal_requested",
+    "appeal_decided",
+)
+MAX_ROWS: Final = 50  # complaint and recommendation rows a form may carry
+
+
+def _local(form: Mapping[str, str], name: str, tz: ZoneInfo) -> str | None:
+    """A datetime-local field as a timestamp with its offset; text that is not a time is
+    passed on for the validator to word."""
+    value = _text(form, name)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).isoformat()
+
+
+def _rows(form: Mapping[str, str], prefix: str, names: tuple[str, ...]) -> list[dict[str, str]]:
+    """Numbered rows (`complaint-1-agency`, ...) with anything typed in them, in order."""
+    rows = []
+    for index in range(1, MAX_ROWS + 1):
+        row = {n: v for n in names if (v := _text(form, f"{prefix}-{index}-{n}")) is not None}
+        if row:
+            rows.append(row)
+    return rows
+
+
+def _yes_no(form: Mapping[str, str], name: str) -> bool | str | None:
+    value = _text(form, name)
+    return {"yes": True, "no": False}.get(value or "", value)
+
+
+def case_review_event(kind: str, form: Mapping[str, str], tz: ZoneInfo) -> dict[str, Any]:
+    """The event for one step of an ASB case review."""
+    if kind not in CASE_REVIEW_STEPS:
+        raise FormError(
+            "type", f"choose a step of the case review ({', '.join(CASE_REVIEW_STEPS)})"
+        )
+    event: dict[str, Any] = {"type": kind}
+    if kind == "case_review_requested":
+        complaints = _rows(form, "complaint", ("reported_at", "behaviour_at", "agency", "incident"))
+        for complaint in complaints:
+            for name in ("reported_at", "behaviour_at"):
+                complaint_time = _local(complaint, name, tz)
+                if complaint_time is not None:
+                    complaint[name] = complaint_time
+        event |= {"applicant": _text(form, "applicant"), "complaints": complaints}
+    elif kind == "applicant_informed":
+        event["stage"] = _text(form, "stage")
+    elif kind == "threshold_decided":
+        event |= {"met": _yes_no(form, "met"), "reason": _text(form, "reason")}
+    elif kind == "recommendations_made":
+        event["recommendations"] = _rows(form, "recommendation", ("id", "agency", "action", "due"))
+    elif kind == "recommendation_completed":
+        event["id"] = _text(form, "recommendation")
+    elif kind == "appeal_decided":
+        event |= {"upheld": _yes_no(form, "upheld"), "reason": _text(form, "reason")}
+    return _with_time(event, form, tz)

@@ -48,6 +48,7 @@ from casewatch.service.logging import get_logger
 from casewatch.service.runtime import Runtime
 from casewatch.service.web.api import NUL, NUL_REFUSED, ErrorBody, FieldErrorBody, api_router
 from casewatch.service.web.pages import pages_router
+from casewatch.service.web.review_pages import review_router
 from casewatch.service.web.security import AnyRequest
 from casewatch.service.web.state import Service, service_of
 from casewatch.service.worker import Heartbeat
@@ -128,6 +129,7 @@ def create_app(
             healthz,
             readyz,
             pages_router(),
+            review_router(),
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         state=_state(service),

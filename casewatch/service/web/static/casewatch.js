@@ -71,10 +71,85 @@ function record(form) {
   update();
 }
 
+// The ASB case review application: whether each complaint qualifies and whether the
+// threshold is met, as the table is filled in. The server decides on save with the same
+// rule: reported within one calendar month of the behaviour (not before it), applied
+// within six calendar months of the report, one incident counted once.
+function wall(value) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}:\d{2})/.exec(value || "");
+  return m ? { y: Number(m[1]), mo: Number(m[2]), d: Number(m[3]), t: m[4] } : null;
+}
+function addMonths(w, n) {
+  const total = w.y * 12 + (w.mo - 1) + n;
+  const y = Math.floor(total / 12), mo = (total % 12) + 1;
+  const last = new Date(Date.UTC(y, mo, 0)).getUTCDate();  // 31 Jan + 1 month = 29 Feb
+  return { y, mo, d: Math.min(w.d, last), t: w.t };
+}
+function stamp(w) {
+  const two = (n) => String(n).padStart(2, "0");
+  return `${String(w.y).padStart(4, "0")}-${two(w.mo)}-${two(w.d)}T${w.t}`;
+}
+function localNow() {
+  const now = new Date(Date.now() - new Date().getTimezoneOffset() * 60000);
+  return now.toISOString().slice(0, 16);
+}
+function application(form) {
+  const threshold = Number(form.dataset.threshold);
+  const body = form.querySelector("#complaint-rows tbody");
+  const result = form.querySelector("#threshold-result");
+  const update = () => {
+    const requested = wall(form.querySelector("#application-at").value) || wall(localNow());
+    const incidents = new Set();
+    let counted = 0, filled = 0;
+    for (const row of body.querySelectorAll("tr")) {
+      const cell = row.querySelector(".qualifies");
+      const behaviour = wall(row.querySelector("[name$='-behaviour_at']").value);
+      const reported = wall(row.querySelector("[name$='-reported_at']").value);
+      const incident = row.querySelector("[name$='-incident']").value.trim();
+      if (!behaviour || !reported) { cell.textContent = ""; continue; }
+      filled += 1;
+      let counts = stamp(behaviour) <= stamp(reported)
+        && stamp(reported) <= stamp(addMonths(behaviour, 1))
+        && stamp(requested) <= stamp(addMonths(reported, 6));
+      let words = counts ? "yes" : "no";
+      if (counts && incident) {
+        if (incidents.has(incident)) { counts = false; words = "same incident: counted once"; }
+        else incidents.add(incident);
+      }
+      if (counts) counted += 1;
+      cell.textContent = words;
+    }
+    result.textContent = filled === 0
+      ? "Fill in the complaints to see whether the threshold is met."
+      : `${counted} of ${filled} complaint(s) qualify; threshold ${threshold}: `
+        + (counted >= threshold ? "met — the review is a duty." : "not met by the complaints alone.");
+  };
+  const add = form.querySelector("#add-complaint");
+  add.hidden = false;
+  add.addEventListener("click", () => {
+    const rows = body.querySelectorAll("tr");
+    const next = rows.length + 1;
+    const row = rows[rows.length - 1].cloneNode(true);
+    row.dataset.row = String(next);
+    row.querySelector("th").textContent = String(next);
+    for (const input of row.querySelectorAll("input")) {
+      input.name = input.name.replace(/^complaint-\d+-/, `complaint-${next}-`);
+      input.setAttribute("aria-label", input.getAttribute("aria-label").replace(/\d+/, String(next)));
+      input.value = "";
+    }
+    row.querySelector(".qualifies").textContent = "";
+    body.append(row);
+  });
+  form.addEventListener("input", update);
+  form.addEventListener("change", update);
+  update();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   tick();
   setInterval(tick, 60000);
   const d = document.querySelector("#dash-form"); if (d) dash(d);
   const a = document.querySelector("#asb-form"); if (a) asb(a);
   const r = document.querySelector("#record-form"); if (r) record(r);
+  const c = document.querySelector("#application-form"); if (c) application(c);
 });
