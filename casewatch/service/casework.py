@@ -561,8 +561,12 @@ _ITEM: Final = re.compile(r"\[(\d+)\]")
 _FIELD_PATTERNS: Final = tuple(
     (re.compile(pattern), path)
     for pattern, path in (
-        (r"^(actions\[\d+\]): '(\w+)'", "{}.{}"),
-        (r"^(actions\[\d+\])", "{}"),
+        (r"^((?:actions|complaints|recommendations)\[\d+\]): '(\w+)'", "{}.{}"),
+        (r"^((?:actions|complaints|recommendations)\[\d+\])", "{}"),
+        (r"^the threshold is met, so the decision", "met"),
+        (r"^a threshold decision needs an application", "at"),
+        (r"^recommendation id '", "recommendations"),
+        (r"^case '[^']*' has no recommendation", "id"),
         (r"^professional_judgement: '(\w+)'", "professional_judgement.{}"),
         (r"^professional judgement", "professional_judgement"),
         (r"^'([A-Za-z_][A-Za-z0-9_]*)'", "{}"),
