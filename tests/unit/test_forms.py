@@ -10,6 +10,7 @@ from casewatch.service.config import load_config
 from casewatch.service.forms import (
     FormError,
     asb_event,
+    case_review_event,
     dash_event,
     opening_event,
     recorded_event,
@@ -86,3 +87,54 @@ def test_an_opening_form_keeps_victim_details_together() -> None:
         {"case_type": "asb", "team": "north", "victim_name": "A B", "victim_phone": ""}, LONDON
     )
     assert event == {"case_type": "asb", "team": "north", "victim": {"name": "A B"}}
+
+
+def test_an_application_form_gives_its_filled_complaint_rows_with_offsets() -> None:
+    """Empty rows are dropped; local times get the London offset of their date."""
+    form = {
+        "applicant": "victim",
+        "at": "2015-03-20T10:00",
+        "complaint-1-behaviour_at": "2015-02-01T21:00",
+        "complaint-1-reported_at": "2015-02-02T09:00",
+        "complaint-1-agency": "police",
+        "complaint-3-behaviour_at": "2015-03-29T21:00",
+        "complaint-3-reported_at": "2015-03-30T09:00",
+        "complaint-3-agency": "council",
+        "complaint-3-incident": "i1",
+    }
+    event = case_review_event("case_review_requested", form, LONDON)
+    assert event == {
+        "type": "case_review_requested",
+        "at": "2015-03-20T10:00:00+00:00",
+        "applicant": "victim",
+        "complaints": [
+            {
+                "behaviour_at": "2015-02-01T21:00:00+00:00",
+                "reported_at": "2015-02-02T09:00:00+00:00",
+                "agency": "police",
+            },
+            {
+                "behaviour_at": "2015-03-29T21:00:00+01:00",
+                "reported_at": "2015-03-30T09:00:00+01:00",
+                "agency": "council",
+                "incident": "i1",
+            },
+        ],
+    }
+
+
+def test_decision_and_recommendation_forms() -> None:
+    """Yes/no radios become booleans; recommendation rows keep their four fields."""
+    decision = case_review_event("threshold_decided", {"met": "no", "reason": "r"}, LONDON)
+    assert decision == {"type": "threshold_decided", "met": False, "reason": "r"}
+    made = case_review_event(
+        "recommendations_made",
+        {"recommendation-1-id": "R1", "recommendation-1-agency": "police",
+         "recommendation-1-action": "patrols", "recommendation-1-due": "2015-05-01"},
+        LONDON,
+    )  # fmt: skip
+    assert made["recommendations"] == [
+        {"id": "R1", "agency": "police", "action": "patrols", "due": "2015-05-01"}
+    ]
+    with pytest.raises(FormError):
+        case_review_event("case_opened", {}, LONDON)
