@@ -119,7 +119,8 @@ def threshold_met(request: CaseReviewRequested, settings: CaseReviewSettings) ->
 
 def describe_complaint(number: int, complaint: Complaint, tz: ZoneInfo) -> str:
     reported = complaint.reported_at.astimezone(tz).date().isoformat()
-    return f"complaint {number} (reported {reported} to {complaint.agency})"
+    incident = f"incident '{complaint.incident}', " if complaint.incident else ""
+    return f"complaint {number} ({incident}reported {reported} to {complaint.agency})"
 
 
 @frozen

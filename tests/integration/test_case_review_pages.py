@@ -7,7 +7,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.web import sign_in
+from tests.web import Site, api_token, sign_in
 
 PAGE = "/cases/SEED-02/case-review"
 
@@ -88,3 +88,32 @@ def test_the_psg_reads_the_published_figures_without_case_references(
     assert "statutory,Applications for an ASB case review received,,1" in csv.text
     sign_in(client, "caseworker")
     assert client.get("/reports/case-reviews").status_code == 403
+
+
+def test_the_api_refuses_a_complaint_after_the_application_by_its_field(
+    site: Site, client: TestClient[Litestar]
+) -> None:
+    """422 naming complaints[0].reported_at; a good application is then recorded (201)."""
+    headers = {"authorization": f"Bearer {api_token(site.runtime, 'caseworker')}"}
+    good = {
+        "reported_at": "2015-03-02T09:00:00+00:00",
+        "behaviour_at": "2015-03-01T21:00:00+00:00",
+        "agency": "police",
+    }
+    late = good | {"reported_at": "2015-03-21T09:00:00+00:00"}
+    body = {
+        "type": "case_review_requested",
+        "at": "2015-03-20T10:00:00+00:00",
+        "applicant": "representative",
+        "complaints": [late],
+    }
+    refused = client.post("/api/v1/cases/SEED-02/events", json=body, headers=headers)
+    assert refused.status_code == 422, refused.text
+    fields = [e["field"] for e in refused.json()["errors"]]
+    assert fields == ["complaints[0].reported_at"]
+    accepted = client.post(
+        "/api/v1/cases/SEED-02/events", json=body | {"complaints": [good]}, headers=headers
+    )
+    assert accepted.status_code == 201, accepted.text
+    policies = [c["policy"] for c in accepted.json()["cycles"]]
+    assert "asb-review-acknowledgement" in policies
