@@ -141,7 +141,7 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         raise ConfigError(str(exc)) from None
     try:
         case_review = case_review_settings_from_mapping(
-            settings.get("case_review"), sources["settings.yaml"], timezone
+            *_case_review_section(folder, settings, sources), timezone
         )
     except CaseReviewConfigError as exc:
         raise ConfigError(str(exc)) from None
@@ -165,6 +165,24 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         retention=retention,
         case_review=case_review,
     )
+
+
+def _case_review_section(
+    folder: Path | None, settings: Mapping[str, Any], sources: dict[str, str]
+) -> tuple[Any, str]:
+    """`case_review:` in settings.yaml; a partnership may instead keep its review procedure
+    in its own `case_review.yaml` (`threshold: N`, or the same `case_review:` section)."""
+    if "case_review" in settings or folder is None or not (folder / "case_review.yaml").is_file():
+        return settings.get("case_review"), sources["settings.yaml"]
+    path = folder / "case_review.yaml"
+    sources["case_review.yaml"] = str(path)
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    if isinstance(data, Mapping) and "case_review" in data:
+        data = data["case_review"]
+    return data, str(path)
 
 
 def read_rule_texts(rules_dir: str | None = None) -> dict[str, str]:

@@ -18,7 +18,7 @@ from casewatch.cases.case_review import (
 )
 from casewatch.cases.events import CaseReviewRequested, Complaint, ThresholdDecided
 from casewatch.cases.validation import EventValidator, RejectedEventError
-from casewatch.service.config import Config
+from casewatch.service.config import Config, ConfigError, load_config
 from tests.builders import ev
 
 LONDON = ZoneInfo("Europe/London")
@@ -257,3 +257,17 @@ def test_an_empty_recommendation_list_is_accepted(config: Config) -> None:
     """A review may make no recommendations."""
     event = config.validator().validate(ev("recommendations_made", "C1", AT, recommendations=[]))
     assert event.event.TYPE == "recommendations_made"
+
+
+def test_the_threshold_is_read_from_settings_or_its_own_file(tmp_path: Any) -> None:
+    """settings.yaml's case_review section, or case_review.yaml; 4 is refused naming it."""
+    (tmp_path / "settings.yaml").write_text(
+        "timezone: Europe/London\ncase_review: {threshold: 2}\n"
+    )
+    assert load_config(str(tmp_path)).case_review.threshold == 2
+    (tmp_path / "settings.yaml").write_text("timezone: Europe/London\n")
+    (tmp_path / "case_review.yaml").write_text("threshold: 1\n")
+    assert load_config(str(tmp_path)).case_review.threshold == 1
+    (tmp_path / "case_review.yaml").write_text("threshold: 4\n")
+    with pytest.raises(ConfigError, match=r"case_review\.yaml: case_review\.threshold"):
+        load_config(str(tmp_path))
