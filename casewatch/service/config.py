@@ -237,11 +237,17 @@ KNOWN_CONFIG_FILES: Final = (
 )
 
 
+OPTIONAL_CONFIG_FILES: Final = ("case_review.yaml",)  # read when a folder has one
+
+
 def config_file_texts(config_dir: str | None = None) -> dict[str, str]:
     """Every configuration and rule file as this casewatch reads them (overrides laid over
     the shipped files): what an export carries so its cases can be replayed elsewhere."""
     folder = Path(config_dir) if config_dir else _env_config_dir()
     texts = {name: _read_text(folder, name)[0] for name in KNOWN_CONFIG_FILES}
+    for name in OPTIONAL_CONFIG_FILES:
+        if folder is not None and (folder / name).is_file():
+            texts[name] = (folder / name).read_text(encoding="utf-8")
     texts.update({f"rules/{name}": text for name, text in read_rule_texts().items()})
     return texts
 
@@ -266,7 +272,9 @@ def check_rules(path: str | None, config_dir: str | None = None) -> RulesCheck:
         target = Path(path)
         if target.is_dir():
             local = {
-                f.name: f for f in sorted(target.glob("*.y*ml")) if f.name not in KNOWN_CONFIG_FILES
+                f.name: f
+                for f in sorted(target.glob("*.y*ml"))
+                if f.name not in (*KNOWN_CONFIG_FILES, *OPTIONAL_CONFIG_FILES)
             }
             if local:
                 texts = {name: f.read_text(encoding="utf-8") for name, f in local.items()}
