@@ -140,9 +140,13 @@ def review_problems(
     case_type: str | None,
     events: Iterable[ReviewEvent],
     settings: CaseReviewSettings,
+    *,
+    application_refused: bool = False,
 ) -> list[Problem]:
     """What is wrong with the new case review events of one case, given all of its case
-    review events (old and new) in effect order."""
+    review events (old and new) in effect order. With `application_refused` (an
+    application line of the same file was itself refused) a decision is not also refused
+    for lacking one: the caseworker fixes the application, not the decision."""
     ordered = list(events)
     new = [item for item in ordered if item.line is not None]
     if case_type == "domestic_abuse":
@@ -157,13 +161,17 @@ def review_problems(
             if item.line is not None
         ]
     problems: list[Problem] = []
-    problems += _decisions(case_id, ordered, settings)
+    problems += _decisions(case_id, ordered, settings, application_refused=application_refused)
     problems += _recommendation_ids(case_id, ordered)
     return problems
 
 
 def _decisions(
-    case_id: str, ordered: Sequence[ReviewEvent], settings: CaseReviewSettings
+    case_id: str,
+    ordered: Sequence[ReviewEvent],
+    settings: CaseReviewSettings,
+    *,
+    application_refused: bool,
 ) -> list[Problem]:
     problems: list[Problem] = []
     request: CaseReviewRequested | None = None
@@ -174,6 +182,8 @@ def _decisions(
         if not isinstance(event, ThresholdDecided) or item.line is None:
             continue
         if request is None:
+            if application_refused:
+                continue
             problems.append(
                 (
                     item.line,

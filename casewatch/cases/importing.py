@@ -567,6 +567,11 @@ def _case_review_problems(conn: Connection, settings: CaseReviewSettings) -> lis
     types = sorted(CASE_REVIEW_TYPES)
     fresh = and_(s.valid, ~s.duplicate, s.type.in_(types))
     case_ids = list(conn.execute(select(s.case_id).where(fresh).distinct()).scalars())
+    refused_applications = set(
+        conn.execute(
+            select(s.case_id).where(~s.valid, s.type == "case_review_requested").distinct()
+        ).scalars()
+    )
     rejections: list[Rejection] = []
     for start in range(0, len(case_ids), 500):
         chunk = case_ids[start : start + 500]
@@ -601,7 +606,13 @@ def _case_review_problems(conn: Connection, settings: CaseReviewSettings) -> lis
             gathered[event.case_id].append(((event.at, 1, 0, line), ReviewEvent(event, line)))
         for case_id, items in gathered.items():
             ordered = [item for _, item in sorted(items, key=lambda pair: pair[0])]
-            rejections += review_problems(case_id, case_types.get(case_id), ordered, settings)
+            rejections += review_problems(
+                case_id,
+                case_types.get(case_id),
+                ordered,
+                settings,
+                application_refused=case_id in refused_applications,
+            )
     return rejections
 
 

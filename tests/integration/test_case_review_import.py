@@ -208,3 +208,17 @@ def test_a_not_met_decision_starts_no_review_clock(db_url: str, tmp_path: Any) -
         "asb-review-acknowledgement",
         "asb-review-decision",
     ]
+
+
+def test_a_refused_application_is_the_only_error_not_its_decision(
+    db_url: str, tmp_path: Any
+) -> None:
+    """The application's complaint is after it: that line is refused, and the decision
+    that relies on it is not also refused for lacking an application."""
+    late = complaints(None)
+    late[0]["reported_at"] = "2024-03-02T10:00:00+00:00"
+    lines = [opened("C1", OPENED), request("C1", late), decided("C1", True)]
+    result = run(db_url, tmp_path, lines)
+    assert result.json()["applied"] == 0
+    assert [e["line"] for e in result.json()["errors"]] == [2]
+    assert "is after the application" in result.json()["errors"][0]["error"]
