@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from attrs import asdict, frozen
+from attrs import Factory, asdict, frozen
 from sqlalchemy import Connection, and_, case, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -26,6 +26,7 @@ from casewatch.cases.importing import Importer, ImportSummary
 from casewatch.cases.store import ConcurrentUpdateError, load_case_events
 from casewatch.cases.tables import CaseRow, PersonalDataRow
 from casewatch.cases.validation import nesting_problems
+from casewatch.cases.vocabulary import late_by
 from casewatch.engine.store import pinned_versions
 from casewatch.engine.tables import AlertRow, CaseFlagRow, SlaCycleRow
 from casewatch.service import audit
@@ -83,8 +84,20 @@ class CaseFilters:
     breached: bool | None = None
     status: str | None = "open"
     caseworker: str | None = None
+    at_risk: bool = False  # only cases with a target breached or past its warning point
     limit: int = 100
     offset: int = 0
+
+
+@frozen
+class BreachSummary:
+    """A target of the case that is breached, or running past its due time."""
+
+    policy: str
+    cycle: int
+    due_at: str
+    late: str  # in words: "2 days 3 hours late" (until it stopped, or until now)
+    reason: str | None  # the breach reason recorded, if any
 
 
 @frozen
@@ -102,6 +115,13 @@ class CaseSummary:
     rag: str | None  # the worst of the case's cycles that are running or breached
     breached: bool
     victim_name: str | None = None
+    breaches: list[BreachSummary] = Factory(list)
+
+
+@frozen
+class CasePage:
+    cases: list[CaseSummary]
+    total: int  # every case the filters keep, not only this page
 
 
 @frozen
@@ -162,11 +182,46 @@ class Casework:
     def list_cases(
         self, who: Principal, filters: CaseFilters, *, address: str | None
     ) -> list[CaseSummary]:
+        return self.case_page(who, filters, address=address, counted=False).cases
+
+    def case_page(
+        self, who: Principal, filters: CaseFilters, *, address: str | None, counted: bool = True
+    ) -> CasePage:
+        """One page of the matching cases and (when `counted`) how many match in all."""
         if not who.may(Action.LIST_CASES):
             raise ForbiddenError
         now = self.clock()
         with self._reading() as conn:
             summaries = list_cases(conn, who, filters, now, self.tz)
+            total = count_cases(conn, who, filters, now) if counted else len(summaries)
+        self._audit_list(who, filters, len(summaries), now, address)
+        return CasePage(summaries, total)
+
+    def team_summary(
+        self, who: Principal, *, address: str | None, at_risk_shown: int = 100
+    ) -> TeamSummary:
+        """The manager's dashboard: every open case of their teams counted in SQL, the
+        first page of those at risk, and how many alerts wait for them."""
+        if not who.may(Action.VIEW_TEAM):
+            raise ForbiddenError
+        now = self.clock()
+        at_risk = CaseFilters(at_risk=True, limit=at_risk_shown)
+        with self._reading() as conn:
+            counts = {t.team: t for t in team_counts(conn, who, CaseFilters(), now)}
+            cases = list_cases(conn, who, at_risk, now, self.tz)
+            waiting = count_alerts(conn, who, include_acknowledged=False)
+        teams = [counts.get(team) or TeamCounts(team, 0, 0, 0, 0) for team in sorted(who.teams)]
+        self._audit_list(who, at_risk, len(cases), now, address)
+        return TeamSummary(teams, cases, sum(t.red + t.amber for t in teams), waiting)
+
+    def _audit_list(
+        self,
+        who: Principal,
+        filters: CaseFilters,
+        shown: int,
+        now: datetime,
+        address: str | None,
+    ) -> None:
         with self.runtime.engine.connect() as conn, conn.begin():
             audit.record(
                 conn,
@@ -174,9 +229,8 @@ class Casework:
                 "case.list",
                 now=now,
                 address=address,
-                detail={"filters": _non_default(filters), "cases": len(summaries)},
+                detail={"filters": _non_default(filters), "cases": shown},
             )
-        return summaries
 
     def open_case(
         self, who: Principal, body: Mapping[str, Any], *, address: str | None
@@ -248,11 +302,31 @@ class Casework:
 
     # -- alerts -----------------------------------------------------------------------
 
-    def alerts(self, who: Principal, *, include_acknowledged: bool = False) -> list[AlertItem]:
+    def alerts(
+        self,
+        who: Principal,
+        *,
+        include_acknowledged: bool = False,
+        limit: int = MAX_PAGE,
+        offset: int = 0,
+    ) -> list[AlertItem]:
         if not who.may(Action.VIEW_ALERTS):
             raise ForbiddenError
         with self._reading() as conn:
-            return my_alerts(conn, who, self.tz, include_acknowledged=include_acknowledged)
+            return my_alerts(
+                conn,
+                who,
+                self.tz,
+                include_acknowledged=include_acknowledged,
+                limit=limit,
+                offset=offset,
+            )
+
+    def alert_count(self, who: Principal, *, include_acknowledged: bool = False) -> int:
+        if not who.may(Action.VIEW_ALERTS):
+            raise ForbiddenError
+        with self._reading() as conn:
+            return count_alerts(conn, who, include_acknowledged=include_acknowledged)
 
     def acknowledge(self, who: Principal, alert_id: int, *, address: str | None) -> AlertItem:
         if not who.may(Action.VIEW_ALERTS):
@@ -421,13 +495,13 @@ def _victims(conn: Connection, case_ids: Sequence[str]) -> dict[str, dict[str, A
     return merged
 
 
-def list_cases(
-    conn: Connection, who: Principal, filters: CaseFilters, now: datetime, tz: Any
-) -> list[CaseSummary]:
-    c, s = CaseRow, SlaCycleRow
+def _case_cycles(now: datetime) -> Any:
+    """Per case: the soonest due time still ahead, whether a target is breached (or
+    overdue), past its warning point, or running — the case list's RAG in SQL."""
+    s = SlaCycleRow
     running = s.state == "running"
     overdue = or_(s.outcome == "breached", and_(running, s.due_at < now))
-    cycles = (
+    return (
         select(
             s.case_id,
             func.min(case((and_(running, s.due_at >= now), s.due_at))).label("next_due"),
@@ -438,14 +512,17 @@ def list_cases(
         .group_by(s.case_id)
         .subquery()
     )
+
+
+def _case_query(who: Principal, filters: CaseFilters, now: datetime, cycles: Any) -> Any:
+    """Every case this person may see that the filters keep, unordered and unpaged: the
+    list pages it, the counts group it, so both always agree."""
+    c = CaseRow
     query = (
         select(c.case_id, c.case_type, c.team, c.caseworker, c.status, c.risk_level, cycles)
         .outerjoin(cycles, cycles.c.case_id == c.case_id)
-        .order_by(cycles.c.next_due.is_(None), cycles.c.next_due, c.case_id)
-        .limit(min(max(filters.limit, 1), MAX_PAGE))
-        .offset(max(filters.offset, 0))
+        .where(_visible_to(who))
     )
-    query = query.where(_visible_to(who))
     if filters.team is not None:
         query = query.where(c.team == filters.team)
     if filters.status is not None:
@@ -462,9 +539,75 @@ def list_cases(
         query = query.where(
             cycles.c.breached == 1 if filters.breached else func.coalesce(cycles.c.breached, 0) == 0
         )
+    if filters.at_risk:
+        query = query.where(or_(cycles.c.breached == 1, cycles.c.warned == 1))
     if filters.due_within_days is not None:
         horizon = now + timedelta(days=filters.due_within_days)
         query = query.where(cycles.c.next_due <= horizon)
+    return query
+
+
+def count_cases(conn: Connection, who: Principal, filters: CaseFilters, now: datetime) -> int:
+    """How many cases the filters keep, before paging: what a list of them says it shows."""
+    matching = _case_query(who, filters, now, _case_cycles(now)).subquery()
+    return int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
+
+
+@frozen
+class TeamCounts:
+    """A team's cases that the filters keep: how many, how many at each RAG, how many high
+    risk. Red is a breached or overdue target; amber one past its warning point only."""
+
+    team: str | None
+    cases: int
+    red: int
+    amber: int
+    high: int
+
+
+@frozen
+class TeamSummary:
+    teams: list[TeamCounts]  # one per team of the manager's, in name order
+    at_risk: list[CaseSummary]  # the first page of them, soonest due first
+    at_risk_total: int
+    alerts_waiting: int
+
+
+def team_counts(
+    conn: Connection, who: Principal, filters: CaseFilters, now: datetime
+) -> list[TeamCounts]:
+    """The dashboard's figures, one GROUP BY over every matching case (no page limit)."""
+    matching = _case_query(who, filters, now, _case_cycles(now)).subquery()
+    red = matching.c.breached == 1
+    amber = and_(func.coalesce(matching.c.breached, 0) == 0, matching.c.warned == 1)
+    query = (
+        select(
+            matching.c.team,
+            func.count().label("cases"),
+            func.sum(case((red, 1), else_=0)).label("red"),
+            func.sum(case((amber, 1), else_=0)).label("amber"),
+            func.sum(case((matching.c.risk_level == "high", 1), else_=0)).label("high"),
+        )
+        .group_by(matching.c.team)
+        .order_by(matching.c.team)
+    )
+    return [
+        TeamCounts(row.team, int(row.cases), int(row.red), int(row.amber), int(row.high))
+        for row in conn.execute(query)
+    ]
+
+
+def list_cases(
+    conn: Connection, who: Principal, filters: CaseFilters, now: datetime, tz: Any
+) -> list[CaseSummary]:
+    """One page of the matching cases, soonest target due first."""
+    cycles = _case_cycles(now)
+    query = (
+        _case_query(who, filters, now, cycles)
+        .order_by(cycles.c.next_due.is_(None), cycles.c.next_due, CaseRow.case_id)
+        .limit(min(max(filters.limit, 1), MAX_PAGE))
+        .offset(max(filters.offset, 0))
+    )
     rows = conn.execute(query).all()
     ids = [row.case_id for row in rows]
     flags: dict[str, list[str]] = {}
@@ -475,6 +618,7 @@ def list_cases(
     ):
         flags.setdefault(case_id, []).append(flag)
     names = _victim_names(conn, ids) if who.sees_personal_data else {}
+    breaches = _breaches(conn, ids, now, tz)
     return [
         CaseSummary(
             case_id=row.case_id,
@@ -488,9 +632,80 @@ def list_cases(
             rag=_case_rag(row.breached, row.warned, row.running),
             breached=bool(row.breached),
             victim_name=names.get(row.case_id),
+            breaches=breaches.get(row.case_id, []),
         )
         for row in rows
     ]
+
+
+def _breaches(
+    conn: Connection, case_ids: Sequence[str], now: datetime, tz: Any
+) -> dict[str, list[BreachSummary]]:
+    """Each listed case's breached or overdue targets: due when, how late, and why."""
+    s = SlaCycleRow
+    overdue = or_(s.outcome == "breached", and_(s.state == "running", s.due_at < now))
+    found: dict[str, list[BreachSummary]] = {}
+    for row in conn.execute(
+        select(s.case_id, s.policy, s.cycle, s.due_at, s.stopped_at, s.breach_reason)
+        .where(s.case_id.in_(case_ids), overdue)
+        .order_by(s.case_id, s.due_at, s.policy, s.cycle)
+    ):
+        due = _utc(row.due_at)
+        until = _utc(row.stopped_at) or now
+        assert due is not None
+        found.setdefault(row.case_id, []).append(
+            BreachSummary(
+                policy=row.policy,
+                cycle=row.cycle,
+                due_at=local_iso(due, tz) or "",
+                late=late_by(until - due),
+                reason=row.breach_reason,
+            )
+        )
+    return found
+
+
+def _inbox_query(who: Principal, *, include_acknowledged: bool, only: int | None) -> Any:
+    """The alerts addressed to one of this person's roles on cases they can see, the role
+    test in SQL so that paging counts only their own alerts."""
+    a, ack = AlertRow, AlertAcknowledgementRow
+    query = (
+        select(a, ack.at.label("ack_at"), UserRow.username.label("ack_by"))
+        .join(CaseRow, CaseRow.case_id == a.case_id)
+        .outerjoin(ack, ack.alert_id == a.id)
+        .outerjoin(UserRow, UserRow.id == ack.user_id)
+        .where(_visible_to(who), a.superseded.is_(False), _addressed_to(alert_recipients(who)))
+    )
+    if who.role is Role.CASEWORKER:
+        query = query.where(CaseRow.caseworker == who.username)
+    if not include_acknowledged:
+        query = query.where(ack.at.is_(None))
+    if only is not None:
+        query = query.where(a.id == only)
+    return query
+
+
+def _addressed_to(roles: frozenset[str]) -> Any:
+    """`recipients` is a JSON list of role names: a role is in it when its JSON string
+    (quotes included) is, which LIKE finds the same way on SQLite and PostgreSQL."""
+    if not roles:
+        return AlertRow.id.is_(None)
+    return or_(
+        *(
+            AlertRow.recipients.like(f"%{_like_literal(json.dumps(role))}%", escape="\\")
+            for role in sorted(roles)
+        )
+    )
+
+
+def _like_literal(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def count_alerts(conn: Connection, who: Principal, *, include_acknowledged: bool) -> int:
+    """How many alerts the inbox holds in all, beyond any page of it."""
+    inbox = _inbox_query(who, include_acknowledged=include_acknowledged, only=None).subquery()
+    return int(conn.execute(select(func.count()).select_from(inbox)).scalar_one())
 
 
 def my_alerts(
@@ -500,48 +715,33 @@ def my_alerts(
     *,
     include_acknowledged: bool,
     only: int | None = None,
+    limit: int = MAX_PAGE,
+    offset: int = 0,
 ) -> list[AlertItem]:
-    """Alerts addressed to this person's role on cases they can see, newest first."""
-    roles = alert_recipients(who)
-    if not roles:
-        return []
-    a, ack = AlertRow, AlertAcknowledgementRow
-
+    """Alerts addressed to this person's role on cases they can see, newest first, one
+    page of them."""
+    a = AlertRow
     query = (
-        select(a, ack.at.label("ack_at"), UserRow.username.label("ack_by"))
-        .join(CaseRow, CaseRow.case_id == a.case_id)
-        .outerjoin(ack, ack.alert_id == a.id)
-        .outerjoin(UserRow, UserRow.id == ack.user_id)
-        .where(_visible_to(who), a.superseded.is_(False))
+        _inbox_query(who, include_acknowledged=include_acknowledged, only=only)
         .order_by(a.at.desc(), a.id.desc())
-        .limit(MAX_PAGE)
+        .limit(min(max(limit, 1), MAX_PAGE))
+        .offset(max(offset, 0))
     )
-    if who.role is Role.CASEWORKER:
-        query = query.where(CaseRow.caseworker == who.username)
-    if not include_acknowledged:
-        query = query.where(ack.at.is_(None))
-    if only is not None:
-        query = query.where(a.id == only)
-    items = []
-    for row in conn.execute(query):
-        recipients = json.loads(row.recipients)
-        if not roles.intersection(recipients):
-            continue
-        items.append(
-            AlertItem(
-                id=row.id,
-                case_id=row.case_id,
-                policy=row.policy,
-                cycle=row.cycle,
-                level=row.level,
-                at=local_iso(row.at, tz) or "",
-                recipients=recipients,
-                superseded=row.superseded,
-                acknowledged_at=local_iso(_utc(row.ack_at), tz),
-                acknowledged_by=row.ack_by,
-            )
+    return [
+        AlertItem(
+            id=row.id,
+            case_id=row.case_id,
+            policy=row.policy,
+            cycle=row.cycle,
+            level=row.level,
+            at=local_iso(row.at, tz) or "",
+            recipients=json.loads(row.recipients),
+            superseded=row.superseded,
+            acknowledged_at=local_iso(_utc(row.ack_at), tz),
+            acknowledged_by=row.ack_by,
         )
-    return items
+        for row in conn.execute(query)
+    ]
 
 
 def field_of(problem: str) -> str:

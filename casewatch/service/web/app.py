@@ -35,6 +35,7 @@ from sqlalchemy.exc import OperationalError
 
 from casewatch import __version__
 from casewatch.cases.validation import TOO_DEEP
+from casewatch.cases.vocabulary import case_type_words, value_words, words
 from casewatch.migrations.schema import current_revision, head_revision
 from casewatch.service.casework import (
     Casework,
@@ -142,7 +143,9 @@ def create_app(
             "as X-CSRF-Token on POSTs) or send an API token as 'Authorization: Bearer …'.",
             render_plugins=[ScalarRenderPlugin()],
         ),
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_vocabulary
+        ),
         exception_handlers={Exception: _on_error},
         request_class=_Request,
         before_request=_refuse_nul,
@@ -150,6 +153,13 @@ def create_app(
         response_cache_config=ResponseCacheConfig(default_expiration=0),
         debug=False,
         logging_config=None,
+    )
+
+
+def _vocabulary(engine: JinjaTemplateEngine) -> None:
+    """Pages say what the CLI says: the shared vocabulary as template filters."""
+    engine.engine.filters.update(
+        words=words, value_words=value_words, case_type_words=case_type_words
     )
 
 

@@ -205,12 +205,13 @@ def cases_page(request: AnyRequest) -> Template:
         caseworker=caller.who.username if mine else None,
         limit=200,
     )
-    cases = service.casework.list_cases(caller.who, filters, address=client_address(request))
+    listed = service.casework.case_page(caller.who, filters, address=client_address(request))
     return _page(
         request,
         "cases.html",
         caller,
-        cases=cases,
+        cases=listed.cases,
+        total=listed.total,
         filters=filters,
         mine=mine,
         now=service.clock(),
@@ -379,7 +380,8 @@ def alerts_page(request: AnyRequest) -> Template:
     _allowed(caller, Action.VIEW_ALERTS)
     show_all = request.query_params.get("all") == "1"
     alerts = service.casework.alerts(caller.who, include_acknowledged=show_all)
-    return _page(request, "alerts.html", caller, alerts=alerts, show_all=show_all)
+    total = service.casework.alert_count(caller.who, include_acknowledged=show_all)
+    return _page(request, "alerts.html", caller, alerts=alerts, total=total, show_all=show_all)
 
 
 @post("/alerts/{alert_id:int}/acknowledge", sync_to_thread=True, status_code=303)
@@ -393,31 +395,8 @@ def acknowledge(request: AnyRequest, alert_id: FromPath[int], data: Form) -> Red
 def team_page(request: AnyRequest) -> Template:
     service, caller = _signed_in(request)
     _allowed(caller, Action.VIEW_TEAM)
-    address = client_address(request)
-    cases = service.casework.list_cases(caller.who, CaseFilters(limit=500), address=address)
-    teams = []
-    for team in sorted(caller.who.teams):
-        mine = [c for c in cases if c.team == team]
-        teams.append(
-            {
-                "team": team,
-                "open": len(mine),
-                "red": sum(1 for c in mine if c.rag == "red"),
-                "amber": sum(1 for c in mine if c.rag == "amber"),
-                "high": sum(1 for c in mine if c.risk_level == "high"),
-            }
-        )
-    at_risk = [c for c in cases if c.rag in ("red", "amber")]
-    alerts = service.casework.alerts(caller.who)
-    return _page(
-        request,
-        "team.html",
-        caller,
-        teams=teams,
-        at_risk=at_risk,
-        alerts=alerts[:20],
-        now=service.clock(),
-    )
+    summary = service.casework.team_summary(caller.who, address=client_address(request))
+    return _page(request, "team.html", caller, summary=summary, now=service.clock())
 
 
 # -- reports --------------------------------------------------------------------------

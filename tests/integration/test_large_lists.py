@@ -1,0 +1,196 @@
+"""Lists past 500 rows: the dashboard's counts and the alert inbox are computed in SQL over
+every row, on SQLite and PostgreSQL, never over the first page only."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, insert
+
+from casewatch.cases.tables import CaseRow
+from casewatch.engine.tables import AlertRow, SlaCycleRow
+from casewatch.service.access import Principal, Role
+from casewatch.service.casework import (
+    CaseFilters,
+    count_alerts,
+    count_cases,
+    list_cases,
+    my_alerts,
+    team_counts,
+)
+
+NOW: Final = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+LONDON: Final = ZoneInfo("Europe/London")
+OPEN_CASES: Final = 700
+MANAGER: Final = Principal(1, "mgr", "Manager", Role.MANAGER, "council", ["t1"])
+CASEWORKER: Final = Principal(2, "cw", "Caseworker", Role.CASEWORKER, "council", ["t1"])
+
+
+def _case(case_id: str, *, team: str = "t1", status: str = "open", risk: str | None = None) -> Any:
+    return {
+        "case_id": case_id,
+        "case_type": "asb",
+        "team": team,
+        "caseworker": "cw",
+        "status": status,
+        "opened_at": NOW - timedelta(days=30),
+        "closed_at": None,
+        "risk_level": risk,
+        "risk_matrix": None,
+        "risk_score": None,
+        "incident_count": 0,
+        "event_count": 1,
+        "last_event_at": NOW - timedelta(days=30),
+        "updated_at": NOW,
+        "version": 1,
+    }
+
+
+def _cycle(case_id: str, cycle: int, *, due: datetime, warn: datetime, **kw: Any) -> Any:
+    return {
+        "case_id": case_id,
+        "policy": "asb-high-risk-conference",
+        "cycle": cycle,
+        "policy_version": "1",
+        "ruleset_version": "1",
+        "working_days": True,
+        "state": kw.get("state", "running"),
+        "started_at": due - timedelta(days=7),
+        "due_at": due,
+        "warn_at": warn,
+        "paused_since": None,
+        "stopped_at": kw.get("stopped_at"),
+        "outcome": kw.get("outcome"),
+        "breach_reason": kw.get("reason"),
+        "exclusion_reason": None,
+        "start_event_id": f"{case_id}-start-{cycle}",
+        "stop_event_id": None,
+        "next_check_at": None,
+    }
+
+
+def seed_cases(engine: Engine) -> None:
+    """700 open cases in t1: every 7th high risk (100); i % 10 == 0 breached (70 red),
+    i % 10 == 1 past its warning point (70 amber), i % 10 == 2 running quietly (green);
+    every 20th breached case also has a warned running target, still red only. Besides:
+    50 closed cases with breaches, and 40 open breached high-risk cases in another team."""
+    cases, cycles = [], []
+    for i in range(OPEN_CASES):
+        case_id = f"C{i:04d}"
+        cases.append(_case(case_id, risk="high" if i % 7 == 0 else "standard"))
+        if i % 10 == 0:
+            due = NOW - timedelta(days=2)
+            cycles.append(
+                _cycle(
+                    case_id,
+                    1,
+                    due=due,
+                    warn=due - timedelta(days=1),
+                    state="stopped",
+                    stopped_at=NOW - timedelta(days=1),
+                    outcome="breached",
+                    reason="victim unreachable",
+                )
+            )
+            if i % 20 == 0:
+                cycles.append(_cycle(case_id, 2, due=NOW + timedelta(days=1), warn=NOW))
+        elif i % 10 == 1:
+            cycles.append(_cycle(case_id, 1, due=NOW + timedelta(hours=5), warn=NOW))
+        elif i % 10 == 2:
+            due = NOW + timedelta(days=3)
+            cycles.append(_cycle(case_id, 1, due=due, warn=due - timedelta(days=1)))
+    for i in range(50):
+        case_id = f"X{i:04d}"
+        cases.append(_case(case_id, status="closed", risk="high"))
+        cycles.append(
+            _cycle(case_id, 1, due=NOW - timedelta(days=9), warn=NOW - timedelta(days=10))
+        )
+    for i in range(40):
+        case_id = f"O{i:04d}"
+        cases.append(_case(case_id, team="t2", risk="high"))
+        cycles.append(
+            _cycle(case_id, 1, due=NOW - timedelta(days=9), warn=NOW - timedelta(days=10))
+        )
+    with engine.begin() as conn:
+        conn.execute(insert(CaseRow), cases)
+        conn.execute(insert(SlaCycleRow), cycles)
+
+
+def test_team_counts_cover_every_open_case_past_500(engine: Engine) -> None:
+    """700 open cases give 700/70/70/100 from the GROUP BY, where a 500-row page could not."""
+    seed_cases(engine)
+    with engine.connect() as conn:
+        (t1,) = team_counts(conn, MANAGER, CaseFilters(), NOW)
+        assert (t1.team, t1.cases, t1.red, t1.amber, t1.high) == ("t1", 700, 70, 70, 100)
+        assert count_cases(conn, MANAGER, CaseFilters(), NOW) == 700
+        at_risk = CaseFilters(at_risk=True, limit=500)
+        assert count_cases(conn, MANAGER, at_risk, NOW) == 140
+        page = list_cases(conn, MANAGER, CaseFilters(limit=500, offset=600), NOW, LONDON)
+        assert len(page) == 100
+
+
+def test_a_breached_case_lists_its_due_time_lateness_and_reason(engine: Engine) -> None:
+    """A target due two days ago and stopped a day ago reads 1 day late, with its reason."""
+    seed_cases(engine)
+    with engine.connect() as conn:
+        breached = CaseFilters(breached=True, limit=500)
+        assert count_cases(conn, MANAGER, breached, NOW) == 70
+        (first,) = list_cases(conn, MANAGER, CaseFilters(breached=True, limit=1), NOW, LONDON)
+    # Of the breached cases, those with a running target (i % 20 == 0) list first: C0000.
+    assert first.case_id == "C0000"
+    assert first.rag == "red"
+    (breach,) = first.breaches
+    assert breach.due_at == "2026-11-18T12:00:00+00:00"  # GMT in November
+    assert breach.late == "1 day late"
+    assert breach.reason == "victim unreachable"
+
+
+def seed_alerts(engine: Engine) -> None:
+    """On one case of t1: 600 caseworker-only warnings (the newest), then 30 alerts for the
+    team manager (older), and 5 for the team manager that were superseded."""
+    with engine.begin() as conn:
+        conn.execute(insert(CaseRow), [_case("A1")])
+        rows = []
+        for i in range(635):
+            manager = i >= 600
+            rows.append(
+                {
+                    "case_id": "A1",
+                    "policy": "asb-high-risk-conference",
+                    "cycle_started_at": NOW - timedelta(days=1000) + timedelta(hours=i),
+                    "cycle": i + 1,
+                    "level": "breach" if manager else "warning",
+                    "at": NOW - timedelta(hours=i),
+                    "recorded_at": NOW,
+                    "recipients": json.dumps(["team_manager"] if manager else ["caseworker"]),
+                    "historic": False,
+                    "superseded": i >= 630,
+                }
+            )
+        conn.execute(insert(AlertRow), rows)
+
+
+def test_a_manager_sees_their_alerts_behind_500_newer_ones_for_others(engine: Engine) -> None:
+    """The role is tested in SQL before paging: the manager's 30 alerts all show, not 0."""
+    seed_alerts(engine)
+    with engine.connect() as conn:
+        mine = my_alerts(conn, MANAGER, LONDON, include_acknowledged=False)
+        assert len(mine) == 30
+        assert {a.level for a in mine} == {"breach"}
+        assert count_alerts(conn, MANAGER, include_acknowledged=False) == 30
+        page = my_alerts(conn, MANAGER, LONDON, include_acknowledged=False, limit=10, offset=25)
+        assert [a.cycle for a in page] == [626, 627, 628, 629, 630]
+
+
+def test_a_caseworker_inbox_counts_past_the_page(engine: Engine) -> None:
+    """600 warnings for the caseworker: a page of 500, a count of 600, the rest on page 2."""
+    seed_alerts(engine)
+    with engine.connect() as conn:
+        first = my_alerts(conn, CASEWORKER, LONDON, include_acknowledged=False)
+        second = my_alerts(conn, CASEWORKER, LONDON, include_acknowledged=False, offset=500)
+        total = count_alerts(conn, CASEWORKER, include_acknowledged=False)
+    assert (len(first), len(second), total) == (500, 100, 600)
+    assert first[0].cycle == 1 and second[-1].cycle == 600  # newest first
