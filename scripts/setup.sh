@@ -18,6 +18,25 @@ if [ "${1:-}" = "--with-browser" ] && ! command -v chromium >/dev/null 2>&1; the
   fi
 fi
 
+# --with-browser: axe-core, the accessibility checker the browser tests inject into every
+# page, from the npm registry at the version package-lock.json pins (npm from Debian's `npm`).
+if [ "${1:-}" = "--with-browser" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "setup: installing Debian's npm for axe-core" >&2
+      apt-get install -y -qq npm >/dev/null \
+        || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
+    else
+      echo "setup: the browser tests need npm for axe-core: run 'sudo apt-get install npm'" >&2
+      exit 1
+    fi
+  fi
+  if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/axe-core/axe.min.js ]; then
+    npm ci --no-audit --no-fund --silent
+    touch node_modules/axe-core/axe.min.js
+  fi
+fi
+
 python=${PYTHON:-}
 if [ -z "$python" ]; then
   for candidate in python3.11 python3.12 python3; do

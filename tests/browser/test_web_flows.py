@@ -156,7 +156,7 @@ def cycle_row(page: Page, title: str) -> list[str]:
 
 
 def test_caseworker_opens_assesses_and_records_a_conference(chromium: Chromium) -> None:
-    """A caseworker opens an ASB case, scores it high on the DASH checklist live, sees the SLA
+    """A caseworker opens an ASB case, scores it high on the ASB matrix live, sees the SLA
     targets start, and meets the conference target by recording a case conference."""
     page = chromium.page()
     sign_in(page, "caseworker")
@@ -179,24 +179,27 @@ def test_caseworker_opens_assesses_and_records_a_conference(chromium: Chromium) 
     expect(page.locator(".personal")).to_contain_text("Browser Test Victim")
     expect(page.locator("#risk-level")).to_have_text("Not assessed")
 
-    page.get_by_role("link", name="DASH checklist").click()
-    expect(page).to_have_url(re.compile(rf"/cases/{re.escape(case_id)}/assess/dash$"))
-    score, level = page.locator("#dash-score"), page.locator("#dash-level")
+    # An ASB case is assessed on the ASB matrix: its page does not offer the DASH checklist.
+    expect(page.get_by_role("link", name="DASH checklist")).to_have_count(0)
+    page.get_by_role("link", name="ASB risk matrix").click()
+    expect(page).to_have_url(re.compile(rf"/cases/{re.escape(case_id)}/assess/asb$"))
+    score, level = page.locator("#asb-score"), page.locator("#asb-level")
     expect(score).to_have_text("0")
-    expect(level).to_have_text("standard")
-    boxes = page.locator("#dash-form .questions input[type=checkbox]")
-    for n in range(14):
+    # The matrix's first eight questions weigh 3, 3, 2, 2, 2, 3, 3, 2: medium (10) at the
+    # fourth, high (20) at the eighth.
+    boxes = page.locator("#asb-form .questions input[type=checkbox]")
+    for n in range(8):
         boxes.nth(n).check()
-        if n + 1 == 10:
+        if n + 1 == 4:
             expect(score).to_have_text("10")
             expect(level).to_have_text("medium")
-    expect(score).to_have_text("14")
+    expect(score).to_have_text("20")
     expect(level).to_have_text("high")  # worked out in the page, before anything is saved
-    screenshot(page, "web-caseworker-dash.png")
+    screenshot(page, "web-caseworker-asb.png")
     page.get_by_role("button", name="Save the assessment").click()
 
     expect(page).to_have_url(re.compile(rf"/cases/{re.escape(case_id)}$"))
-    expect(page.locator("#risk-level")).to_contain_text("High · score 14 (DASH)")
+    expect(page.locator("#risk-level")).to_contain_text("High · score 20 (ASB)")
     conference = cycle_row(page, CONFERENCE)
     assert conference[2] == "running" and conference[5] == "open", conference
     reduction = cycle_row(page, REDUCTION)
@@ -228,7 +231,7 @@ def test_caseworker_opens_assesses_and_records_a_conference(chromium: Chromium) 
     assert conference[2] == "stopped" and conference[5] == "met", conference
     assert cycle_row(page, REDUCTION)[5] == "open"
     expect(page.locator("#timeline li").first).to_contain_text(
-        "case conference held agencies: police, housing"
+        "Case conference held Agencies: police, housing"
     )
     screenshot(page, "web-caseworker-case.png")
 
