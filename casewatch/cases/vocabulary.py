@@ -51,7 +51,7 @@ def words(name: str) -> str:
         return PHRASES[name]
     parts = name.replace("-", " ").replace("_", " ").split()
     if not parts:
-        return name
+        return ""
     shown = [ACRONYMS.get(part.lower(), part.lower()) for part in parts]
     first = shown[0]
     shown[0] = first if first.isupper() else first[:1].upper() + first[1:]

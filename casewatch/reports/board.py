@@ -77,6 +77,7 @@ def psg_report(conn: Connection, setup: ReportSetup, request: ReportRequest) -> 
             by="quarter",
         )
         report["quarters"] = trend_report["slas"]
+        report["trend"] = {"from": first.isoformat(), "to": last.isoformat()}
     return report
 
 

@@ -122,3 +122,28 @@ def choose_period(period: str | None, first: date | None, last: date | None) -> 
     if last < first:
         raise PeriodError("the 'to' date is before the 'from' date")
     return custom(first, last)
+
+
+def quarter_note() -> str:
+    """What the quarters are, for any chart or table that labels them: financial-year
+    quarters, Q1 starting in April, are not calendar ones."""
+    months = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")  # fmt: skip
+    first, last = months[FY_START_MONTH - 1], months[(FY_START_MONTH + 1) % 12]
+    return f"financial-year quarters, Q1 = {first} to {last}"
+
+
+def default_period(today: date, latest_decided: date | None) -> tuple[Period, str]:
+    """The period a report page opens on, and why: this quarter so far when a target started
+    in it has been decided, else the latest quarter with a decided target (a quarter with
+    none would read 0 of 0 everywhere), else this quarter."""
+    current = quarter_of(today)
+    if latest_decided is None:
+        return current, f"this quarter so far ({current.label}): no target has been decided yet"
+    latest = quarter_of(latest_decided)
+    if latest.label == current.label:
+        return current, f"this quarter so far ({current.label}), which has decided targets"
+    return latest, (
+        f"{latest.label}, the latest quarter with decided targets: none of those started "
+        f"this quarter ({current.label}) has been decided yet"
+    )

@@ -19,6 +19,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from matplotlib import pyplot as plt
 from matplotlib.axes import Axes
 
+from casewatch.reports.periods import quarter_note
+
 RAG_COLOURS: Final = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828"}
 BAND_COLOURS: Final = {"green": "#e3f1e3", "amber": "#fff2cc", "red": "#f9dede"}
 DRILL_DOWN_ROWS: Final = 50  # per policy on the page; the CSV and XLSX carry every row
@@ -35,6 +37,13 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def chart_title(report: Mapping[str, Any]) -> str:
+    """The span the chart plots (the financial year to the period's end), not the one
+    period the tables show, and which quarters these are."""
+    shown = report.get("trend") or report
+    return f"SLA % met by quarter, {shown['from']} to {shown['to']} ({quarter_note()})"
 
 
 def trend_png(report: Mapping[str, Any]) -> bytes:
@@ -69,7 +78,7 @@ def trend_png(report: Mapping[str, Any]) -> bytes:
             )
         for axes in panels[len(policies) :]:
             axes.set_visible(False)
-        figure.suptitle(f"SLA % met by quarter, {report['from']} to {report['to']}", fontsize=11)
+        figure.suptitle(chart_title(report), fontsize=11)
         figure.tight_layout()
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
@@ -142,6 +151,7 @@ def report_html(report: Mapping[str, Any], by: str | None, png: bytes | None = N
             report=report,
             by=by,
             chart=chart,
+            chart_title=chart_title(report) if chart is not None else None,
             policies=_policy_entries(report),
             misses=misses,
             limit=DRILL_DOWN_ROWS,

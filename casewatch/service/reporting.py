@@ -5,19 +5,41 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from sqlalchemy import func, select
+
+from casewatch.engine.tables import SlaCycleRow
 from casewatch.reports.board import ReportRequest, ReportSetup, psg_report
 from casewatch.reports.case_review_formats import case_review_csv, case_review_html
 from casewatch.reports.case_reviews import case_review_report, public_json
 from casewatch.reports.formats import measures_csv, misses_csv, sla_csv
+from casewatch.reports.periods import Period, default_period
 from casewatch.service.runtime import Runtime
 
 FORMATS: Final = ("json", "csv", "html", "png", "xlsx")
 BINARY_FORMATS: Final = ("png", "xlsx")
 CHARTED_FORMATS: Final = ("html", "png", "xlsx")
 DETAILED_FORMATS: Final = ("html", "xlsx")  # the drill-down is part of the page and book
+
+
+def landing_period(runtime: Runtime, now: datetime) -> tuple[Period, str]:
+    """The period a report page shows when none is asked for, and the words saying why."""
+    tz = runtime.config.timezone
+    with runtime.engine.connect() as conn:
+        latest = conn.execute(
+            select(func.max(SlaCycleRow.started_at)).where(
+                SlaCycleRow.outcome.is_not(None), SlaCycleRow.started_at <= now
+            )
+        ).scalar_one_or_none()
+    if isinstance(latest, str):  # SQLite's MAX loses the column type: naive UTC text
+        latest = datetime.fromisoformat(latest)
+    if isinstance(latest, datetime) and latest.tzinfo is None:
+        latest = latest.replace(tzinfo=UTC)
+    decided = latest.astimezone(tz).date() if isinstance(latest, datetime) else None
+    return default_period(now.astimezone(tz).date(), decided)
 
 
 def build_report(runtime: Runtime, request: ReportRequest) -> dict[str, Any]:

@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from casewatch.reports.periods import (
     PeriodError,
     custom,
+    default_period,
     parse_period,
     previous,
+    quarter_note,
     quarter_of,
     quarters_between,
     year_to_date,
@@ -75,3 +77,33 @@ def test_quarters_tile_any_range_exactly(first: date, length: int) -> None:
         assert after.first == before.last + timedelta(days=1)
     for part in quarters:
         assert quarter_of(part.first).label == part.label == quarter_of(part.last).label
+
+
+def test_the_landing_period_is_this_quarter_when_it_has_decided_targets() -> None:
+    """2026-11-26 is in 2026-Q3 (October to December); a target decided from 2026-10-02."""
+    period, why = default_period(date(2026, 11, 26), date(2026, 10, 2))
+    assert period.label == "2026-Q3"
+    assert why == "this quarter so far (2026-Q3), which has decided targets"
+
+
+def test_the_landing_period_falls_back_to_the_latest_quarter_with_decided_targets() -> None:
+    """The latest decided target started 2015-02-21, in 2014-Q4, and today is in 2026-Q3."""
+    period, why = default_period(date(2026, 11, 26), date(2015, 2, 21))
+    assert (period.label, period.first, period.last) == (
+        "2014-Q4",
+        date(2015, 1, 1),
+        date(2015, 3, 31),
+    )
+    assert why.startswith("2014-Q4, the latest quarter with decided targets")
+
+
+def test_with_nothing_decided_the_landing_period_is_this_quarter() -> None:
+    """An empty database opens on the current quarter and says nothing is decided yet."""
+    period, why = default_period(date(2026, 4, 1), None)
+    assert period.label == "2026-Q1"
+    assert "no target has been decided yet" in why
+
+
+def test_the_quarter_note_says_quarters_are_financial_ones() -> None:
+    """Q1 of the financial year is April to June."""
+    assert quarter_note() == "financial-year quarters, Q1 = April to June"

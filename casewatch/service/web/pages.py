@@ -15,11 +15,9 @@ from litestar import Response, Router, get, post
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
-from sqlalchemy import func, select
 
 from casewatch.cases.events import CASE_TYPES, CONTACT_METHODS, REFERRAL_TARGETS, RISK_LEVELS
-from casewatch.cases.tables import EventRow
-from casewatch.reports.periods import quarter_of
+from casewatch.reports.periods import quarter_note, year_to_date
 from casewatch.service import accounts, audit
 from casewatch.service.access import ROLES, Action, CaseScope, Role, can_share_case
 from casewatch.service.casework import (
@@ -35,7 +33,7 @@ from casewatch.service.forms import (
     opening_event,
     recorded_event,
 )
-from casewatch.service.reporting import build_report, render
+from casewatch.service.reporting import build_report, landing_period, render
 from casewatch.service.views import CaseView
 from casewatch.service.web.api import report_request_of
 from casewatch.service.web.security import (
@@ -56,8 +54,8 @@ HOME: Final = {
     Role.ADMIN: "/admin/users",
 }
 DOWNLOADS: Final = {
-    "csv": ("text/csv; charset=utf-8", "sla.csv"),
-    "html": ("text/html; charset=utf-8", "report.html"),
+    "csv": ("text/csv", "sla.csv"),  # the framework adds "; charset=utf-8" to text/*
+    "html": ("text/html", "report.html"),
     "png": ("image/png", "sla-by-quarter.png"),
     "xlsx": (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -402,26 +400,21 @@ def team_page(request: AnyRequest) -> Template:
 # -- reports --------------------------------------------------------------------------
 
 
-def _report_query(request: AnyRequest, service: Service) -> dict[str, Any]:
+def _report_query(request: AnyRequest, service: Service) -> tuple[dict[str, Any], str | None]:
+    """The period and grouping asked for; with no period, the landing one and why."""
     query = request.query_params
-    period = query.get("period") or _latest_quarter(service)
-    return {"period": period, "by": query.get("by") or None}
-
-
-def _latest_quarter(service: Service) -> str:
-    """The quarter of the newest event: this quarter on a live system, and the demo's
-    last quarter on the demo data."""
-    with service.runtime.engine.connect() as conn:
-        latest = conn.execute(select(func.max(EventRow.at))).scalar_one_or_none()
-    day = (latest or service.clock()).astimezone(service.runtime.config.timezone).date()
-    return quarter_of(day).label
+    period, why = query.get("period"), None
+    if not period:
+        landing, why = landing_period(service.runtime, service.clock())
+        period = landing.label
+    return {"period": period, "by": query.get("by") or None}, why
 
 
 @get("/reports", sync_to_thread=True)
 def reports_page(request: AnyRequest) -> Template:
     service, caller = _signed_in(request)
     _allowed(caller, Action.VIEW_REPORTS)
-    chosen = _report_query(request, service)
+    chosen, why = _report_query(request, service)
     report_request = report_request_of(
         service, chosen["period"], None, None, None, chosen["by"], "previous", details=True
     )
@@ -443,6 +436,9 @@ def reports_page(request: AnyRequest) -> Template:
         chosen=chosen,
         query=urlencode({k: v for k, v in chosen.items() if v}),
         downloads=DOWNLOADS,
+        why=why,
+        trend=year_to_date(report_request.period),
+        quarter_note=quarter_note(),
     )
 
 
@@ -452,7 +448,7 @@ def report_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
     _allowed(caller, Action.VIEW_REPORTS)
     if fmt not in DOWNLOADS:
         raise NotFoundError
-    chosen = _report_query(request, service)
+    chosen, _why = _report_query(request, service)
     report_request = report_request_of(
         service,
         chosen["period"],
@@ -466,17 +462,18 @@ def report_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
     )
     report = build_report(service.runtime, report_request)
     body = render(report, chosen["by"], fmt)
-    with service.runtime.engine.connect() as conn, conn.begin():
-        audit.record(
-            conn,
-            caller.who,
-            "report.download",
-            now=service.clock(),
-            address=client_address(request),
-            detail={**chosen, "format": fmt},
-        )
-    media_type, name = DOWNLOADS[fmt]
     inline = request.query_params.get("inline") == "1"
+    if not (inline and fmt == "png"):  # the report page's own chart: its view is audited
+        with service.runtime.engine.connect() as conn, conn.begin():
+            audit.record(
+                conn,
+                caller.who,
+                "report.download",
+                now=service.clock(),
+                address=client_address(request),
+                detail={**chosen, "format": fmt},
+            )
+    media_type, name = DOWNLOADS[fmt]
     filename = f"{chosen['period']}-{name}"
     disposition = "inline" if inline else f'attachment; filename="{filename}"'
     return Response(body, media_type=media_type, headers={"content-disposition": disposition})
