@@ -348,7 +348,11 @@ _UTF16: Final = "if the file is UTF-16, save it as UTF-8"
 
 def _json_problem(exc: json.JSONDecodeError) -> str:
     # Python words some messages to end in "at" (a position follows): said once here.
-    problem = f"the line is not valid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
+    # Parsed without its line ending (_parse_line): the column is within the line's text.
+    end = " (the end of the line)" if exc.pos >= len(exc.doc) else ""
+    problem = (
+        f"the line is not valid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}{end}"
+    )
     if exc.msg == "Extra data":  # a second value: often lines ended by a CR alone
         problem += " (one event per line; end each line with LF or CRLF)"
     return problem
@@ -375,6 +379,9 @@ def _parse_line(raw: bytes) -> Any:
         raise _UnreadableLineError(
             f"the line holds a NUL byte, which JSON text never does; {_UTF16}"
         )
+    # The line ending is no part of the value: parsed with it, a line cut short was said
+    # to fail at the newline, a column past the line's last character.
+    text = text.rstrip("\r\n")
     try:
         return json.loads(text, parse_constant=_not_a_json_number, parse_float=_finite)
     except (_UnreadableLineError, json.JSONDecodeError):

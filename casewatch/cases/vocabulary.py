@@ -45,16 +45,18 @@ CASE_TYPE_WORDS: Final = {"asb": "Anti-social behaviour", "domestic_abuse": "Dom
 UNITS: Final = (("day", 86_400), ("hour", 3_600), ("minute", 60))
 
 
-def words(name: str) -> str:
-    """`idva_contact_made` -> "IDVA contact made"; `sla_paused` -> "SLA paused"."""
-    if name in PHRASES:
+def words(name: str, *, in_sentence: bool = False) -> str:
+    """`idva_contact_made` -> "IDVA contact made"; `sla_paused` -> "SLA paused";
+    `in_sentence`: no capital at the start ("team manager"), acronyms kept."""
+    if name in PHRASES and not in_sentence:
         return PHRASES[name]
     parts = name.replace("-", " ").replace("_", " ").split()
     if not parts:
         return ""
     shown = [ACRONYMS.get(part.lower(), part.lower()) for part in parts]
     first = shown[0]
-    shown[0] = first if first.isupper() else first[:1].upper() + first[1:]
+    if not in_sentence and not first.isupper():
+        shown[0] = first[:1].upper() + first[1:]
     return " ".join(shown)
 
 

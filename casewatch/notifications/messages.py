@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from attrs import frozen
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from casewatch.cases.vocabulary import span, words
+
 LEVEL_TITLES = {"warning": "Warning: target due soon", "breach": "Target missed"}
 
 
@@ -60,9 +62,9 @@ def render_alert(
         "level_title": level_title(level),
         "started_at": _local(started_at, tz),
         "due_at": _local(due_at, tz),
-        "remaining": _span(due_at - at),
-        "overdue": _span(at - due_at),
-        "recipient": recipient.replace("_", " "),
+        "remaining": span(max(due_at - at, timedelta(0))),
+        "overdue": span(max(at - due_at, timedelta(0))),
+        "recipient": words(recipient, in_sentence=True),
         "link": f"{link_base_url}/cases/{case_id}",
     }
     env = _environment()
@@ -75,12 +77,3 @@ def render_alert(
 
 def _local(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%a %d %b %Y %H:%M")
-
-
-def _span(delta: timedelta) -> str:
-    minutes = max(0, int(delta.total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = [f"{days} day{'s' * (days != 1)}"] if days else []
-    parts.append(f"{hours} h {minutes:02d} min")
-    return ", ".join(parts)

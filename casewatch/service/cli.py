@@ -34,7 +34,7 @@ from casewatch.reports.sla import GROUPINGS
 from casewatch.service.casework import read_case
 from casewatch.service.config import ConfigError, check_rules
 from casewatch.service.logging import configure_logging, get_logger
-from casewatch.service.render import print_alerts, print_case, print_cases
+from casewatch.service.render import print_alerts, print_case, print_cases, table_console
 from casewatch.service.reporting import (
     BINARY_FORMATS,
     CASE_REVIEW_FORMATS,
@@ -198,7 +198,7 @@ def case_show(
     if output_format == "json":
         _print_json(asdict(view))
     else:
-        print_case(Console(), asdict(view))
+        print_case(table_console(), asdict(view))
 
 
 @case_app.command("list")
@@ -234,7 +234,7 @@ def case_list(
             ]
         )
     else:
-        count = print_cases(Console(), rows)
+        count = print_cases(table_console(), rows)
         Console(stderr=True).print(f"{count} case(s)")
 
 
@@ -515,7 +515,7 @@ def alerts_list(
     if output_format == "json":
         _print_json(alerts)
     else:
-        print_alerts(Console(), alerts)
+        print_alerts(table_console(), alerts)
 
 
 @app.command()

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from casewatch.cases.tables import CaseRow
+from casewatch.cases.vocabulary import case_type_words, value_words, words
 
+# Piped or redirected, a table has no terminal to fit: rich would cut it to 80 columns
+# ("asb-nor…"); as wide as its content instead, up to this.
+PIPED_WIDTH: Final = 1000
 _RISK_STYLE = {"high": "bold red", "medium": "yellow", "standard": "green", "low": "green"}
 _TIMELINE_DETAIL = (
     "case_type",
@@ -25,13 +29,19 @@ _TIMELINE_DETAIL = (
 )
 
 
+def table_console() -> Console:
+    """stdout for tables: the terminal's width on a terminal, never cut when piped."""
+    console = Console()
+    return console if console.is_terminal else Console(width=PIPED_WIDTH)
+
+
 def print_case(console: Console, view: Mapping[str, Any]) -> None:
     # Text objects, not markup strings: case data must never be read as rich markup.
     risk = view["risk"]
     console.print(
         Text.assemble(
             (view["case_id"], "bold"),
-            f"  {view['case_type']}  {view['status']}",
+            f"  {case_type_words(view['case_type'])}  {view['status']}",
             f"  team: {view['team'] or '-'}  caseworker: {view['caseworker'] or '-'}",
         )
     )
@@ -55,9 +65,11 @@ def print_case(console: Console, view: Mapping[str, Any]) -> None:
     timeline = Table("at", "event", "detail", title=f"Timeline as of {_short_time(view['as_of'])}")
     for item in view["timeline"]:
         detail = ", ".join(
-            f"{key}={_compact(item[key])}" for key in _TIMELINE_DETAIL if item.get(key) is not None
+            f"{words(key)}: {value_words(item[key])}"
+            for key in _TIMELINE_DETAIL
+            if item.get(key) is not None
         )
-        timeline.add_row(_short_time(item["at"]), Text(item["type"]), Text(detail))
+        timeline.add_row(_short_time(item["at"]), Text(words(item["type"])), Text(detail))
     console.print(timeline)
 
 
@@ -68,7 +80,7 @@ def print_cases(console: Console, rows: Iterable[CaseRow]) -> int:
         count += 1
         table.add_row(
             Text(row.case_id),
-            row.case_type or "-",
+            value_words(row.case_type) if row.case_type else "-",
             Text(row.team or "-"),
             Text(row.caseworker or "-"),
             row.status,
@@ -90,12 +102,6 @@ def _short_time(value: str | None) -> str:
     return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M")
 
 
-def _compact(value: Any) -> str:
-    if isinstance(value, list):
-        return "/".join(str(v) for v in value)
-    return str(value)
-
-
 def print_alerts(console: Console, alerts: Iterable[Mapping[str, Any]]) -> None:
     table = Table("case", "policy", "cycle", "level", "fell due", "to", "delivered", "note")
     for alert in alerts:
@@ -104,7 +110,7 @@ def print_alerts(console: Console, alerts: Iterable[Mapping[str, Any]]) -> None:
             Text(alert["case_id"]),
             Text(alert["policy"]),
             str(alert["cycle"]),
-            alert["level"],
+            words(alert["level"]),
             _short_time(alert["at"]),
             Text(", ".join(alert["recipients"])),
             "yes" if alert["delivered"] else "no",

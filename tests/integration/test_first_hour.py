@@ -10,7 +10,8 @@ from litestar.testing import TestClient
 from sqlalchemy import select
 
 from casewatch.service.tables import AuditRow
-from tests.web import Site, sign_in
+from tests.cli import casewatch
+from tests.web import SEED, Site, sign_in
 
 
 def _audit_actions(site: Site) -> list[tuple[str, str | None]]:
@@ -106,3 +107,36 @@ def test_an_asb_case_page_does_not_offer_the_dash_checklist(client: TestClient[L
     assert "ASB risk matrix" in page
     assert "DASH checklist" not in page
     assert "Anti-social behaviour" in page
+
+
+def test_a_line_cut_short_is_reported_at_its_own_last_column(db_url: str) -> None:
+    """`{"event_id": "e1", "case_id": "C1"` is 34 characters: the missing brace is wanted
+    at column 35, the end of the line, not at column 1 of the line after its newline."""
+    line = b'{"event_id": "e1", "case_id": "C1"\r\n'
+    outcome = casewatch("import", "-", db=db_url, stdin=line)
+    assert outcome.exit_code == 1
+    (error,) = outcome.json()["errors"]
+    assert error["error"] == (
+        "the line is not valid JSON: Expecting ',' delimiter at column 35 (the end of the line)"
+    )
+
+
+def test_piped_cli_tables_are_not_cut_to_80_columns(db_url: str) -> None:
+    """Through a pipe every column is whole (no "asb-nor…"), though the rows pass 80."""
+    assert casewatch("import", str(SEED), db=db_url).exit_code == 0
+    listed = casewatch("case", "list", db=db_url)
+    assert listed.exit_code == 0
+    assert "…" not in listed.stdout
+    assert "asb-north" in listed.stdout and "SEED-02" in listed.stdout
+    assert max(len(line) for line in listed.stdout.splitlines()) > 80
+
+
+def test_the_cli_case_table_uses_the_same_words_as_the_pages(db_url: str) -> None:
+    """The timeline of `case show` reads "Case conference held" and "Agencies: …"."""
+    assert casewatch("import", str(SEED), db=db_url).exit_code == 0
+    shown = casewatch("case", "show", "SEED-02", "--as-of", "2015-04-01", db=db_url)
+    assert shown.exit_code == 0
+    assert "Case conference held" in shown.stdout
+    assert "Agencies: police, housing" in shown.stdout
+    assert "Anti-social behaviour" in shown.stdout
+    assert "case_conference_held" not in shown.stdout

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from casewatch.cases.vocabulary import case_type_words, due_in, late_by, span, value_words, words
+from casewatch.notifications.messages import render_alert
 
 
 def test_event_names_read_as_words_with_acronyms_in_capitals() -> None:
@@ -48,3 +50,23 @@ def test_spans_use_the_two_largest_units() -> None:
 def test_words_never_show_an_underscore(name: str) -> None:
     """Whatever the machine name, what people read has no underscores in it."""
     assert "_" not in words(name)
+
+
+def test_alert_messages_say_times_and_roles_in_the_same_words() -> None:
+    """A breach 1 day 2 hours after its due time, to the team manager, reads so."""
+    due = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    message = render_alert(
+        case_id="DA-0001",
+        team="da-idva",
+        policy_title="High-risk DA victims: IDVA contact within 1 working day",
+        cycle=1,
+        level="breach",
+        started_at=due - timedelta(days=1),
+        due_at=due,
+        at=due + timedelta(days=1, hours=2),
+        recipient="team_manager",
+        link_base_url="http://casewatch.example",
+        tz=ZoneInfo("Europe/London"),
+    )
+    assert "Overdue by: 1 day 2 hours" in message.text
+    assert "You receive this as team manager of da-idva." in message.text
