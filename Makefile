@@ -2,15 +2,14 @@
 .PHONY: demo test lint audit check-types unit demo-data bench-import clean
 
 VENV := .venv/bin
+PORT ?= 8000
 
-# Set up, create ./casewatch.db, load the demo year and its people, then serve the web
-# pages and API at http://127.0.0.1:8000 (Ctrl+C stops).
+# Set up, create ./casewatch.db with a demo year ending today and its people (kept if
+# already there), then serve the web pages and API at http://127.0.0.1:$(PORT) (Ctrl+C
+# stops). A port already in use is said so before anything changes: make demo PORT=8001.
 demo:
 	@scripts/setup.sh
-	$(VENV)/casewatch init
-	$(VENV)/casewatch import data/demo/events.jsonl
-	$(VENV)/python scripts/demo_users.py
-	$(VENV)/casewatch serve
+	$(VENV)/python scripts/demo.py --port $(PORT)
 
 # Set up, then run every check CI runs: lint, types, architecture, the whole test suite.
 test:
@@ -34,7 +33,8 @@ audit:
 unit:
 	$(VENV)/pytest tests/unit -q
 
-# Regenerate data/demo/events.jsonl (deterministic; a test checks it is unchanged).
+# Regenerate data/demo/events.jsonl, the 2014/15 year the tests use (deterministic; a test
+# checks it is unchanged). `make demo` generates its own year ending today.
 demo-data:
 	$(VENV)/python scripts/generate_demo.py
 

@@ -1,9 +1,11 @@
-"""Create (or reset) the demo's people, one per role, and print their passwords once.
+"""Create the demo's people that are missing, one per role, and print their passwords once.
 
     python scripts/demo_users.py [--db URL]
 
-Run by `make demo`. Passwords are random each run and stored only as argon2 hashes; the
-table printed here is the only place they appear.
+Run by `make demo`. A new person's password is random and stored only as an argon2 hash;
+the table printed here is the only place it appears. People already there keep their
+passwords (a second `make demo` must not lock out whoever is using the first): the table
+says how to set a new one.
 """
 
 from __future__ import annotations
@@ -25,35 +27,46 @@ DEMO_PEOPLE = (
 )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default=None)
-    args = parser.parse_args()
-    runtime = open_runtime(args.db, None)
+def create(db: str | None) -> None:
+    """Add the missing demo people and print a sign-in table."""
+    runtime = open_runtime(db, None)
     now = datetime.now(UTC)
     rows = []
     with runtime.engine.connect() as conn, conn.begin():
         existing = {p.username for p in accounts.list_users(conn)}
         for username, name, role, agency, teams in DEMO_PEOPLE:
-            password = secrets.token_urlsafe(12)
             if username in existing:
-                accounts.set_password(conn, username, password)
-            else:
-                accounts.add_user(
-                    conn,
-                    username=username,
-                    display_name=name,
-                    role=role,
-                    agency=agency,
-                    teams=teams,
-                    password=password,
-                    now=now,
-                )
+                rows.append((role, username, None))
+                continue
+            password = secrets.token_urlsafe(12)
+            accounts.add_user(
+                conn,
+                username=username,
+                display_name=name,
+                role=role,
+                agency=agency,
+                teams=teams,
+                password=password,
+                now=now,
+            )
             rows.append((role, username, password))
     runtime.engine.dispose()
-    print("Demo sign-ins (shown only now; `make demo` again makes new ones):")
+    print("Demo sign-ins (new passwords are shown only now):")
     for role, username, password in rows:
-        print(f"  {role:<11} {username:<10} {password}")
+        shown = password or "(kept from before)"
+        print(f"  {role:<11} {username:<10} {shown}")
+    if any(password is None for _, _, password in rows):
+        print(
+            "To set a new password for someone: .venv/bin/casewatch users password USERNAME"
+            "\n(or delete casewatch.db and run make demo again for a fresh demo)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=None)
+    args = parser.parse_args()
+    create(args.db)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,19 @@
 """Generate a year of a partnership's casework as JSONL events, deterministically.
 
     python scripts/generate_demo.py [--seed 2014] [--cases 300] [--output data/demo/events.jsonl]
+    python scripts/generate_demo.py --end 2026-11-26 --output build/demo/events.jsonl
 
-The demo covers financial year 2014/15 for a district CSP: two ASB teams and a domestic
-abuse team, several caseworkers, victims with (invented) personal details, incidents, risk
-assessments by the ASB matrix and DASH, conferences, partner actions, contact attempts,
-referrals, pauses, exclusions and explained breaches, with some actions late or missed.
-The same seed always gives the same bytes.
+Without --end the demo covers financial year 2014/15 (data/demo/events.jsonl, which the
+tests use). With --end DATE it covers the 365 days up to the start of that day (London
+time) and writes nothing later: what `make demo` loads, so the year ends today, cases
+opened in the last fortnight are high risk with targets still running (some green, some
+past their warning point, a few already late) and last quarter is complete.
+
+A district CSP: two ASB teams and a domestic abuse team, several caseworkers, victims with
+(invented) personal details, incidents, risk assessments by the ASB matrix and DASH,
+conferences, partner actions, contact attempts, referrals, pauses, exclusions and explained
+breaches, with some actions late or missed. The same seed and end date always give the same
+bytes.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import argparse
 import json
 import random
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +30,11 @@ from zoneinfo import ZoneInfo
 LONDON = ZoneInfo("Europe/London")
 YEAR_START = datetime(2014, 4, 1, tzinfo=LONDON)
 YEAR_DAYS = 365
+LIVE_CASES = 30  # with --end: high-risk cases opened in the last LIVE_DAYS, targets running
+LIVE_DAYS = 8
+# With --end, ASB cases assessed high 4 days and WAITING_HOURS before the day starts and not
+# yet conferenced: their 5-day conference target (warning at 80%) is amber for most of it.
+WAITING_HOURS = (3, 6, 9)
 
 FIRST_NAMES = (
     "Aisha",
@@ -151,7 +163,15 @@ def victim(rng: random.Random) -> dict[str, str]:
     }
 
 
-def asb_case(book: Casebook, rng: random.Random, case_id: str, opened: datetime) -> None:
+def asb_case(
+    book: Casebook,
+    rng: random.Random,
+    case_id: str,
+    opened: datetime,
+    year_start: datetime = YEAR_START,
+    *,
+    high_risk: bool = False,
+) -> None:
     team, workers = rng.choice(TEAMS["asb"])
     book.add(
         case_id,
@@ -173,9 +193,11 @@ def asb_case(book: Casebook, rng: random.Random, case_id: str, opened: datetime)
             police_attended=rng.random() < 0.4,
         )
     assessed = book.working_hours(opened + timedelta(days=rng.randint(0, 2)))
-    high = rng.random() < 0.35
+    high = rng.random() < 0.35 or high_risk
     yes_share = 0.75 if high else 0.3
     answers = {q: rng.random() < yes_share for q in ASB_QUESTIONS}
+    if high_risk:  # the matrix's personal and situational questions alone weigh 25
+        answers |= {q: True for q in ASB_QUESTIONS if q[0] in "ps"}
     book.add(case_id, "risk_assessed", assessed, matrix="asb", answers=answers)
     if high:
         asb_high_risk(book, rng, case_id, assessed)
@@ -189,7 +211,7 @@ def asb_case(book: Casebook, rng: random.Random, case_id: str, opened: datetime)
             method=method,
             outcome=rng.choice(("no answer", "spoke to victim", "left card")),
         )
-    if closed < YEAR_START + timedelta(days=YEAR_DAYS + 60) and rng.random() < 0.7:
+    if closed < year_start + timedelta(days=YEAR_DAYS + 60) and rng.random() < 0.7:
         book.add(
             case_id,
             "case_closed",
@@ -250,7 +272,39 @@ def asb_high_risk(book: Casebook, rng: random.Random, case_id: str, assessed: da
         )
 
 
-def da_case(book: Casebook, rng: random.Random, case_id: str, opened: datetime) -> None:
+def waiting_case(book: Casebook, rng: random.Random, case_id: str, assessed: datetime) -> None:
+    """An ASB case assessed high at `assessed` whose conference has not happened yet."""
+    team, workers = TEAMS["asb"][0]
+    opened = assessed - timedelta(hours=2)
+    book.add(
+        case_id,
+        "case_opened",
+        opened,
+        case_type="asb",
+        team=team,
+        caseworker=rng.choice(workers),
+        victim=victim(rng),
+    )
+    book.add(
+        case_id,
+        "incident_reported",
+        opened - timedelta(hours=rng.randint(2, 20)),
+        category=rng.choice(ASB_CATEGORIES),
+        police_attended=rng.random() < 0.5,
+    )
+    answers = {q: q[0] in "ps" or rng.random() < 0.5 for q in ASB_QUESTIONS}
+    book.add(case_id, "risk_assessed", assessed, matrix="asb", answers=answers)
+
+
+def da_case(
+    book: Casebook,
+    rng: random.Random,
+    case_id: str,
+    opened: datetime,
+    year_start: datetime = YEAR_START,
+    *,
+    high_risk: bool = False,
+) -> None:
     team, workers = TEAMS["domestic_abuse"][0]
     book.add(
         case_id,
@@ -271,6 +325,8 @@ def da_case(book: Casebook, rng: random.Random, case_id: str, opened: datetime) 
     )
     assessed = opened + timedelta(hours=rng.randint(1, 20))
     yes = min(24, max(0, int(rng.gauss(11, 4))))
+    if high_risk:
+        yes = max(yes, 14)  # SafeLives' threshold for a MARAC referral
     answers = [True] * yes + [False] * (24 - yes)
     rng.shuffle(answers)
     fields: dict[str, Any] = {
@@ -321,15 +377,31 @@ def da_case(book: Casebook, rng: random.Random, case_id: str, opened: datetime) 
         )
 
 
-def generate(seed: int, cases: int) -> list[str]:
+def generate(seed: int, cases: int, end: date | None = None) -> list[str]:
+    """The demo's event lines in time order. `end`: the year runs up to the start of that
+    day, nothing later is written, and LIVE_CASES recent high-risk cases are added."""
     rng = random.Random(seed)
     book = Casebook(rng)
+    cutoff = None if end is None else datetime.combine(end, time(0), LONDON)
+    start = YEAR_START if cutoff is None else cutoff - timedelta(days=YEAR_DAYS)
     for number in range(1, cases + 1):
-        opened = book.working_hours(YEAR_START + timedelta(days=rng.uniform(0, YEAR_DAYS - 1)))
+        opened = book.working_hours(start + timedelta(days=rng.uniform(0, YEAR_DAYS - 1)))
         if rng.random() < 0.65:
-            asb_case(book, rng, f"ASB-{number:04d}", opened)
+            asb_case(book, rng, f"ASB-{number:04d}", opened, start)
         else:
-            da_case(book, rng, f"DA-{number:04d}", opened)
+            da_case(book, rng, f"DA-{number:04d}", opened, start)
+    if cutoff is not None:
+        for number in range(cases + 1, cases + LIVE_CASES + 1):
+            opened = book.working_hours(cutoff - timedelta(days=rng.uniform(1, LIVE_DAYS)))
+            while opened >= cutoff:  # a Friday evening's "next working day" is Monday
+                opened -= timedelta(days=1)
+            if rng.random() < 0.6:
+                asb_case(book, rng, f"ASB-{number:04d}", opened, start, high_risk=True)
+            else:
+                da_case(book, rng, f"DA-{number:04d}", opened, start, high_risk=True)
+        for offset, hours in enumerate(WAITING_HOURS, start=cases + LIVE_CASES + 1):
+            waiting_case(book, rng, f"ASB-{offset:04d}", cutoff - timedelta(days=4, hours=hours))
+        book.events = [item for item in book.events if item[0] < cutoff]
     return list(book.lines())
 
 
@@ -338,11 +410,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2014)
     parser.add_argument("--cases", type=int, default=300)
     parser.add_argument("--output", type=Path, default=Path("data/demo/events.jsonl"))
+    parser.add_argument(
+        "--end",
+        type=date.fromisoformat,
+        default=None,
+        help="YYYY-MM-DD: a year ending at the start of this day (default: FY2014/15)",
+    )
     args = parser.parse_args()
-    lines = generate(args.seed, args.cases)
+    lines = generate(args.seed, args.cases, args.end)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {len(lines)} events for {args.cases} cases to {args.output}")
+    live = LIVE_CASES + len(WAITING_HOURS) if args.end else 0
+    print(f"wrote {len(lines)} events for {args.cases + live} cases to {args.output}")
 
 
 if __name__ == "__main__":
