@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from attrs import frozen
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from casewatch.cases.vocabulary import span, words
+from casewatch.cases.wording import span, words
 
 LEVEL_TITLES = {"warning": "Warning: target due soon", "breach": "Target missed"}
 

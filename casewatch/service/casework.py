@@ -26,7 +26,7 @@ from casewatch.cases.importing import Importer, ImportSummary
 from casewatch.cases.store import ConcurrentUpdateError, load_case_events
 from casewatch.cases.tables import CaseRow, PersonalDataRow
 from casewatch.cases.validation import nesting_problems
-from casewatch.cases.vocabulary import late_by
+from casewatch.cases.wording import late_by
 from casewatch.engine.store import pinned_versions
 from casewatch.engine.tables import AlertRow, CaseFlagRow, SlaCycleRow
 from casewatch.service import audit

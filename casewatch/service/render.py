@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from casewatch.cases.tables import CaseRow
-from casewatch.cases.vocabulary import case_type_words, value_words, words
+from casewatch.cases.wording import case_type_words, value_words, words
 
 # Piped or redirected, a table has no terminal to fit: rich would cut it to 80 columns
 # ("asb-nor…"); as wide as its content instead, up to this.

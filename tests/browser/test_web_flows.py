@@ -276,7 +276,7 @@ def test_manager_acknowledges_a_breach_alert(chromium: Chromium) -> None:
     )
     expect(acknowledged).to_have_count(1)
     expect(acknowledged.get_by_role("link", name=case_id)).to_be_visible()
-    expect(acknowledged.locator(".level")).to_have_text("breach")
+    expect(acknowledged.locator(".level")).to_have_text("Breach")  # in the shared words
     expect(acknowledged.get_by_role("button")).to_have_count(0)
 
 

@@ -35,7 +35,7 @@ from sqlalchemy.exc import OperationalError
 
 from casewatch import __version__
 from casewatch.cases.validation import TOO_DEEP
-from casewatch.cases.vocabulary import case_type_words, value_words, words
+from casewatch.cases.wording import case_type_words, value_words, words
 from casewatch.migrations.schema import current_revision, head_revision
 from casewatch.service.casework import (
     Casework,

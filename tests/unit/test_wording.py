@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from casewatch.cases.vocabulary import case_type_words, due_in, late_by, span, value_words, words
+from casewatch.cases.wording import case_type_words, due_in, late_by, span, value_words, words
 from casewatch.notifications.messages import render_alert
 
 
