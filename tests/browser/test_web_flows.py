@@ -237,6 +237,8 @@ def test_caseworker_opens_assesses_and_records_a_conference(chromium: Chromium) 
 
     page.get_by_role("link", name="Cases", exact=True).click()
     expect(page.get_by_role("link", name=case_id)).to_be_visible()
+    listed = page.locator("table.cases tbody tr").filter(has=page.get_by_role("link", name=case_id))
+    expect(listed.locator("time.countdown")).to_contain_text("(due in 7 d 0 h)")  # running
     page.set_viewport_size(TABLET)
     expect(page.get_by_role("heading", name="My cases")).to_be_visible()
     expect(page.get_by_role("columnheader", name="Risk")).to_be_visible()

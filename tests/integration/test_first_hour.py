@@ -140,3 +140,17 @@ def test_the_cli_case_table_uses_the_same_words_as_the_pages(db_url: str) -> Non
     assert "Agencies: police, housing" in shown.stdout
     assert "Anti-social behaviour" in shown.stdout
     assert "case_conference_held" not in shown.stdout
+
+
+def test_the_team_dashboard_shows_breaches_with_due_lateness_and_reason(
+    client: TestClient[Litestar],
+) -> None:
+    """asb-south's manager sees SEED-19 among targets at risk: due 2015-01-27 12:00, met
+    on 2015-01-30 12:00, so 3 days late, "victim not engaging"; counts come per team."""
+    sign_in(client, "manager_other")  # asb-south
+    page = client.get("/team").text
+    at_risk = page[page.index("<h2>Targets at risk</h2>") :]
+    row = at_risk[at_risk.index('href="/cases/SEED-19"') :]
+    row = row[: row.index("</tr>")]
+    assert "due 2015-01-27 12:00, 3 days late — victim not engaging" in row
+    assert '<a href="/cases?team=asb-south&amp;mine=0">asb-south</a>' in page
