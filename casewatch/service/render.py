@@ -49,7 +49,7 @@ def print_case(console: Console, view: Mapping[str, Any]) -> None:
     console.print(Text.assemble("risk: ", _risk_text(risk["level"]), score))
     if risk["professional_judgement"]:
         console.print("  raised on professional judgement")
-    console.print(Text(f"flags: {', '.join(view['flags']) or 'none'}"))
+    console.print(Text(f"flags: {', '.join(words(f) for f in view['flags']) or 'none'}"))
     if view["cycles"]:
         cycles = Table("policy", "cycle", "state", "started", "due", "outcome", title="SLA cycles")
         for c in view["cycles"]:

@@ -20,6 +20,7 @@ def test_event_names_read_as_words_with_acronyms_in_capitals() -> None:
     assert words("police_incidents_12m") == "Police call-outs in the last 12 months"
     assert words("escalation-1") == "Escalation 1"
     assert words("marac") == "MARAC"
+    assert words("repeat-marac") == "Repeat MARAC"  # flag names too
 
 
 def test_values_read_as_yes_no_and_words() -> None:
