@@ -32,6 +32,7 @@ PAGES: Final = {
         "/cases/new",
         f"/cases/{ASB_CASE}",
         f"/cases/{ASB_CASE}/assess/asb",
+        f"/cases/{ASB_CASE}/case-review",
         "/alerts",
         "/alerts?all=1",
     ],
@@ -43,9 +44,11 @@ PAGES: Final = {
         "/reports",
         "/reports?period=FY2014&by=team",
         "/reports?period=2014-Q3&by=quarter",
+        "/case-reviews",
+        "/reports/case-reviews",
         "/cases/NO-SUCH-CASE",
     ],
-    "psg": ["/reports", "/cases", f"/cases/{ASB_CASE}", "/alerts"],
+    "psg": ["/reports", "/reports/case-reviews", "/cases", f"/cases/{ASB_CASE}", "/alerts"],
     "admin": ["/admin/users", "/admin/audit", f"/admin/audit?case_id={ASB_CASE}"],
 }
 
