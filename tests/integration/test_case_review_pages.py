@@ -56,8 +56,8 @@ def test_a_not_met_decision_is_refused_in_words_and_nothing_is_recorded(
     assert "complaint 3 (reported 2015-03-02 to housing)" in refused.text
     assert 'value="not persistent"' in refused.text
     shown = client.get("/cases/SEED-02").text
-    assert "<strong>case review requested</strong>" in shown
-    assert "<strong>threshold decided</strong>" not in shown
+    assert "<strong>Case review requested</strong>" in shown
+    assert "<strong>Threshold decided</strong>" not in shown
 
 
 def test_the_manager_sees_reviews_in_progress_with_the_next_deadline(
