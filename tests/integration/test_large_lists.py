@@ -8,19 +8,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import attrs
 from sqlalchemy import Engine, insert
 
 from casewatch.cases.tables import CaseRow
 from casewatch.engine.tables import AlertRow, SlaCycleRow
+from casewatch.service import accounts
 from casewatch.service.access import Principal, Role
 from casewatch.service.casework import (
     CaseFilters,
+    Casework,
     count_alerts,
     count_cases,
     list_cases,
     my_alerts,
     team_counts,
 )
+from casewatch.service.runtime import open_runtime
 
 NOW: Final = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 LONDON: Final = ZoneInfo("Europe/London")
@@ -194,3 +198,24 @@ def test_a_caseworker_inbox_counts_past_the_page(engine: Engine) -> None:
         total = count_alerts(conn, CASEWORKER, include_acknowledged=False)
     assert (len(first), len(second), total) == (500, 100, 600)
     assert first[0].cycle == 1 and second[-1].cycle == 600  # newest first
+
+
+def test_the_team_dashboard_summary_counts_every_case_and_pages_the_list(db_url: str) -> None:
+    """Through the service the team page uses: 700/70/70/100 counted, 140 at risk of which
+    the first 100 listed, and the 600 caseworker alerts not counted as the manager's."""
+    runtime = open_runtime(db_url, None)
+    try:
+        seed_cases(runtime.engine)
+        with runtime.engine.begin() as conn:
+            user_id = accounts.add_user(
+                conn, username="mgr", display_name="Manager", role="manager",
+                agency="council", teams=["t1"], password="a long enough password", now=NOW,
+            )  # fmt: skip
+        manager = attrs.evolve(MANAGER, user_id=user_id)
+        summary = Casework(runtime, lambda: NOW).team_summary(manager, address=None)
+    finally:
+        runtime.engine.dispose()
+    (t1,) = summary.teams
+    assert (t1.cases, t1.red, t1.amber, t1.high) == (700, 70, 70, 100)
+    assert (summary.at_risk_total, len(summary.at_risk)) == (140, 100)
+    assert summary.alerts_waiting == 0
