@@ -69,15 +69,20 @@ def serve(
         raise typer.BadParameter("intervals must be positive", param_hint="--scan-every")
     with _runtime(db, config) as runtime:  # fail here, in words, if the database is unusable
         url = runtime.url
+        proxies = [str(network) for network in runtime.config.web.trusted_proxies]
     chosen_config = config or _globals.config
     settings = serving.ServeSettings(url, chosen_config, scheduler, scan_every, relay_every)
     log.info("serving", action="serve", url=f"http://{host}:{port}", workers=workers)
     typer.echo(f"casewatch: serving on http://{host}:{port} (Ctrl+C stops)", err=True)
-    options = {"host": host, "port": port, "log_level": "warning", "proxy_headers": True}
+    # uvicorn believes X-Forwarded-For/-Proto only from the configured proxies.
+    options = {"host": host, "port": port, "log_level": "warning", "proxy_headers": bool(proxies)}
+    if proxies:
+        options["forwarded_allow_ips"] = proxies
     if workers == 1:
         uvicorn.run(serving.build(settings), **options)  # type: ignore[arg-type]
-    else:
-        serving.to_environment(settings)
+        return
+    serving.to_environment(settings)
+    with serving.shared_metrics():
         uvicorn.run(
             "casewatch.service.web.serving:from_environment",
             factory=True,

@@ -43,6 +43,12 @@ from casewatch.engine.rules import RuleFileError, RuleSet, load_rule_files
 from casewatch.engine.store import Rulesets
 from casewatch.notifications.routing import Routing, RoutingConfigError, routing_from_mapping
 from casewatch.reports.measures import Measure, MeasureConfigError, measures_from_text
+from casewatch.service.deployment import (
+    DEFAULT_WEB,
+    DeploymentConfigError,
+    WebSettings,
+    web_settings_from,
+)
 
 NATIONS: Final = ("england_wales", "scotland", "northern_ireland")
 
@@ -66,6 +72,7 @@ class Config:
     measures: tuple[Measure, ...]
     retention: RetentionPolicy
     case_review: CaseReviewSettings = Factory(CaseReviewSettings)
+    web: WebSettings = DEFAULT_WEB
 
     def validator(self) -> EventValidator:
         return EventValidator(self.matrices, self.policies.case_types(), self.case_review)
@@ -145,6 +152,10 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         )
     except CaseReviewConfigError as exc:
         raise ConfigError(str(exc)) from None
+    try:
+        web = web_settings_from(settings.get("web"), sources["settings.yaml"])
+    except DeploymentConfigError as exc:
+        raise ConfigError(str(exc)) from None
     rule_texts = read_rule_texts(rules_dir)
     try:
         rules = load_rule_files(rule_texts.items(), policies, sources["policies.yaml"])
@@ -164,6 +175,7 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         measures=measures,
         retention=retention,
         case_review=case_review,
+        web=web,
     )
 
 

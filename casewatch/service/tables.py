@@ -103,3 +103,16 @@ class AuditRow(Base):
     case_id: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text)  # JSON; references only, never victim data
     address: Mapped[str | None] = mapped_column(String(100))
+
+
+class SchedulerPassRow(Base):
+    """The last pass of each scheduler job, whichever process ran it: /metrics reads it, so
+    a scan that stopped shows whether the scheduler runs in `serve` or in `worker`s."""
+
+    __tablename__ = "scheduler_passes"
+
+    job: Mapped[str] = mapped_column(String(40), primary_key=True)  # sla_scan, outbox_relay
+    passes: Mapped[int] = mapped_column(BigId)
+    last_at: Mapped[datetime]
+    last_checked: Mapped[int]  # cycles checked, or messages handled, by the last pass
+    last_backlog: Mapped[int]  # cycles still due when the last scan pass ended

@@ -1,0 +1,84 @@
+"""How this deployment faces the network: which proxies to believe, who may scrape /metrics.
+
+Read from the `web:` section of settings.yaml. Addresses are IP addresses or networks
+(`10.0.0.0/24`); anything else is refused at start-up, naming the file and the entry.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from typing import Any, Final
+
+from attrs import frozen
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK: Final = ("127.0.0.1", "::1")
+
+
+class DeploymentConfigError(ValueError):
+    """A `web:` setting that cannot be used; says which."""
+
+
+@frozen
+class WebSettings:
+    # Only a request arriving from one of these may say, in X-Forwarded-For and
+    # X-Forwarded-Proto, who the client is and whether it came over TLS.
+    trusted_proxies: tuple[Network, ...]
+    # Who may read /metrics without the token (the token works from anywhere).
+    metrics_allow: tuple[Network, ...]
+
+    def may_scrape(self, address: str) -> bool:
+        return _within(address, self.metrics_allow)
+
+    def is_proxy(self, address: str) -> bool:
+        return _within(address, self.trusted_proxies)
+
+
+DEFAULT_WEB: Final = WebSettings(
+    trusted_proxies=tuple(ipaddress.ip_network(a) for a in LOOPBACK),
+    metrics_allow=tuple(ipaddress.ip_network(a) for a in LOOPBACK),
+)
+
+
+def web_settings_from(section: Any, where: str) -> WebSettings:
+    if section is None:
+        return DEFAULT_WEB
+    if not isinstance(section, dict):
+        raise DeploymentConfigError(f"{where}: 'web' must be a mapping of settings")
+    unknown = sorted(set(section) - {"trusted_proxies", "metrics_allow"})
+    if unknown:
+        raise DeploymentConfigError(f"{where}: unknown web setting(s) {', '.join(unknown)}")
+    return WebSettings(
+        trusted_proxies=_networks(section, "trusted_proxies", where, DEFAULT_WEB.trusted_proxies),
+        metrics_allow=_networks(section, "metrics_allow", where, DEFAULT_WEB.metrics_allow),
+    )
+
+
+def _networks(
+    section: dict[str, Any], key: str, where: str, default: tuple[Network, ...]
+) -> tuple[Network, ...]:
+    if key not in section:
+        return default
+    value = section[key]
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise DeploymentConfigError(f"{where}: web.{key} must be a list of addresses")
+    found = []
+    for entry in value:
+        try:
+            found.append(ipaddress.ip_network(str(entry), strict=False))
+        except ValueError:
+            raise DeploymentConfigError(
+                f"{where}: web.{key} entry '{entry}' is not an IP address or network"
+            ) from None
+    return tuple(found)
+
+
+def _within(address: str, networks: Iterable[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False  # "-" when the server saw no address, or a name: never trusted
+    return any(ip in network for network in networks)
