@@ -54,6 +54,15 @@ def main() -> None:
     print("Demo sign-ins (shown only now; `make demo` again makes new ones):")
     for role, username, password in rows:
         print(f"  {role:<11} {username:<10} {password}")
+    required = sorted(runtime.config.sign_in.two_factor_roles)
+    if required:
+        print(
+            f"Two-factor sign-in is required for: {', '.join(required)}. At their first\n"
+            "sign-in they are shown a QR code: scan it with an authenticator app (Microsoft\n"
+            "or Google Authenticator, FreeOTP, ...) or type the key shown under it, then enter\n"
+            "the 6-digit code. Keep the recovery codes shown next. Afterwards each sign-in\n"
+            "asks for the password and the app's current code."
+        )
 
 
 if __name__ == "__main__":

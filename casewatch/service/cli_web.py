@@ -186,6 +186,25 @@ def users_token(
     _print_json({"username": username, "name": name, "token": token})
 
 
+@users_app.command("reset-two-factor")
+def users_reset_two_factor(
+    username: Annotated[str, typer.Argument(help="Who lost their authenticator app.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Switch someone's two-factor sign-in off (their recovery codes too) and end their
+    sessions; a role that requires it sets it up again at the next sign-in."""
+    from casewatch.service import two_factor  # noqa: PLC0415 - pyotp only for this command
+
+    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+        if not two_factor.reset(conn, username):
+            _fail(EXIT_REJECTED, f"no user '{username}'")
+        audit.record_operator(
+            conn, "user.two_factor_reset", now=datetime.now(UTC), detail={"username": username}
+        )
+    _print_json({"username": username, "two_factor": "off"})
+
+
 def _password() -> str:
     from_env = os.environ.get(PASSWORD_ENV)
     if from_env:

@@ -44,10 +44,12 @@ from casewatch.engine.store import Rulesets
 from casewatch.notifications.routing import Routing, RoutingConfigError, routing_from_mapping
 from casewatch.reports.measures import Measure, MeasureConfigError, measures_from_text
 from casewatch.service.deployment import (
+    DEFAULT_SIGN_IN,
     DEFAULT_WEB,
     DeploymentConfigError,
+    SignInSettings,
     WebSettings,
-    web_settings_from,
+    deployment_from,
 )
 
 NATIONS: Final = ("england_wales", "scotland", "northern_ireland")
@@ -73,6 +75,7 @@ class Config:
     retention: RetentionPolicy
     case_review: CaseReviewSettings = Factory(CaseReviewSettings)
     web: WebSettings = DEFAULT_WEB
+    sign_in: SignInSettings = DEFAULT_SIGN_IN
 
     def validator(self) -> EventValidator:
         return EventValidator(self.matrices, self.policies.case_types(), self.case_review)
@@ -153,7 +156,7 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
     except CaseReviewConfigError as exc:
         raise ConfigError(str(exc)) from None
     try:
-        web = web_settings_from(settings.get("web"), sources["settings.yaml"])
+        web, sign_in = deployment_from(settings, sources["settings.yaml"])
     except DeploymentConfigError as exc:
         raise ConfigError(str(exc)) from None
     rule_texts = read_rule_texts(rules_dir)
@@ -176,6 +179,7 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         retention=retention,
         case_review=case_review,
         web=web,
+        sign_in=sign_in,
     )
 
 

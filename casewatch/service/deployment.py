@@ -12,6 +12,8 @@ from typing import Any, Final
 
 from attrs import frozen
 
+from casewatch.service.access import ROLES
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOOPBACK: Final = ("127.0.0.1", "::1")
 
@@ -82,3 +84,45 @@ def _within(address: str, networks: Iterable[Network]) -> bool:
     except ValueError:
         return False  # "-" when the server saw no address, or a name: never trusted
     return any(ip in network for network in networks)
+
+
+@frozen
+class SignInSettings:
+    # Roles whose people must use an authenticator app when they sign in with a password.
+    two_factor_roles: frozenset[str]
+
+
+DEFAULT_SIGN_IN: Final = SignInSettings(two_factor_roles=frozenset({"admin", "manager"}))
+
+
+def sign_in_settings_from(section: Any, where: str) -> SignInSettings:
+    """The `sign_in:` section; without it, admins and managers need two-factor sign-in."""
+    if section is None:
+        return DEFAULT_SIGN_IN
+    if not isinstance(section, dict):
+        raise DeploymentConfigError(f"{where}: 'sign_in' must be a mapping of settings")
+    unknown = sorted(set(section) - {"two_factor_required_for"})
+    if unknown:
+        raise DeploymentConfigError(f"{where}: unknown sign_in setting(s) {', '.join(unknown)}")
+    roles = section.get("two_factor_required_for", sorted(DEFAULT_SIGN_IN.two_factor_roles))
+    if roles is None:
+        roles = []
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise DeploymentConfigError(
+            f"{where}: sign_in.two_factor_required_for must be a list of roles"
+        )
+    wrong = sorted(set(roles) - set(ROLES))
+    if wrong:
+        raise DeploymentConfigError(
+            f"{where}: sign_in.two_factor_required_for names unknown role(s) "
+            f"{', '.join(wrong)}; the roles are {', '.join(ROLES)}"
+        )
+    return SignInSettings(two_factor_roles=frozenset(roles))
+
+
+def deployment_from(settings: Any, where: str) -> tuple[WebSettings, SignInSettings]:
+    """The `web:` and `sign_in:` sections of settings.yaml."""
+    return (
+        web_settings_from(settings.get("web"), where),
+        sign_in_settings_from(settings.get("sign_in"), where),
+    )

@@ -27,6 +27,12 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # Two-factor sign-in (RFC 6238). The secret is set when enrolment starts and in use
+    # from `totp_enabled_at`; `totp_last_step` is the time step of the last code accepted,
+    # so a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigId)
 
 
 class WebSessionRow(Base):
@@ -39,6 +45,21 @@ class WebSessionRow(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    # "full", or "enrol": the password was right but two-factor must be set up first, and
+    # the session opens only the enrolment page.
+    stage: Mapped[str] = mapped_column(String(20), server_default="full")
+
+
+class RecoveryCodeRow(Base):
+    """One-time codes for signing in without the authenticator app; only their SHA-256."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class ApiTokenRow(Base):

@@ -52,6 +52,7 @@ from casewatch.service.web.pages import pages_router
 from casewatch.service.web.review_pages import review_router
 from casewatch.service.web.security import AnyRequest
 from casewatch.service.web.state import Service, service_of
+from casewatch.service.web.two_factor_pages import two_factor_router
 from casewatch.service.worker import Heartbeat
 
 log = get_logger("casewatch.http")
@@ -133,6 +134,7 @@ def create_app(
             metrics,
             pages_router(),
             review_router(),
+            two_factor_router(),
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         state=_state(service),

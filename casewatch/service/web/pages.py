@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from casewatch.cases.events import CASE_TYPES, CONTACT_METHODS, REFERRAL_TARGETS, RISK_LEVELS
 from casewatch.cases.tables import EventRow
 from casewatch.reports.periods import quarter_of
-from casewatch.service import accounts, audit
+from casewatch.service import accounts, audit, two_factor
 from casewatch.service.access import ROLES, Action, CaseScope, Role, can_share_case
 from casewatch.service.casework import (
     CaseFilters,
@@ -47,6 +47,8 @@ from casewatch.service.web.security import (
     session_cookie,
 )
 from casewatch.service.web.state import Service, service_of
+from casewatch.service.web.two_factor_pages import PAGE as ENROLMENT_PAGE
+from casewatch.service.web.two_factor_pages import after_password
 
 Form = URLEncodedBody[dict[str, str]]
 HOME: Final = {
@@ -128,9 +130,21 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
             who, throttled = None, True
         else:
             throttled = False
+        stage = None
         if who is not None:
-            token, _csrf = accounts.start_session(conn, who.user_id, now)
-            audit.record(conn, who, "user.sign_in", now=now, address=address)
+            required = service.runtime.config.sign_in.two_factor_roles
+            code = data.get("code", "")
+            stage = after_password(
+                conn, who, code=code, required_roles=required, address=address, now=now
+            )
+            who = who if stage else None
+        if who is not None and stage is not None:
+            token, _csrf = accounts.start_session(conn, who.user_id, now, stage)
+            if stage == two_factor.FULL:
+                accounts.clear_failures(conn, username)
+                audit.record(conn, who, "user.sign_in", now=now, address=address)
+            else:
+                audit.record(conn, who, "user.two_factor_required", now=now, address=address)
         else:
             audit.record(
                 conn,
@@ -145,7 +159,7 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
         message = (
             "Too many failed sign-ins. Wait 15 minutes, then try again."
             if throttled
-            else "The username or password is not right."
+            else "The username, password or code is not right."
         )
         return _page(
             request,
@@ -156,7 +170,9 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
             username=username,
             next=target,
         )
-    if target == "/":
+    if stage == two_factor.ENROL:
+        target = ENROLMENT_PAGE
+    elif target == "/":
         target = HOME[who.role]
     response: Response[Any] = Redirect(target, status_code=303)
     response.set_cookie(
