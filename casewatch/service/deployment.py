@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from attrs import frozen
 
@@ -87,12 +88,26 @@ def _within(address: str, networks: Iterable[Network]) -> bool:
 
 
 @frozen
+class OidcSettings:
+    """The partnership's OpenID Connect provider (docs/deployment.md)."""
+
+    issuer: str  # discovery is read from {issuer}/.well-known/openid-configuration
+    client_id: str
+    match_claim: str  # the ID token claim whose value is a casewatch username
+    label: str  # the button's words
+    scopes: tuple[str, ...]
+
+
+@frozen
 class SignInSettings:
     # Roles whose people must use an authenticator app when they sign in with a password.
     two_factor_roles: frozenset[str]
+    local_passwords: bool = True  # false: only the identity provider signs people in
+    oidc: OidcSettings | None = None
 
 
 DEFAULT_SIGN_IN: Final = SignInSettings(two_factor_roles=frozenset({"admin", "manager"}))
+_OIDC_KEYS: Final = {"issuer", "client_id", "match_claim", "label", "scopes"}
 
 
 def sign_in_settings_from(section: Any, where: str) -> SignInSettings:
@@ -101,7 +116,7 @@ def sign_in_settings_from(section: Any, where: str) -> SignInSettings:
         return DEFAULT_SIGN_IN
     if not isinstance(section, dict):
         raise DeploymentConfigError(f"{where}: 'sign_in' must be a mapping of settings")
-    unknown = sorted(set(section) - {"two_factor_required_for"})
+    unknown = sorted(set(section) - {"two_factor_required_for", "local_passwords", "oidc"})
     if unknown:
         raise DeploymentConfigError(f"{where}: unknown sign_in setting(s) {', '.join(unknown)}")
     roles = section.get("two_factor_required_for", sorted(DEFAULT_SIGN_IN.two_factor_roles))
@@ -117,7 +132,48 @@ def sign_in_settings_from(section: Any, where: str) -> SignInSettings:
             f"{where}: sign_in.two_factor_required_for names unknown role(s) "
             f"{', '.join(wrong)}; the roles are {', '.join(ROLES)}"
         )
-    return SignInSettings(two_factor_roles=frozenset(roles))
+    local = section.get("local_passwords", True)
+    if not isinstance(local, bool):
+        raise DeploymentConfigError(f"{where}: sign_in.local_passwords must be true or false")
+    oidc = _oidc_from(section.get("oidc"), where)
+    if not local and oidc is None:
+        raise DeploymentConfigError(
+            f"{where}: sign_in.local_passwords is false but no sign_in.oidc provider is "
+            "set: nobody could sign in"
+        )
+    return SignInSettings(two_factor_roles=frozenset(roles), local_passwords=local, oidc=oidc)
+
+
+def _oidc_from(section: Any, where: str) -> OidcSettings | None:
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise DeploymentConfigError(f"{where}: 'sign_in.oidc' must be a mapping of settings")
+    unknown = sorted(set(section) - _OIDC_KEYS)
+    if unknown:
+        raise DeploymentConfigError(
+            f"{where}: unknown sign_in.oidc setting(s) {', '.join(unknown)}"
+        )
+    issuer = str(section.get("issuer") or "").rstrip("/")
+    parsed = urlsplit(issuer)
+    local = parsed.hostname in {"127.0.0.1", "localhost", "::1"}
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and local):
+        raise DeploymentConfigError(
+            f"{where}: sign_in.oidc.issuer must be an https URL (http only on loopback)"
+        )
+    client_id = str(section.get("client_id") or "")
+    if not client_id:
+        raise DeploymentConfigError(f"{where}: sign_in.oidc.client_id is missing")
+    scopes = section.get("scopes", ["openid", "profile", "email"])
+    if not isinstance(scopes, list) or "openid" not in scopes:
+        raise DeploymentConfigError(f"{where}: sign_in.oidc.scopes must be a list with openid")
+    return OidcSettings(
+        issuer=issuer,
+        client_id=client_id,
+        match_claim=str(section.get("match_claim") or "preferred_username"),
+        label=str(section.get("label") or "Sign in with your organisation's account"),
+        scopes=tuple(str(scope) for scope in scopes),
+    )
 
 
 def deployment_from(settings: Any, where: str) -> tuple[WebSettings, SignInSettings]:

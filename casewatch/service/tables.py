@@ -137,3 +137,17 @@ class SchedulerPassRow(Base):
     last_at: Mapped[datetime]
     last_checked: Mapped[int]  # cycles checked, or messages handled, by the last pass
     last_backlog: Mapped[int]  # cycles still due when the last scan pass ended
+
+
+class OidcRequestRow(Base):
+    """A sign-in sent to the identity provider and not yet back: what the answer must
+    match (state, by hash) and what only this server knows (nonce, PKCE verifier). Used
+    once: the callback deletes it."""
+
+    __tablename__ = "oidc_requests"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(100))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_path: Mapped[str] = mapped_column(String(500))
+    expires_at: Mapped[datetime]

@@ -1,4 +1,5 @@
-"""scheduler passes for /metrics; two-factor secrets, recovery codes, session stage
+"""scheduler passes for /metrics; two-factor secrets, recovery codes, session stage;
+OpenID Connect sign-ins under way
 
 Revision ID: 0006
 Revises: 0005
@@ -26,6 +27,14 @@ def upgrade() -> None:
     sa.Column('last_checked', sa.Integer(), nullable=False),
     sa.Column('last_backlog', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('job', name=op.f('pk_scheduler_passes'))
+    )
+    op.create_table('oidc_requests',
+    sa.Column('state_hash', sa.String(length=64), nullable=False),
+    sa.Column('nonce', sa.String(length=100), nullable=False),
+    sa.Column('code_verifier', sa.String(length=128), nullable=False),
+    sa.Column('next_path', sa.String(length=500), nullable=False),
+    sa.Column('expires_at', casewatch.cases.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('state_hash', name=op.f('pk_oidc_requests'))
     )
     op.create_table('recovery_codes',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -61,4 +70,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_recovery_codes_user_id'))
 
     op.drop_table('recovery_codes')
+    op.drop_table('oidc_requests')
     op.drop_table('scheduler_passes')

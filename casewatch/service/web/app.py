@@ -48,6 +48,7 @@ from casewatch.service.logging import get_logger
 from casewatch.service.runtime import Runtime
 from casewatch.service.web.api import NUL, NUL_REFUSED, ErrorBody, FieldErrorBody, api_router
 from casewatch.service.web.metrics import MeasuredApp, metrics, watch_pool
+from casewatch.service.web.oidc_pages import oidc_router
 from casewatch.service.web.pages import pages_router
 from casewatch.service.web.review_pages import review_router
 from casewatch.service.web.security import AnyRequest
@@ -135,6 +136,7 @@ def create_app(
             pages_router(),
             review_router(),
             two_factor_router(),
+            oidc_router(),
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         state=_state(service),

@@ -8,6 +8,7 @@ get), so a reload never records an event twice.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -38,6 +39,7 @@ from casewatch.service.forms import (
 from casewatch.service.reporting import build_report, render
 from casewatch.service.views import CaseView
 from casewatch.service.web.api import report_request_of
+from casewatch.service.web.oidc_pages import sign_in_options
 from casewatch.service.web.security import (
     SESSION_COOKIE,
     AnyRequest,
@@ -113,7 +115,8 @@ def home(request: AnyRequest) -> Redirect:
 
 @get("/login", sync_to_thread=False)
 def login_form(request: AnyRequest) -> Template:
-    return _page(request, "login.html", None, next=request.query_params.get("next", "/"))
+    next_path = request.query_params.get("next", "/")
+    return _page(request, "login.html", None, next=next_path, **sign_in_options(request))
 
 
 @post("/login", sync_to_thread=True, status_code=303)
@@ -123,6 +126,8 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
     target = _safe_next(data.get("next", "/"))
     now = service.clock()
     address = client_address(request)
+    if not service.runtime.config.sign_in.local_passwords:
+        return _passwords_off(request, username, address, now)
     with service.runtime.engine.connect() as conn, conn.begin():
         try:
             who = accounts.authenticate(conn, username, password, address, now)
@@ -169,6 +174,7 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
             error=message,
             username=username,
             next=target,
+            **sign_in_options(request),
         )
     if stage == two_factor.ENROL:
         target = ENROLMENT_PAGE
@@ -189,9 +195,21 @@ def logout(request: AnyRequest, data: Form) -> Response[Any]:
         audit.record(
             conn, caller.who, "user.sign_out", now=service.clock(), address=client_address(request)
         )
-    response: Response[Any] = Redirect("/login", status_code=303)
+    response: Response[Any] = Redirect("/login?signed_out", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+def _passwords_off(request: AnyRequest, username: str, address: str, now: datetime) -> Template:
+    """This deployment signs people in through its identity provider only."""
+    service = service_of(request)
+    with service.runtime.engine.connect() as conn, conn.begin():
+        audit.record(conn, None, "user.sign_in_refused", now=now, address=address,
+                     username=username, detail={"reason": "local_passwords_off"})  # fmt: skip
+    return _page(
+        request, "login.html", None, status=403, next="/", **sign_in_options(request),
+        error="Signing in with a password is switched off here: use the button below.",
+    )  # fmt: skip
 
 
 def _safe_next(target: str) -> str:
