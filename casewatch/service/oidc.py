@@ -183,7 +183,7 @@ def take_request(
 ) -> Pending:
     """The sign-in this answer belongs to, used up; refused unless the browser that
     started it brings it back in time."""
-    if not state or not cookie_state or not secrets.compare_digest(state, cookie_state):
+    if not state or not secrets.compare_digest(state.encode(), cookie_state.encode()):
         raise SignInRefused(
             "This sign-in was not started from this browser, or was already used. "
             "Start again from the sign-in page.",

@@ -134,7 +134,7 @@ def verify(conn: Connection, user_id: int, code: str, now: datetime) -> str | No
         ).rowcount
         return "code" if claimed == 1 else None
     recovery = "".join(ch for ch in code.lower() if ch.isalnum())
-    if len(recovery) != _RECOVERY_LENGTH:
+    if len(recovery) != _RECOVERY_LENGTH or not recovery.isascii():
         return None
     used = conn.execute(
         update(RecoveryCodeRow)
@@ -149,7 +149,10 @@ def verify(conn: Connection, user_id: int, code: str, now: datetime) -> str | No
 
 
 def _digits(code: str) -> str:
-    return "".join(ch for ch in code if not ch.isspace())
+    """The code without spaces, or "" unless that is ASCII digits (a code typed with other
+    characters is simply wrong, never an error)."""
+    digits = "".join(ch for ch in code if not ch.isspace())
+    return digits if digits.isascii() and digits.isdigit() else ""
 
 
 def record_failure(conn: Connection, username: str, address: str, now: datetime) -> None:

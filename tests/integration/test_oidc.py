@@ -112,6 +112,8 @@ def test_a_forged_state_is_refused(setup: Setup) -> None:
     response = client.get(forged)
     assert response.status_code == 401
     assert "not started from this browser" in response.text
+    assert client.get("/login/oidc/callback?code=x&state=%C3%A9t%C3%A9").status_code == 401
+    assert client.get("/login/oidc/callback").status_code == 401
     assert setup.provider.exchanges == []
     assert setup.refusals()[-1] == ("-", '{"method": "oidc", "reason": "state_mismatch"}')
 

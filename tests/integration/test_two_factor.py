@@ -130,6 +130,8 @@ def test_a_code_from_long_ago_or_another_secret_is_refused(shipped: TwoFactorSit
     shipped.clock.now = NOW + timedelta(hours=1)
     stale = pyotp.TOTP(secret).at(shipped.clock.now - timedelta(minutes=2))
     assert sign_in(shipped.client(), "manager", stale).status_code == 401
+    fullwidth = "\uff11\uff12\uff13\uff14\uff15\uff16"  # digits, but not ASCII ones
+    assert sign_in(shipped.client(), "manager", fullwidth).status_code == 401
     other = pyotp.TOTP(pyotp.random_base32()).at(shipped.clock.now)
     assert sign_in(shipped.client(), "manager", other).status_code == 401
     drifted = pyotp.TOTP(secret).at(shipped.clock.now - timedelta(seconds=30))
@@ -171,6 +173,13 @@ def test_a_wrong_enrolment_code_is_refused_in_words_and_audited(shipped: TwoFact
     assert "That code is not right" in wrong.text
     shown = re.compile(r'class="secret">([^<]+)<')
     assert shown.findall(wrong.text) == shown.findall(page.text) != []
+    odd = ("\uff11\uff12\uff13\uff14\uff15\uff16", "12 34 5\u00e9", "\u0663" * 6)
+    for typed in odd:  # not ASCII digits: simply wrong
+        answer = client.post(
+            "/account/two-factor", data={"csrf_token": csrf_of(page.text), "code": typed}
+        )
+        assert answer.status_code == 400
+        assert "That code is not right" in answer.text
     forged = client.post("/account/two-factor", data={"csrf_token": "forged", "code": "123456"})
     assert forged.status_code == 403
     assert ("user.two_factor_refused", "admin") in shipped.actions()
