@@ -155,10 +155,6 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         )
     except CaseReviewConfigError as exc:
         raise ConfigError(str(exc)) from None
-    try:
-        web, sign_in = deployment_from(settings, sources["settings.yaml"])
-    except DeploymentConfigError as exc:
-        raise ConfigError(str(exc)) from None
     rule_texts = read_rule_texts(rules_dir)
     try:
         rules = load_rule_files(rule_texts.items(), policies, sources["policies.yaml"])
@@ -178,9 +174,17 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         measures=measures,
         retention=retention,
         case_review=case_review,
-        web=web,
-        sign_in=sign_in,
+        **_deployment(settings, sources["settings.yaml"]),
     )
+
+
+def _deployment(settings: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The `web:` and `sign_in:` settings, as Config's fields of those names."""
+    try:
+        web, sign_in = deployment_from(settings, where)
+    except DeploymentConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    return {"web": web, "sign_in": sign_in}
 
 
 def _case_review_section(
