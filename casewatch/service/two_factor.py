@@ -66,11 +66,11 @@ def qr_svg(uri: str) -> str:
     return svg
 
 
-def _step_of(secret: str, code: str, now: datetime) -> int | None:
+def step_of(secret: str, code: str, now: datetime) -> int | None:
     """The time step whose code this is, within the drift allowed; None if none."""
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)
-    for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
+    for step in range(max(0, current - DRIFT_STEPS), current + DRIFT_STEPS + 1):
         if secrets.compare_digest(totp.generate_otp(step), code):
             return step
     return None
@@ -84,7 +84,7 @@ def confirm_enrolment(conn: Connection, user_id: int, code: str, now: datetime) 
     ).one()
     if row.totp_secret is None or row.totp_enabled_at is not None:
         return None
-    step = _step_of(row.totp_secret, _digits(code), now)
+    step = step_of(row.totp_secret, _digits(code), now)
     if step is None:
         return None
     conn.execute(
@@ -124,7 +124,7 @@ def verify(conn: Connection, user_id: int, code: str, now: datetime) -> str | No
         return None
     digits = _digits(code)
     if len(digits) == 6:
-        step = _step_of(row.totp_secret, digits, now)
+        step = step_of(row.totp_secret, digits, now)
         if step is None or step <= (row.totp_last_step or -1):
             return None
         claimed = conn.execute(  # a concurrent sign-in with the same code loses here
