@@ -60,6 +60,15 @@ def create(db: str | None) -> None:
             "To set a new password for someone: .venv/bin/casewatch users password USERNAME"
             "\n(or delete casewatch.db and run make demo again for a fresh demo)"
         )
+    required = sorted(runtime.config.sign_in.two_factor_roles)
+    if required:
+        print(
+            f"Two-factor sign-in is required for: {', '.join(required)}. At their first\n"
+            "sign-in they are shown a QR code: scan it with an authenticator app (Microsoft\n"
+            "or Google Authenticator, FreeOTP, ...) or type the key shown under it, then enter\n"
+            "the 6-digit code. Keep the recovery codes shown next. Afterwards each sign-in\n"
+            "asks for the password and the app's current code."
+        )
 
 
 def main() -> None:

@@ -17,6 +17,17 @@ if [ "${1:-}" = "--with-browser" ] && ! command -v chromium >/dev/null 2>&1; the
     exit 1
   fi
 fi
+# The TLS proxy test puts Debian's `nginx` in front of `casewatch serve` (tests/browser).
+if [ "${1:-}" = "--with-browser" ] && [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's nginx for the TLS proxy test" >&2
+    apt-get install -y -qq nginx >/dev/null \
+      || { apt-get update -qq && apt-get install -y -qq nginx >/dev/null; }
+  else
+    echo "setup: the TLS proxy test needs nginx: run 'sudo apt-get install nginx'" >&2
+    exit 1
+  fi
+fi
 
 # --with-browser: axe-core, the accessibility checker the browser tests inject into every
 # page, from the npm registry at the version package-lock.json pins (npm from Debian's `npm`).

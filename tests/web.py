@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from attrs import frozen
+from attrs import evolve, frozen
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from casewatch.cases.importing import Importer
 from casewatch.service import accounts
+from casewatch.service.deployment import SignInSettings
 from casewatch.service.runtime import Runtime, open_runtime, run_tick
 from casewatch.service.web.app import create_app
 
@@ -77,8 +78,18 @@ class Site:
     app: Litestar
 
 
-def make_site(db_url: str, *, events: Path | None = SEED) -> Iterator[Site]:
+def make_site(
+    db_url: str, *, events: Path | None = SEED, two_factor_roles: frozenset[str] = frozenset()
+) -> Iterator[Site]:
+    """The shipped configuration, except that by default no role must use two-factor
+    sign-in, so that tests sign in with a password (tests/integration/test_two_factor.py
+    covers the shipped default: admins and managers must)."""
     runtime = open_runtime(db_url, None)
+    runtime = Runtime(
+        config=evolve(runtime.config, sign_in=SignInSettings(two_factor_roles)),
+        engine=runtime.engine,
+        url=runtime.url,
+    )
     add_people(runtime)
     if events is not None:
         seed(runtime, events)

@@ -152,7 +152,6 @@ def authenticate(
             insert(LoginAttemptRow).values(username=username[:100], address=address, at=now)
         )
         return None
-    conn.execute(delete(LoginAttemptRow).where(LoginAttemptRow.username == username))
     if _hasher.check_needs_rehash(row.password_hash):
         conn.execute(
             update(UserRow).where(UserRow.id == row.id).values(password_hash=_hasher.hash(password))
@@ -160,8 +159,17 @@ def authenticate(
     return principal_of(row)
 
 
-def start_session(conn: Connection, user_id: int, now: datetime) -> tuple[str, str]:
-    """A new session: (the token for the cookie, the CSRF token for its forms)."""
+def clear_failures(conn: Connection, username: str) -> None:
+    """Once the sign-in is complete (password and, where needed, code): not before, or a
+    right password would reset the count that limits guessing the code."""
+    conn.execute(delete(LoginAttemptRow).where(LoginAttemptRow.username == username))
+
+
+def start_session(
+    conn: Connection, user_id: int, now: datetime, stage: str = "full"
+) -> tuple[str, str]:
+    """A new session: (the token for the cookie, the CSRF token for its forms). A session
+    at stage "enrol" opens only the two-factor enrolment page."""
     token, csrf = new_secret(), new_secret()
     conn.execute(delete(WebSessionRow).where(WebSessionRow.expires_at < now))
     conn.execute(
@@ -171,6 +179,7 @@ def start_session(conn: Connection, user_id: int, now: datetime) -> tuple[str, s
             csrf_token=csrf,
             created_at=now,
             expires_at=now + SESSION_LIFETIME,
+            stage=stage,
         )
     )
     return token, csrf
@@ -184,6 +193,7 @@ def session_principal(conn: Connection, token: str, now: datetime) -> tuple[Prin
         .where(
             WebSessionRow.token_hash == digest(token),
             WebSessionRow.expires_at > now,
+            WebSessionRow.stage == "full",
             UserRow.active,
         )
     ).first()

@@ -69,15 +69,20 @@ def serve(
         raise typer.BadParameter("intervals must be positive", param_hint="--scan-every")
     with _runtime(db, config) as runtime:  # fail here, in words, if the database is unusable
         url = runtime.url
+        proxies = [str(network) for network in runtime.config.web.trusted_proxies]
     chosen_config = config or _globals.config
     settings = serving.ServeSettings(url, chosen_config, scheduler, scan_every, relay_every)
     log.info("serving", action="serve", url=f"http://{host}:{port}", workers=workers)
     typer.echo(f"casewatch: serving on http://{host}:{port} (Ctrl+C stops)", err=True)
-    options = {"host": host, "port": port, "log_level": "warning", "proxy_headers": True}
+    # uvicorn believes X-Forwarded-For/-Proto only from the configured proxies.
+    options = {"host": host, "port": port, "log_level": "warning", "proxy_headers": bool(proxies)}
+    if proxies:
+        options["forwarded_allow_ips"] = proxies
     if workers == 1:
         uvicorn.run(serving.build(settings), **options)  # type: ignore[arg-type]
-    else:
-        serving.to_environment(settings)
+        return
+    serving.to_environment(settings)
+    with serving.shared_metrics():
         uvicorn.run(
             "casewatch.service.web.serving:from_environment",
             factory=True,
@@ -179,6 +184,25 @@ def users_token(
             conn, "token.issue", now=now, detail={"username": username, "name": name}
         )
     _print_json({"username": username, "name": name, "token": token})
+
+
+@users_app.command("reset-two-factor")
+def users_reset_two_factor(
+    username: Annotated[str, typer.Argument(help="Who lost their authenticator app.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Switch someone's two-factor sign-in off (their recovery codes too) and end their
+    sessions; a role that requires it sets it up again at the next sign-in."""
+    from casewatch.service import two_factor  # noqa: PLC0415 - pyotp only for this command
+
+    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+        if not two_factor.reset(conn, username):
+            _fail(EXIT_REJECTED, f"no user '{username}'")
+        audit.record_operator(
+            conn, "user.two_factor_reset", now=datetime.now(UTC), detail={"username": username}
+        )
+    _print_json({"username": username, "two_factor": "off"})
 
 
 def _password() -> str:

@@ -43,6 +43,14 @@ from casewatch.engine.rules import RuleFileError, RuleSet, load_rule_files
 from casewatch.engine.store import Rulesets
 from casewatch.notifications.routing import Routing, RoutingConfigError, routing_from_mapping
 from casewatch.reports.measures import Measure, MeasureConfigError, measures_from_text
+from casewatch.service.deployment import (
+    DEFAULT_SIGN_IN,
+    DEFAULT_WEB,
+    DeploymentConfigError,
+    SignInSettings,
+    WebSettings,
+    deployment_from,
+)
 
 NATIONS: Final = ("england_wales", "scotland", "northern_ireland")
 
@@ -66,6 +74,8 @@ class Config:
     measures: tuple[Measure, ...]
     retention: RetentionPolicy
     case_review: CaseReviewSettings = Factory(CaseReviewSettings)
+    web: WebSettings = DEFAULT_WEB
+    sign_in: SignInSettings = DEFAULT_SIGN_IN
 
     def validator(self) -> EventValidator:
         return EventValidator(self.matrices, self.policies.case_types(), self.case_review)
@@ -164,7 +174,17 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         measures=measures,
         retention=retention,
         case_review=case_review,
+        **_deployment(settings, sources["settings.yaml"]),
     )
+
+
+def _deployment(settings: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The `web:` and `sign_in:` settings, as Config's fields of those names."""
+    try:
+        web, sign_in = deployment_from(settings, where)
+    except DeploymentConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    return {"web": web, "sign_in": sign_in}
 
 
 def _case_review_section(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from attrs import frozen
@@ -20,6 +20,7 @@ from casewatch.notifications.relay import relay
 from casewatch.notifications.scan import scan
 from casewatch.service.config import Config, database_url, load_config
 from casewatch.service.logging import get_logger
+from casewatch.service.observed import record_pass
 
 log = get_logger(__name__)
 
@@ -87,6 +88,10 @@ def run_tick(runtime: Runtime, now: datetime) -> dict[str, Any]:
         os.environ, config.routing.channels, config.routing.timeout.total_seconds()
     )
     relayed = relay(runtime.engine, channels, config.routing, now)
+    finished = datetime.now(UTC)  # when the pass ran, whatever `now` it ran as
+    record_pass(runtime.engine, "sla_scan", finished, scanned.cycles_checked, scanned.backlog)
+    handled = relayed.sent + relayed.failed + relayed.dead
+    record_pass(runtime.engine, "outbox_relay", finished, handled, 0)
     return {
         "now": now.astimezone(config.timezone).isoformat(),
         "warnings": scanned.warnings,

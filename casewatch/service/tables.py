@@ -27,6 +27,12 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # Two-factor sign-in (RFC 6238). The secret is set when enrolment starts and in use
+    # from `totp_enabled_at`; `totp_last_step` is the time step of the last code accepted,
+    # so a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigId)
 
 
 class WebSessionRow(Base):
@@ -39,6 +45,21 @@ class WebSessionRow(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    # "full", or "enrol": the password was right but two-factor must be set up first, and
+    # the session opens only the enrolment page.
+    stage: Mapped[str] = mapped_column(String(20), server_default="full")
+
+
+class RecoveryCodeRow(Base):
+    """One-time codes for signing in without the authenticator app; only their SHA-256."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class ApiTokenRow(Base):
@@ -103,3 +124,30 @@ class AuditRow(Base):
     case_id: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text)  # JSON; references only, never victim data
     address: Mapped[str | None] = mapped_column(String(100))
+
+
+class SchedulerPassRow(Base):
+    """The last pass of each scheduler job, whichever process ran it: /metrics reads it, so
+    a scan that stopped shows whether the scheduler runs in `serve` or in `worker`s."""
+
+    __tablename__ = "scheduler_passes"
+
+    job: Mapped[str] = mapped_column(String(40), primary_key=True)  # sla_scan, outbox_relay
+    passes: Mapped[int] = mapped_column(BigId)
+    last_at: Mapped[datetime]
+    last_checked: Mapped[int]  # cycles checked, or messages handled, by the last pass
+    last_backlog: Mapped[int]  # cycles still due when the last scan pass ended
+
+
+class OidcRequestRow(Base):
+    """A sign-in sent to the identity provider and not yet back: what the answer must
+    match (state, by hash) and what only this server knows (nonce, PKCE verifier). Used
+    once: the callback deletes it."""
+
+    __tablename__ = "oidc_requests"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(100))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_path: Mapped[str] = mapped_column(String(500))
+    expires_at: Mapped[datetime]

@@ -23,6 +23,7 @@ from casewatch.notifications.channels import channels_from_env
 from casewatch.notifications.relay import relay
 from casewatch.notifications.scan import scan
 from casewatch.service.logging import get_logger
+from casewatch.service.observed import record_pass
 from casewatch.service.runtime import Runtime
 
 log = get_logger("casewatch.worker")
@@ -54,13 +55,18 @@ def start_scheduler(
         result = scan(runtime.engine, rulesets, config.routing, datetime.now(UTC), config.timezone)
         if result.cycles_checked or result.backlog:
             log.info("sla_scan", action="sla_scan", **asdict(result))
-        heartbeat.last["sla_scan"] = datetime.now(UTC)
+        finished = datetime.now(UTC)
+        record_pass(runtime.engine, "sla_scan", finished, result.cycles_checked, result.backlog)
+        heartbeat.last["sla_scan"] = finished
 
     def outbox_relay() -> None:
         result = relay(runtime.engine, channels, config.routing, datetime.now(UTC))
         if result.sent or result.failed or result.dead:
             log.info("outbox_relay", action="outbox_relay", **asdict(result))
-        heartbeat.last["outbox_relay"] = datetime.now(UTC)
+        finished = datetime.now(UTC)
+        handled = result.sent + result.failed + result.dead
+        record_pass(runtime.engine, "outbox_relay", finished, handled, 0)
+        heartbeat.last["outbox_relay"] = finished
 
     scheduler = BackgroundScheduler(timezone=UTC)
     for job, name, seconds in (

@@ -362,7 +362,7 @@ def test_sign_in_errors_and_forms_without_a_csrf_token_are_refused(chromium: Chr
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         page.get_by_role("button", name="Sign in").click()
     assert posted.value.status == 401
-    expect(page.get_by_role("alert")).to_have_text("The username or password is not right.")
+    expect(page.get_by_role("alert")).to_have_text("The username, password or code is not right.")
     expect(page.get_by_label("Username")).to_have_value(username)
     expect(page.get_by_label("Password")).to_have_value("")
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)

@@ -48,10 +48,13 @@ from casewatch.service.casework import (
 from casewatch.service.logging import get_logger
 from casewatch.service.runtime import Runtime
 from casewatch.service.web.api import NUL, NUL_REFUSED, ErrorBody, FieldErrorBody, api_router
+from casewatch.service.web.metrics import MeasuredApp, metrics, watch_pool
+from casewatch.service.web.oidc_pages import oidc_router
 from casewatch.service.web.pages import pages_router
 from casewatch.service.web.review_pages import review_router
 from casewatch.service.web.security import AnyRequest
 from casewatch.service.web.state import Service, service_of
+from casewatch.service.web.two_factor_pages import two_factor_router
 from casewatch.service.worker import Heartbeat
 
 log = get_logger("casewatch.http")
@@ -124,13 +127,17 @@ def create_app(
     service = Service(
         runtime=runtime, casework=Casework(runtime, clock), clock=clock, heartbeat=heartbeat
     )
-    return Litestar(
+    stop_watching = watch_pool(runtime.engine)
+    return MeasuredApp(
         route_handlers=[
             api_router(),
             healthz,
             readyz,
+            metrics,
             pages_router(),
             review_router(),
+            two_factor_router(),
+            oidc_router(),
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         state=_state(service),
@@ -149,7 +156,7 @@ def create_app(
         exception_handlers={Exception: _on_error},
         request_class=_Request,
         before_request=_refuse_nul,
-        on_shutdown=list(on_shutdown or []),
+        on_shutdown=[*(on_shutdown or []), stop_watching],
         response_cache_config=ResponseCacheConfig(default_expiration=0),
         debug=False,
         logging_config=None,

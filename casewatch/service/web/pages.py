@@ -8,6 +8,7 @@ get), so a reload never records an event twice.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -18,7 +19,7 @@ from litestar.response import Redirect, Template
 
 from casewatch.cases.events import CASE_TYPES, CONTACT_METHODS, REFERRAL_TARGETS, RISK_LEVELS
 from casewatch.reports.periods import quarter_note, year_to_date
-from casewatch.service import accounts, audit
+from casewatch.service import accounts, audit, two_factor
 from casewatch.service.access import ROLES, Action, CaseScope, Role, can_share_case
 from casewatch.service.casework import (
     CaseFilters,
@@ -36,6 +37,7 @@ from casewatch.service.forms import (
 from casewatch.service.reporting import build_report, landing_period, render
 from casewatch.service.views import CaseView
 from casewatch.service.web.api import report_request_of
+from casewatch.service.web.oidc_pages import sign_in_options
 from casewatch.service.web.security import (
     SESSION_COOKIE,
     AnyRequest,
@@ -45,6 +47,8 @@ from casewatch.service.web.security import (
     session_cookie,
 )
 from casewatch.service.web.state import Service, service_of
+from casewatch.service.web.two_factor_pages import PAGE as ENROLMENT_PAGE
+from casewatch.service.web.two_factor_pages import after_password
 
 Form = URLEncodedBody[dict[str, str]]
 HOME: Final = {
@@ -109,7 +113,8 @@ def home(request: AnyRequest) -> Redirect:
 
 @get("/login", sync_to_thread=False)
 def login_form(request: AnyRequest) -> Template:
-    return _page(request, "login.html", None, next=request.query_params.get("next", "/"))
+    next_path = request.query_params.get("next", "/")
+    return _page(request, "login.html", None, next=next_path, **sign_in_options(request))
 
 
 @post("/login", sync_to_thread=True, status_code=303)
@@ -119,6 +124,8 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
     target = _safe_next(data.get("next", "/"))
     now = service.clock()
     address = client_address(request)
+    if not service.runtime.config.sign_in.local_passwords:
+        return _passwords_off(request, username, address, now)
     with service.runtime.engine.connect() as conn, conn.begin():
         try:
             who = accounts.authenticate(conn, username, password, address, now)
@@ -126,9 +133,21 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
             who, throttled = None, True
         else:
             throttled = False
+        stage = None
         if who is not None:
-            token, _csrf = accounts.start_session(conn, who.user_id, now)
-            audit.record(conn, who, "user.sign_in", now=now, address=address)
+            required = service.runtime.config.sign_in.two_factor_roles
+            code = data.get("code", "")
+            stage = after_password(
+                conn, who, code=code, required_roles=required, address=address, now=now
+            )
+            who = who if stage else None
+        if who is not None and stage is not None:
+            token, _csrf = accounts.start_session(conn, who.user_id, now, stage)
+            if stage == two_factor.FULL:
+                accounts.clear_failures(conn, username)
+                audit.record(conn, who, "user.sign_in", now=now, address=address)
+            else:
+                audit.record(conn, who, "user.two_factor_required", now=now, address=address)
         else:
             audit.record(
                 conn,
@@ -143,7 +162,7 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
         message = (
             "Too many failed sign-ins. Wait 15 minutes, then try again."
             if throttled
-            else "The username or password is not right."
+            else "The username, password or code is not right."
         )
         return _page(
             request,
@@ -153,8 +172,11 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
             error=message,
             username=username,
             next=target,
+            **sign_in_options(request),
         )
-    if target == "/":
+    if stage == two_factor.ENROL:
+        target = ENROLMENT_PAGE
+    elif target == "/":
         target = HOME[who.role]
     response: Response[Any] = Redirect(target, status_code=303)
     response.set_cookie(
@@ -171,9 +193,21 @@ def logout(request: AnyRequest, data: Form) -> Response[Any]:
         audit.record(
             conn, caller.who, "user.sign_out", now=service.clock(), address=client_address(request)
         )
-    response: Response[Any] = Redirect("/login", status_code=303)
+    response: Response[Any] = Redirect("/login?signed_out", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+def _passwords_off(request: AnyRequest, username: str, address: str, now: datetime) -> Template:
+    """This deployment signs people in through its identity provider only."""
+    service = service_of(request)
+    with service.runtime.engine.connect() as conn, conn.begin():
+        audit.record(conn, None, "user.sign_in_refused", now=now, address=address,
+                     username=username, detail={"reason": "local_passwords_off"})  # fmt: skip
+    return _page(
+        request, "login.html", None, status=403, next="/", **sign_in_options(request),
+        error="Signing in with a password is switched off here: use the button below.",
+    )  # fmt: skip
 
 
 def _safe_next(target: str) -> str:

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 
 from attrs import asdict, frozen
@@ -19,6 +23,7 @@ from litestar import Litestar
 from casewatch.service.logging import configure_logging, get_logger
 from casewatch.service.runtime import open_runtime
 from casewatch.service.web.app import create_app
+from casewatch.service.web.metrics import MULTIPROCESS_ENV
 from casewatch.service.worker import start_scheduler
 
 SETTINGS_ENV: Final = "CASEWATCH_SERVE_SETTINGS"
@@ -58,3 +63,23 @@ def from_environment() -> Litestar:
 
 def to_environment(settings: ServeSettings) -> None:
     os.environ[SETTINGS_ENV] = json.dumps(asdict(settings))
+
+
+@contextmanager
+def shared_metrics() -> Iterator[None]:
+    """A fresh folder where every worker process writes its /metrics figures, so that any
+    of them can answer a scrape with the sum (prometheus-client's multiprocess mode). The
+    workers are started after this, and read the variable when they import the library."""
+    if MULTIPROCESS_ENV in os.environ:  # the operator chose a folder: keep it, emptied
+        folder, ours = os.environ[MULTIPROCESS_ENV], False
+        for stale in os.scandir(folder):
+            if stale.name.endswith(".db"):
+                os.unlink(stale.path)
+    else:
+        folder, ours = tempfile.mkdtemp(prefix="casewatch-metrics-"), True
+        os.environ[MULTIPROCESS_ENV] = folder
+    try:
+        yield
+    finally:
+        if ours:
+            shutil.rmtree(folder, ignore_errors=True)
