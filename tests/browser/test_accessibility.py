@@ -112,7 +112,7 @@ def test_signed_out_pages_and_rejected_forms_pass_axe(browser: Browser, base_url
     page.get_by_label("Username").fill("nobody")
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("The username or password is not right.")).to_be_visible()
+    expect(page.get_by_text("The username, password or code is not right.")).to_be_visible()
     assert_accessible(page)
 
     sign_in(page, "caseworker")
