@@ -59,16 +59,30 @@ class Judgement:
 
 
 @frozen
+class CaseEscalation:
+    """The checklist's potential-escalation criterion as configured when an assessment was
+    accepted: `threshold` incidents in `months` calendar months, counting the police
+    call-outs given with it, the incidents recorded on the case, or the larger."""
+
+    counts: str
+    threshold: int
+    months: int
+
+
+@frozen
 class Assessment:
     """The outcome of a risk assessment, fixed when the event is accepted.
 
     Stored beside the event so a later change to a matrix file never rewrites history.
+    `case_escalation` is set when the criterion counts the case's own incidents: those are
+    counted at replay (a late incident counts as if on time), under the rule fixed here.
     """
 
     level: str
     score: int | None
     potential_escalation: bool = False
     matrix_version: str | None = None
+    case_escalation: CaseEscalation | None = None
 
 
 @frozen(kw_only=True)
@@ -89,6 +103,9 @@ class CaseOpened(Event):
     caseworker: str | None = None
     tags: tuple[str, ...] = ()
     victim: PersonalData | None = field(default=None, repr=False)
+    # A keyed pseudonym of victim.reference (not personal data: it cannot be turned back
+    # into the reference), fixed at acceptance; cases sharing it are the same victim's.
+    victim_link: str | None = None
 
 
 @frozen(kw_only=True)
@@ -142,6 +159,12 @@ class ContactAttempted(Event):
 class ReferralMade(Event):
     TYPE: ClassVar[str] = "referral_made"
     to: str
+    incident_at: datetime | None = None  # when the incident that prompted it happened
+
+    @property
+    def repeat_reference_at(self) -> datetime:
+        """The moment a repeat is judged by: the incident's time when given."""
+        return self.incident_at or self.at
 
 
 @frozen(kw_only=True)

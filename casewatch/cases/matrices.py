@@ -8,11 +8,17 @@ the files is the shell's job.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from attrs import frozen
 
-from casewatch.cases.events import RISK_LEVELS, Assessment, content_hash, level_rank
+from casewatch.cases.events import (
+    RISK_LEVELS,
+    Assessment,
+    CaseEscalation,
+    content_hash,
+    level_rank,
+)
 
 
 class MatrixConfigError(ValueError):
@@ -31,25 +37,32 @@ class Question:
     factor: str | None = None
 
 
+ESCALATION_COUNTS: Final = ("police_incidents_12m", "case_incidents", "larger")
+
+
 @frozen
 class DashMatrix:
-    """SafeLives DASH risk identification checklist: yes-count thresholds."""
+    """The SafeLives Dash risk identification checklist: yes-count thresholds, and the
+    potential escalation criterion as the partnership configures it."""
 
     questions: tuple[Question, ...]
     high_from: int
     medium_from: int
-    escalation_police_incidents: int
+    escalation: CaseEscalation
     version: str
 
+    @property
+    def escalation_police_incidents(self) -> int:
+        return self.escalation.threshold
+
     def assess(
-        self, answers: Sequence[bool] | None, level: str | None, police_incidents_12m: int | None
+        self, answers: Any, level: str | None, police_incidents_12m: int | None
     ) -> Assessment:
+        """`answers` is a list of booleans in the checklist's order or an object naming
+        every question id; both give the same level and score."""
         if answers is not None:
-            if len(answers) != len(self.questions):
-                raise AnswersError(
-                    f"a DASH checklist has {len(self.questions)} yes/no answers; got {len(answers)}"
-                )
-            score: int | None = sum(1 for answer in answers if answer)
+            yes = self.answers_in_order(answers)
+            score: int | None = sum(1 for answer in yes if answer)
             assert score is not None
             if score >= self.high_from:
                 level = "high"
@@ -60,15 +73,62 @@ class DashMatrix:
         else:
             score = None
         assert level is not None
+        counts = self.escalation.counts
         escalation = (
-            police_incidents_12m is not None
-            and police_incidents_12m >= self.escalation_police_incidents
+            counts != "case_incidents"
+            and police_incidents_12m is not None
+            and police_incidents_12m >= self.escalation.threshold
         )
         if escalation:
             level = "high"
         return Assessment(
-            level=level, score=score, potential_escalation=escalation, matrix_version=self.version
+            level=level,
+            score=score,
+            potential_escalation=escalation,
+            matrix_version=self.version,
+            case_escalation=self.escalation if counts != "police_incidents_12m" else None,
         )
+
+    def answers_in_order(self, answers: Any) -> list[bool]:
+        """The yes/no answers in the checklist's (SafeLives') order, from either form;
+        every wrong entry is named, so one correction fixes them all."""
+        ids = [q.id for q in self.questions]
+        if isinstance(answers, Mapping):
+            missing = [q for q in ids if q not in answers]
+            unknown = [str(q) for q in answers if q not in ids]
+            wrong = [q for q in ids if q in answers and not isinstance(answers[q], bool)]
+            problems = []
+            if missing:
+                problems.append("no answer for " + _ids(missing))
+            if unknown:
+                problems.append("unknown question id(s) " + _ids(unknown))
+            if wrong:
+                problems.append("not true/false: " + _ids(wrong))
+            if problems:
+                raise AnswersError(
+                    "DASH 'answers' by question id must name every question of the "
+                    f"checklist once with true or false: {'; '.join(problems)}"
+                )
+            return [answers[q] for q in ids]
+        if not isinstance(answers, list) or not all(isinstance(a, bool) for a in answers):
+            raise AnswersError(
+                "DASH 'answers' must be a list of true/false values in the checklist's "
+                "(SafeLives') order, or an object of question id to true/false"
+            )
+        if len(answers) != len(ids):
+            raise AnswersError(
+                f"a DASH checklist has {len(ids)} yes/no answers (in SafeLives' order); "
+                f"got {len(answers)}"
+            )
+        return list(answers)
+
+
+def _ids(ids: Sequence[str]) -> str:
+    return ", ".join(f"'{_short(q)}'" for q in ids)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @frozen
@@ -110,11 +170,6 @@ def dash_matrix_from_mapping(data: Any, source: str) -> DashMatrix:
     thresholds = _mapping(mapping.get("thresholds"), source, "thresholds")
     high = _non_negative_int(thresholds.get("high"), source, "thresholds.high")
     medium = _non_negative_int(thresholds.get("medium"), source, "thresholds.medium")
-    escalation = _non_negative_int(
-        mapping.get("potential_escalation_police_incidents"),
-        source,
-        "potential_escalation_police_incidents",
-    )
     if not medium <= high <= len(questions):
         raise MatrixConfigError(
             f"{source}: thresholds must satisfy medium <= high <= number of questions"
@@ -123,9 +178,36 @@ def dash_matrix_from_mapping(data: Any, source: str) -> DashMatrix:
         questions=tuple(questions),
         high_from=high,
         medium_from=medium,
-        escalation_police_incidents=escalation,
+        escalation=_escalation(mapping, source),
         version=content_hash(data)[:12],
     )
+
+
+def _escalation(mapping: Mapping[str, Any], source: str) -> CaseEscalation:
+    """`potential_escalation: {counts, threshold, window_months}`; a file of the earlier
+    form (`potential_escalation_police_incidents: N`) keeps meaning what it meant."""
+    if "potential_escalation" not in mapping:
+        threshold = _non_negative_int(
+            mapping.get("potential_escalation_police_incidents"),
+            source,
+            "potential_escalation_police_incidents",
+        )
+        return CaseEscalation(counts="police_incidents_12m", threshold=threshold, months=12)
+    entry = _mapping(mapping["potential_escalation"], source, "potential_escalation")
+    counts = entry.get("counts", "police_incidents_12m")
+    if counts not in ESCALATION_COUNTS:
+        raise MatrixConfigError(
+            f"{source}: potential_escalation.counts must be one of {', '.join(ESCALATION_COUNTS)}"
+        )
+    threshold = _non_negative_int(entry.get("threshold"), source, "potential_escalation.threshold")
+    months = _non_negative_int(
+        entry.get("window_months", 12), source, "potential_escalation.window_months"
+    )
+    if threshold < 1 or months < 1:
+        raise MatrixConfigError(
+            f"{source}: potential_escalation.threshold and window_months must be 1 or more"
+        )
+    return CaseEscalation(counts=counts, threshold=threshold, months=months)
 
 
 def asb_matrix_from_mapping(data: Any, source: str) -> AsbMatrix:

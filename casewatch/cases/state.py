@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import singledispatch
 
 from attrs import evolve, frozen
+from dateutil.relativedelta import relativedelta
 
 from casewatch.cases.events import (
     CaseClosed,
@@ -21,6 +22,7 @@ from casewatch.cases.events import (
     Judgement,
     ReferralMade,
     RiskAssessed,
+    level_rank,
 )
 
 
@@ -46,6 +48,16 @@ class Referral:
     at: datetime
     to: str
     event_id: str
+    incident_at: datetime | None = None
+
+
+@frozen
+class LinkedEvent:
+    """An incident or referral of another case of the same victim (linked by the victim's
+    reference), with that case's type: an input to this case's derivation."""
+
+    event: Event
+    case_type: str
 
 
 @frozen
@@ -55,6 +67,7 @@ class CaseState:
     team: str | None = None
     caseworker: str | None = None
     tags: tuple[str, ...] = ()
+    victim_link: str | None = None
     status: str = "open"
     opened_at: datetime | None = None
     closed_at: datetime | None = None
@@ -98,6 +111,7 @@ def _(event: CaseOpened, state: CaseState) -> CaseState:
         team=event.team,
         caseworker=event.caseworker,
         tags=event.tags,
+        victim_link=event.victim_link,
         opened_at=event.at,
     )
 
@@ -110,20 +124,42 @@ def _(event: IncidentReported, state: CaseState) -> CaseState:
 
 @_apply.register
 def _(event: RiskAssessed, state: CaseState) -> CaseState:
+    level = event.assessment.level
+    escalation = event.assessment.potential_escalation or _escalated_by_case(event, state)
+    if escalation and level_rank(level) < level_rank("high"):
+        level = "high"
     risk = Risk(
-        level=event.assessment.level,
+        level=level,
         matrix=event.matrix,
         score=event.assessment.score,
         judgement=event.judgement,
         assessed_at=event.at,
-        potential_escalation=event.assessment.potential_escalation,
+        potential_escalation=escalation,
     )
     return evolve(state, risk=risk)
 
 
+def _escalated_by_case(event: RiskAssessed, state: CaseState) -> bool:
+    """Potential escalation by the incidents recorded on the case in the window before
+    the assessment, when the checklist counted them at acceptance (dash.yaml)."""
+    rule = event.assessment.case_escalation
+    if rule is None or rule.counts == "police_incidents_12m":
+        return False
+    since = event.at - relativedelta(months=rule.months)
+    domestic = state.case_type == "domestic_abuse"
+    count = sum(
+        1
+        for incident in state.incidents
+        if since <= incident.at <= event.at and (domestic or incident.category == "domestic_abuse")
+    )
+    return count >= rule.threshold
+
+
 @_apply.register
 def _(event: ReferralMade, state: CaseState) -> CaseState:
-    referral = Referral(at=event.at, to=event.to, event_id=event.event_id)
+    referral = Referral(
+        at=event.at, to=event.to, event_id=event.event_id, incident_at=event.incident_at
+    )
     return evolve(state, referrals=(*state.referrals, referral))
 
 

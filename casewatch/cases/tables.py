@@ -84,12 +84,17 @@ class CaseRow(Base):
     """The current state of a case, folded from all its events."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_team_status", "team", "status"),)
+    __table_args__ = (
+        Index("ix_cases_team_status", "team", "status"),
+        Index("ix_cases_victim_link", "victim_link"),
+    )
 
     case_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     case_type: Mapped[str | None] = mapped_column(String(40))
     team: Mapped[str | None] = mapped_column(String(200))
     caseworker: Mapped[str | None] = mapped_column(String(200))
+    # The keyed pseudonym of the victim's reference (cases.linking): not personal data.
+    victim_link: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -102,3 +107,14 @@ class CaseRow(Base):
     updated_at: Mapped[datetime]
     # Optimistic concurrency: every projection write checks and bumps it.
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class LinkSecretRow(Base):
+    """This deployment's secret for victim links: made once, on first use, and carried
+    by export/restore so a restored database links new cases to old ones."""
+
+    __tablename__ = "victim_link_secret"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, Final
 
+import attrs
 from attrs import frozen
 
 from casewatch.cases.case_review import CaseReviewSettings
@@ -33,6 +34,7 @@ from casewatch.cases.events import (
     REFERRAL_TARGETS,
     RISK_LEVELS,
     Assessment,
+    CaseEscalation,
     CaseOpened,
     Complaint,
     Event,
@@ -45,6 +47,7 @@ from casewatch.cases.events import (
     content_hash,
     level_rank,
 )
+from casewatch.cases.linking import victim_link, victim_reference
 from casewatch.cases.matrices import AnswersError, Matrices
 
 ENVELOPE: Final = ("event_id", "type", "case_id", "at")
@@ -163,10 +166,16 @@ class EventValidator:
         matrices: Matrices,
         policies: Mapping[str, frozenset[str]],
         case_review: CaseReviewSettings | None = None,
+        link_secret: bytes | None = None,
     ) -> None:
         self.matrices = matrices
         self.policies = policies
         self.case_review = case_review or CaseReviewSettings()
+        # The deployment's key for victim links (cases.linking); the importer supplies it.
+        self.link_secret = link_secret
+
+    def with_link_secret(self, secret: bytes) -> EventValidator:
+        return EventValidator(self.matrices, self.policies, self.case_review, secret)
 
     def validate(self, obj: Any) -> ValidEvent:
         if not isinstance(obj, dict):
@@ -211,25 +220,29 @@ class EventValidator:
             fields.problems.append(f"'{name}' is longer than {_MAX_ID_LENGTH} characters")
 
     @staticmethod
-    def _check_time(obj: Mapping[str, Any]) -> str | None:
-        if obj.get("at") is None:
-            return "'at' is missing (a timestamp with offset, e.g. 2014-05-06T10:30:00+01:00)"
+    def _check_time(obj: Mapping[str, Any], name: str = "at") -> str | None:
+        if obj.get(name) is None:
+            return f"'{name}' is missing (a timestamp with offset, e.g. 2014-05-06T10:30:00+01:00)"
         try:
-            at = parse_event_time(obj["at"])
+            at = parse_event_time(obj[name])
         except TimestampError as exc:
-            return f"'at' {exc}"
+            return f"'{name}' {exc}"
         if not within_supported_years(at):
-            return f"'at' must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
+            return f"'{name}' must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
         return None
 
-    def _case_opened(self, fields: _Fields) -> None:
+    def _case_opened(self, fields: _Fields) -> dict[str, Any] | None:
         fields.text("case_type", required=True, choices=CASE_TYPES)
         for name in ("team", "caseworker"):
             value = fields.text(name, required=False)
             if value is not None and len(value) > _MAX_NAME_LENGTH:
                 fields.problems.append(f"'{name}' is longer than {_MAX_NAME_LENGTH} characters")
         fields.text_list("tags")
-        fields.mapping(PERSONAL_FIELD)
+        victim = fields.mapping(PERSONAL_FIELD)
+        reference = victim_reference(victim, fields.problems)
+        if reference is not None and self.link_secret is not None:
+            return {"victim_link": victim_link(self.link_secret, reference)}
+        return None
 
     def _incident(self, fields: _Fields) -> None:
         fields.text("category", required=True)
@@ -266,22 +279,22 @@ class EventValidator:
                     score=assessment.score,
                     potential_escalation=assessment.potential_escalation,
                     matrix_version=assessment.matrix_version,
+                    case_escalation=assessment.case_escalation,
                 )
-        return {
+        derived: dict[str, Any] = {
             "level": assessment.level,
             "score": assessment.score,
             "potential_escalation": assessment.potential_escalation,
             "matrix_version": assessment.matrix_version,
         }
+        if assessment.case_escalation is not None:
+            derived["case_escalation"] = attrs.asdict(assessment.case_escalation)
+        return derived
 
     def _assess(
         self, answers: Any, level: str | None, matrix: str, police: int | None
     ) -> Assessment:
-        if matrix == "dash":
-            if answers is not None and (
-                not isinstance(answers, list) or not all(isinstance(a, bool) for a in answers)
-            ):
-                raise AnswersError("DASH 'answers' must be a list of true/false values")
+        if matrix == "dash":  # a list in SafeLives' order or {question id: bool}
             return self.matrices.dash.assess(answers, level, police)
         if answers is not None and (
             not isinstance(answers, dict) or not all(isinstance(a, bool) for a in answers.values())
@@ -330,6 +343,18 @@ class EventValidator:
 
     def _referral(self, fields: _Fields) -> None:
         fields.text("to", required=True, choices=REFERRAL_TARGETS)
+        if fields.present("incident_at"):
+            problem = self._check_time(fields.obj, "incident_at")
+            if problem is None and self._check_time(fields.obj) is None:
+                if parse_event_time(fields.obj["incident_at"]) > parse_event_time(
+                    fields.obj["at"]
+                ):
+                    problem = (
+                        "'incident_at' (the incident that prompted the referral) cannot be "
+                        "after the referral's 'at'"
+                    )
+            if problem is not None:
+                fields.problems.append(problem)
 
     def _sla(self, fields: _Fields) -> None:
         policy = fields.text("policy", required=True)
@@ -457,6 +482,7 @@ def decode_event(
                 "caseworker": payload.get("caseworker"),
                 "tags": tuple(payload.get("tags") or ()),
                 "victim": PersonalData(personal) if personal is not None else None,
+                "victim_link": (derived or {}).get("victim_link"),
             }
         case "incident_reported":
             specific = {
@@ -474,6 +500,11 @@ def decode_event(
                     score=derived.get("score"),
                     potential_escalation=bool(derived.get("potential_escalation")),
                     matrix_version=derived.get("matrix_version"),
+                    case_escalation=(
+                        CaseEscalation(**derived["case_escalation"])
+                        if derived.get("case_escalation")
+                        else None
+                    ),
                 ),
                 "judgement": (
                     Judgement(level=judgement["level"], reason=judgement["reason"])
@@ -494,7 +525,11 @@ def decode_event(
         case "contact_attempted":
             specific = {"method": payload["method"], "outcome": payload.get("outcome")}
         case "referral_made":
-            specific = {"to": payload["to"]}
+            incident_at = payload.get("incident_at")
+            specific = {
+                "to": payload["to"],
+                "incident_at": parse_event_time(incident_at) if incident_at else None,
+            }
         case "sla_paused" | "sla_resumed" | "sla_excluded" | "breach_explained":
             specific = {"policy": payload["policy"], "reason": payload["reason"]}
         case "case_closed":

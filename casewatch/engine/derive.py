@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from attrs import frozen
 
 from casewatch.cases.events import Event, SlaEvent
-from casewatch.cases.state import CaseState, apply
+from casewatch.cases.state import CaseState, LinkedEvent, apply
 from casewatch.engine import cycles as machine
 from casewatch.engine.calendar import WorkCalendar
 from casewatch.engine.cycles import Cycle
@@ -50,17 +50,29 @@ def derive(
     rules: RuleSet,
     evaluator: Evaluator,
     calendar: WorkCalendar,
+    linked: Sequence[LinkedEvent] = (),
 ) -> Derivation:
-    """Replay events (already in effect order) and collect what the rules make of them."""
+    """Replay events (already in effect order) and collect what the rules make of them.
+
+    `linked` are the incidents and referrals of the cases linked to this one (the same
+    victim's), in effect order: the windows of rules that count across linked cases
+    include them, and each may raise such a rule's flag here, at its own time, if this
+    case is open then (opened at or before it and not closed). At equal times this case's
+    own events come first. Without them, a case is derived alone, exactly as before."""
     state = CaseState(case_id=case_id)
     cycles: tuple[Cycle, ...] = ()
     flags: dict[str, RaisedFlag] = {}
     fired: list[Fired] = []
+    next_linked = 0
     for event in events:
+        while next_linked < len(linked) and linked[next_linked].event.at < event.at:
+            other = linked[next_linked]
+            _linked_flags(other, state, linked, rules, evaluator, calendar, flags, fired)
+            next_linked += 1
         before, state = state, apply(state, event)
         if event.TYPE not in rules.event_types:
             continue  # no rule listens to this kind of event: nothing can match
-        snapshot = build_snapshot(before, event, state, rules, calendar)
+        snapshot = build_snapshot(before, event, state, rules, calendar, linked=linked)
         for index in evaluator.matching(snapshot):
             rule = rules.by_index(index)
             fired.append(Fired(event.event_id, rule.id))
@@ -75,6 +87,8 @@ def derive(
                     rules=rules,
                     calendar=calendar,
                 )
+    for other in linked[next_linked:]:
+        _linked_flags(other, state, linked, rules, evaluator, calendar, flags, fired)
     return Derivation(
         state=state,
         cycles=cycles,
@@ -82,6 +96,35 @@ def derive(
         fired=tuple(fired),
         ruleset_version=rules.version,
     )
+
+
+def _linked_flags(  # noqa: PLR0913, PLR0917 - internal: the loop's state, passed along
+    other: LinkedEvent,
+    state: CaseState,
+    linked: Sequence[LinkedEvent],
+    rules: RuleSet,
+    evaluator: Evaluator,
+    calendar: WorkCalendar,
+    flags: dict[str, RaisedFlag],
+    fired: list[Fired],
+) -> None:
+    """A linked case's event: only rules counting across linked cases may match it (the
+    evaluators check `linked`), and it can only raise their flags, on an open case."""
+    event = other.event
+    if event.TYPE not in rules.event_types or not state.is_open or state.opened_at is None:
+        return
+    snapshot = build_snapshot(
+        state, event, state, rules, calendar, linked=linked, source_case_type=other.case_type
+    )
+    for index in evaluator.matching(snapshot):
+        rule = rules.by_index(index)
+        fired.append(Fired(event.event_id, rule.id))
+        for effect in rule.effects:
+            if effect.kind == "raise_flag":
+                flags.setdefault(
+                    effect.target,
+                    RaisedFlag(effect.target, event.at, event.event_id, rule.id, rule.version),
+                )
 
 
 def _apply_effect(  # noqa: PLR0911 - one return per effect kind

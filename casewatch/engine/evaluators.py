@@ -52,6 +52,12 @@ class ReferenceEvaluator:
 def _matches(rule: Rule, snapshot: Mapping[str, Any]) -> bool:
     if snapshot["type"] not in rule.events or snapshot["case_type"] not in rule.case_types:
         return False
+    # Another case's event (the same victim's) matches only a rule that counts across
+    # linked cases, and only if it happened on a case of that rule's types.
+    if snapshot["linked"] and (
+        not rule.across_linked or snapshot["source_case_type"] not in rule.case_types
+    ):
+        return False
     for condition in rule.conditions:
         actual, expected = snapshot[condition.key], _comparable(condition)
         if condition.operator == "is" and actual != expected:
@@ -127,6 +133,11 @@ def _definition(rules: RuleSet, sink: list[int]) -> dict[str, Any]:
             _any_of("type", sorted(rule.events)),
             _any_of("case_type", sorted(rule.case_types)),
         ]
+        terms.append(
+            _any_of("source_case_type", sorted(rule.case_types))
+            if rule.across_linked
+            else {"linked": 0}
+        )
         terms.extend(_term(condition) for condition in rule.conditions)
         definition[rule.id] = {"all": [{"m": {"$and": terms}}], "run": _collector(sink, rule.index)}
     return definition

@@ -25,7 +25,7 @@ from functools import cached_property
 from typing import Any
 
 import yaml
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
 from casewatch.cases.events import CASE_TYPES, RISK_LEVELS, content_hash, level_rank
 from casewatch.engine.policies import YAML_LOADER, PolicyCatalogue, load_yaml
@@ -56,15 +56,23 @@ class Condition:
     days: int | None = None
     months: int | None = None
     to: str | None = None
+    # Set on the windowed conditions of a rule that counts across linked cases: the case
+    # types whose linked cases' incidents and referrals count (the rule's own).
+    linked_case_types: frozenset[str] | None = None
 
     @property
     def key(self) -> str:
         """The flat snapshot key this condition reads."""
         window = f"{self.days}d" if self.days is not None else f"{self.months}m"
+        linked = (
+            "_linked_" + "_".join(sorted(self.linked_case_types))
+            if self.linked_case_types is not None
+            else ""
+        )
         if self.fact == "incidents_within":
-            return f"incidents_within_{window}"
+            return f"incidents_within_{window}{linked}"
         if self.fact == "previous_referral_within":
-            return f"previous_{self.to}_within_{window}"
+            return f"previous_{self.to}_within_{window}{linked}"
         return self.fact
 
     @property
@@ -98,6 +106,9 @@ class Rule:
     source: str
     line: int
     version: str
+    # `when: {across_linked_cases: true}`: the rule's windows count the events of cases
+    # linked to this one (the same victim's), and those events may raise its flags here.
+    across_linked: bool = False
 
 
 @frozen(slots=False)  # cached_property needs an instance dict
@@ -280,6 +291,7 @@ def _rule(  # noqa: PLR0917 - internal, called once with every argument named by
     when = body.get("when")
     events: list[str] = []
     conditions: list[Condition] = []
+    across_linked = False
     if when is None or not isinstance(when.value, dict):
         problems.append(f"{where}: 'when' must be a mapping with 'event' and optional 'conditions'")
     else:
@@ -291,6 +303,14 @@ def _rule(  # noqa: PLR0917 - internal, called once with every argument named by
             problems,
             single_ok=True,
         )
+        across_node = when.value.get("across_linked_cases")
+        if across_node is not None:
+            if not isinstance(across_node.value, bool):
+                problems.append(
+                    f"{source}:{across_node.line}: 'across_linked_cases' is true or false"
+                )
+            else:
+                across_linked = across_node.value
         raw_conditions = when.value.get("conditions")
         if raw_conditions is not None:
             if not isinstance(raw_conditions.value, list):
@@ -301,6 +321,16 @@ def _rule(  # noqa: PLR0917 - internal, called once with every argument named by
                     if condition is not None:
                         conditions.append(condition)
     effects = _effects(body.get("then"), where, source, policies, case_types, problems)
+    if across_linked:
+        if any(effect.kind != "raise_flag" for effect in effects):
+            problems.append(
+                f"{where}: a rule that counts across linked cases may only raise flags "
+                "(another case's event never starts or stops this case's clocks)"
+            )
+        conditions = [
+            evolve(c, linked_case_types=frozenset(case_types)) if FACTS[c.fact].parameters else c
+            for c in conditions
+        ]
     if len(problems) > before or rule_id is None:
         return None
     return Rule(
@@ -315,6 +345,7 @@ def _rule(  # noqa: PLR0917 - internal, called once with every argument named by
         source=source,
         line=node.line,
         version=content_hash(_plain(node))[:12],
+        across_linked=across_linked,
     )
 
 

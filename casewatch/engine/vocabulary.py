@@ -62,8 +62,15 @@ FACTS: Final[Mapping[str, FactSpec]] = {
         "count",
         ("at_least",),
     ),
+    "potential_escalation": FactSpec(
+        "a risk_assessed event met its checklist's potential escalation criterion "
+        "(as dash.yaml configured it when the assessment was accepted)",
+        "boolean",
+        ("is",),
+    ),
     "incidents_within": FactSpec(
-        "incidents on the case in the window ending at this event (this one included)",
+        "incidents on the case in the window ending at this event (this one included; "
+        "with across_linked_cases, those of the victim's linked cases too)",
         "count",
         ("at_least",),
         parameters=("days", "months"),
@@ -80,7 +87,8 @@ FACTS: Final[Mapping[str, FactSpec]] = {
         ("is",),
     ),
     "previous_referral_within": FactSpec(
-        "an earlier referral to the same place within the window before this event",
+        "an earlier referral to the same place within the window before this event "
+        "(a referral's window ends at its incident_at when given)",
         "boolean",
         ("is",),
         parameters=("to", "days", "months"),

@@ -122,8 +122,9 @@ def recorded_event(kind: str, form: Mapping[str, str], tz: ZoneInfo) -> dict[str
 
 
 def dash_event(form: Mapping[str, str], matrices: Matrices, tz: ZoneInfo) -> dict[str, Any]:
-    """A DASH assessment: every question unticked is a 'no' (the checklist's own rule)."""
-    answers = [_ticked(form, question.id) for question in matrices.dash.questions]
+    """A DASH assessment by question id: every question unticked is a 'no' (the
+    checklist's own rule)."""
+    answers = {question.id: _ticked(form, question.id) for question in matrices.dash.questions}
     event = {
         "type": "risk_assessed",
         "matrix": "dash",

@@ -20,14 +20,14 @@ LONDON = ZoneInfo("Europe/London")
 MATRICES = load_config(None).matrices
 
 
-def test_a_dash_form_gives_24_answers_in_order_and_the_judgement() -> None:
+def test_a_dash_form_gives_24_answers_by_id_and_the_judgement() -> None:
     """Ticked boxes are yes, the rest no; police call-outs a number; local time, offset."""
-    form = {"q01": "on", "q24": "on", "police_incidents_12m": "3",
+    form = {"injury": "on", "criminal_history": "on", "police_incidents_12m": "3",
             "judgement_level": "high", "judgement_reason": "threats", "at": "2015-07-01T09:30"}  # fmt: skip
     event = dash_event(form, MATRICES, LONDON)
-    assert event["answers"][0] is True
-    assert event["answers"][23] is True
-    assert sum(event["answers"]) == 2
+    assert event["answers"]["injury"] is True
+    assert event["answers"]["criminal_history"] is True
+    assert sum(event["answers"].values()) == 2
     assert len(event["answers"]) == 24
     assert event["police_incidents_12m"] == 3
     assert event["professional_judgement"] == {"level": "high", "reason": "threats"}

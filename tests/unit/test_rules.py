@@ -35,7 +35,7 @@ def test_shipped_rules_and_policies_are_valid() -> None:
     assert result.exit_code == 0, result.stdout
     report = result.json()
     assert report["problems"] == []
-    assert report["rules"] == 21  # 15, and 6 for the ASB case review
+    assert report["rules"] == 22  # 15, 1 for DASH potential escalation, 6 for the case review
     assert report["policies"] == 8  # the contract's 4 and the case review's 4
 
 

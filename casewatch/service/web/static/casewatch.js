@@ -26,7 +26,9 @@ function tick() {
 // The DASH checklist: yes-count and level as it is filled in (the server decides on save).
 function dash(form) {
   const high = Number(form.dataset.high), medium = Number(form.dataset.medium);
-  const escalation = Number(form.dataset.escalation);
+  // With dash.yaml counting only the case's incidents, police call-outs do not escalate.
+  const escalation = form.dataset.escalationCounts === "case_incidents"
+    ? Infinity : Number(form.dataset.escalation);
   const order = ["low", "standard", "medium", "high"];
   const update = () => {
     const yes = form.querySelectorAll(".questions input[type=checkbox]:checked").length;
