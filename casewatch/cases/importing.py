@@ -42,7 +42,13 @@ from sqlalchemy.orm import aliased
 from casewatch.cases.case_review import CaseReviewSettings, ReviewEvent, review_problems
 from casewatch.cases.db import UTCDateTime, is_sqlite
 from casewatch.cases.events import CASE_REVIEW_TYPES, CASE_TYPE_NAMES
-from casewatch.cases.store import CaseHistory, Projector, load_histories, lock_cases
+from casewatch.cases.store import (
+    CaseHistory,
+    Projector,
+    load_histories,
+    lock_cases,
+    victim_link_secret,
+)
 from casewatch.cases.tables import CaseRow, EventRow, ImportBatch, PersonalDataRow
 from casewatch.cases.validation import (
     TOO_DEEP,
@@ -143,6 +149,8 @@ class Importer:
         """`then` runs inside the import's transaction once it has applied (the HTTP
         service writes its audit row there), so both commit or neither does."""
         with self.engine.connect() as conn, conn.begin() as transaction:
+            # Victim references become link keys under this deployment's secret.
+            self.validator = self.validator.with_link_secret(victim_link_secret(conn))
             staging.create(conn)
             errors: dict[int, list[str]] = defaultdict(list)
             event_ids: dict[int, str | None] = {}

@@ -29,9 +29,7 @@ def victim_reference(victim: Mapping[str, Any] | None, problems: list[str]) -> s
         problems.append("'victim.reference' must be non-empty text (the partnership's reference)")
         return None
     if len(value) > MAX_REFERENCE_LENGTH:
-        problems.append(
-            f"'victim.reference' is longer than {MAX_REFERENCE_LENGTH} characters"
-        )
+        problems.append(f"'victim.reference' is longer than {MAX_REFERENCE_LENGTH} characters")
         return None
     if not value.isprintable():
         problems.append(

@@ -7,6 +7,8 @@ a Connection inside a transaction the caller owns.
 from __future__ import annotations
 
 import json
+import secrets
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -14,10 +16,10 @@ from typing import Any, Protocol
 from attrs import frozen
 from sqlalchemy import Connection, func, insert, select, update
 
-from casewatch.cases.db import is_sqlite
+from casewatch.cases.db import is_sqlite, upsert_insert
 from casewatch.cases.events import Event
-from casewatch.cases.state import CaseState, fold
-from casewatch.cases.tables import CaseRow, EventRow, PersonalDataRow
+from casewatch.cases.state import CaseState, LinkedEvent, fold
+from casewatch.cases.tables import CaseRow, EventRow, LinkSecretRow, PersonalDataRow
 from casewatch.cases.validation import decode_event
 
 EFFECT_ORDER = (EventRow.at, EventRow.import_id, EventRow.line)
@@ -126,6 +128,108 @@ def load_histories(
     return histories
 
 
+# -- victims linked across cases ------------------------------------------------------
+
+LINKED_TYPES = ("incident_reported", "referral_made")  # what counts across linked cases
+
+
+def victim_link_secret(conn: Connection) -> bytes:
+    """This deployment's key for victim links, made on first use. Two writers making it
+    at once both insert; the second's is dropped and both read the first's."""
+    row = conn.execute(select(LinkSecretRow.secret).where(LinkSecretRow.id == 1)).first()
+    if row is None:
+        conn.execute(
+            upsert_insert(conn, LinkSecretRow)
+            .values(id=1, secret=secrets.token_hex(32), created_at=datetime.now(UTC))
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        row = conn.execute(select(LinkSecretRow.secret).where(LinkSecretRow.id == 1)).one()
+    return bytes.fromhex(row.secret)
+
+
+def victim_links(conn: Connection, case_ids: Sequence[str]) -> dict[str, str]:
+    """The victim link of each of these cases that has one."""
+    links: dict[str, str] = {}
+    for chunk in _chunks(case_ids):
+        rows = conn.execute(
+            select(CaseRow.case_id, CaseRow.victim_link).where(
+                CaseRow.case_id.in_(chunk), CaseRow.victim_link.is_not(None)
+            )
+        )
+        # `link is not None` is the query's own condition; it tells the type checker.
+        links.update({case_id: link for case_id, link in rows if link is not None})
+    return links
+
+
+def linked_cases(conn: Connection, case_ids: Sequence[str]) -> dict[str, list[str]]:
+    """For each of these cases with a victim link, the other cases sharing it."""
+    links = victim_links(conn, case_ids)
+    if not links:
+        return {}
+    members = _link_members(conn, set(links.values()))
+    return {
+        case_id: [c for c, _ in members[link] if c != case_id] for case_id, link in links.items()
+    }
+
+
+def load_linked_events(
+    conn: Connection, case_ids: Sequence[str], as_of: datetime | None = None
+) -> dict[str, tuple[LinkedEvent, ...]]:
+    """For each of these cases, the incidents and referrals of the cases linked to it (the
+    same victim's), in effect order, optionally only those at or before `as_of`: what
+    derivation counts across linked cases. Empty for a case without a victim link."""
+    links = victim_links(conn, case_ids)
+    if not links:
+        return {}
+    members = _link_members(conn, set(links.values()))
+    case_type = {c: t for pairs in members.values() for c, t in pairs}
+    link_of = {c: link for link, pairs in members.items() for c, _ in pairs}
+    per_link: dict[str, list[tuple[Any, LinkedEvent]]] = defaultdict(list)
+    for chunk in _chunks(list(case_type)):
+        query = (
+            select(
+                EventRow.case_id,
+                EventRow.payload,
+                EventRow.derived,
+                EventRow.import_id,
+                EventRow.line,
+            )
+            .where(EventRow.case_id.in_(chunk), EventRow.type.in_(LINKED_TYPES))
+            .order_by(*EFFECT_ORDER)
+        )
+        if as_of is not None:
+            query = query.where(EventRow.at <= as_of)
+        for case_id, payload_text, derived_text, import_id, line in conn.execute(query):
+            event = _decode(json.loads(payload_text), derived_text)
+            order = (event.at, import_id, line)  # effect order, across the cases
+            per_link[link_of[case_id]].append((order, LinkedEvent(event, case_type[case_id])))
+    for events in per_link.values():
+        events.sort(key=lambda item: item[0])
+    return {
+        case_id: tuple(e for _, e in per_link[link] if e.event.case_id != case_id)
+        for case_id, link in links.items()
+    }
+
+
+def _link_members(conn: Connection, links: set[str]) -> dict[str, list[tuple[str, str]]]:
+    """Each link's cases with their types, in case order."""
+    members: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for chunk in _chunks(sorted(links)):
+        for case_id, link, case_type in conn.execute(
+            select(CaseRow.case_id, CaseRow.victim_link, CaseRow.case_type)
+            .where(CaseRow.victim_link.in_(chunk))
+            .order_by(CaseRow.case_id)
+        ):
+            if link is not None:
+                members[link].append((case_id, case_type or ""))
+    return members
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def _decode(payload: Mapping[str, Any], derived_text: str | None) -> Event:
     return decode_event(payload, json.loads(derived_text) if derived_text else None)
 
@@ -197,6 +301,7 @@ def case_projection(state: CaseState, now: datetime) -> dict[str, Any]:
         "case_type": state.case_type,
         "team": state.team,
         "caseworker": state.caseworker,
+        "victim_link": state.victim_link,
         "status": state.status,
         "opened_at": state.opened_at,
         "closed_at": state.closed_at,

@@ -345,14 +345,15 @@ class EventValidator:
         fields.text("to", required=True, choices=REFERRAL_TARGETS)
         if fields.present("incident_at"):
             problem = self._check_time(fields.obj, "incident_at")
-            if problem is None and self._check_time(fields.obj) is None:
-                if parse_event_time(fields.obj["incident_at"]) > parse_event_time(
-                    fields.obj["at"]
-                ):
-                    problem = (
-                        "'incident_at' (the incident that prompted the referral) cannot be "
-                        "after the referral's 'at'"
-                    )
+            if (
+                problem is None
+                and self._check_time(fields.obj) is None
+                and parse_event_time(fields.obj["incident_at"]) > parse_event_time(fields.obj["at"])
+            ):
+                problem = (
+                    "'incident_at' (the incident that prompted the referral) cannot be "
+                    "after the referral's 'at'"
+                )
             if problem is not None:
                 fields.problems.append(problem)
 

@@ -16,7 +16,7 @@ from attrs import frozen
 from sqlalchemy import Connection, select
 
 from casewatch.cases.state import fold
-from casewatch.cases.store import case_projection, load_histories
+from casewatch.cases.store import case_projection, load_histories, load_linked_events
 from casewatch.cases.tables import CaseRow, EventRow
 from casewatch.engine.store import Rulesets, cycle_row, pinned_versions
 from casewatch.engine.tables import CaseFlagRow, SlaCycleRow
@@ -108,6 +108,7 @@ def _check_batch(conn: Connection, rulesets: Rulesets, chunk: list[str]) -> list
     pinned = pinned_versions(conn, chunk)
     differences: list[Difference] = []
     histories = load_histories(conn, chunk, dict.fromkeys(chunk))
+    linked = load_linked_events(conn, chunk)
     replayed_ids = {history.case_id for history in histories}
     differences += [  # a projection with no events behind it
         Difference(case_id, "case", "", "presence", True, False)
@@ -121,7 +122,9 @@ def _check_batch(conn: Connection, rulesets: Rulesets, chunk: list[str]) -> list
         differences += compare(
             case_id, "case", _one(stored_cases.get(case_id)), _one(replayed_case), CASE_FIELDS
         )
-        derivation = rulesets.derive(conn, case_id, history.events, pinned.get(case_id))
+        derivation = rulesets.derive(
+            conn, case_id, history.events, pinned.get(case_id), linked.get(case_id, ())
+        )
         cycles = {
             f"{c.policy} #{c.number}": cycle_row(case_id, derivation.ruleset_version, c)
             for c in derivation.cycles

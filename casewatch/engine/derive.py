@@ -50,6 +50,7 @@ def derive(
     rules: RuleSet,
     evaluator: Evaluator,
     calendar: WorkCalendar,
+    *,
     linked: Sequence[LinkedEvent] = (),
 ) -> Derivation:
     """Replay events (already in effect order) and collect what the rules make of them.
@@ -98,7 +99,7 @@ def derive(
     )
 
 
-def _linked_flags(  # noqa: PLR0913, PLR0917 - internal: the loop's state, passed along
+def _linked_flags(  # noqa: PLR0917 - internal: the loop's state, passed along
     other: LinkedEvent,
     state: CaseState,
     linked: Sequence[LinkedEvent],

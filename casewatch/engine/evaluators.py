@@ -49,7 +49,7 @@ class ReferenceEvaluator:
         return [rule.index for rule in self.rules if _matches(rule, snapshot)]
 
 
-def _matches(rule: Rule, snapshot: Mapping[str, Any]) -> bool:
+def _matches(rule: Rule, snapshot: Mapping[str, Any]) -> bool:  # noqa: PLR0911 - one per test
     if snapshot["type"] not in rule.events or snapshot["case_type"] not in rule.case_types:
         return False
     # Another case's event (the same victim's) matches only a rule that counts across

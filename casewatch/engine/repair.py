@@ -15,7 +15,7 @@ from typing import Any
 from attrs import frozen
 from sqlalchemy import Connection, insert, select
 
-from casewatch.cases.store import load_histories, lock_cases
+from casewatch.cases.store import load_histories, load_linked_events, lock_cases
 from casewatch.cases.tables import CaseRow
 from casewatch.engine.derive import Derivation
 from casewatch.engine.store import Rulesets, pinned_versions, write_derivations
@@ -98,8 +98,11 @@ def plan_repair(
         chunk = case_ids[offset : offset + BATCH]
         lock_cases(conn, chunk)  # an import committing meanwhile must not be derived over
         before = _stored(conn, chunk)
+        linked = load_linked_events(conn, chunk)
         for history in load_histories(conn, chunk, dict.fromkeys(chunk)):
-            derivation = rulesets.derive(conn, history.case_id, history.events, None)
+            derivation = rulesets.derive(
+                conn, history.case_id, history.events, None, linked.get(history.case_id, ())
+            )
             derivations.append(derivation)
             after = {
                 (history.case_id, c.policy, c.number): _summary(

@@ -303,14 +303,7 @@ def _rule(  # noqa: PLR0917 - internal, called once with every argument named by
             problems,
             single_ok=True,
         )
-        across_node = when.value.get("across_linked_cases")
-        if across_node is not None:
-            if not isinstance(across_node.value, bool):
-                problems.append(
-                    f"{source}:{across_node.line}: 'across_linked_cases' is true or false"
-                )
-            else:
-                across_linked = across_node.value
+        across_linked = _across_linked(when.value.get("across_linked_cases"), source, problems)
         raw_conditions = when.value.get("conditions")
         if raw_conditions is not None:
             if not isinstance(raw_conditions.value, list):
@@ -347,6 +340,15 @@ def _rule(  # noqa: PLR0917 - internal, called once with every argument named by
         version=content_hash(_plain(node))[:12],
         across_linked=across_linked,
     )
+
+
+def _across_linked(node: _Node | None, source: str, problems: list[str]) -> bool:
+    if node is None:
+        return False
+    if not isinstance(node.value, bool):
+        problems.append(f"{source}:{node.line}: 'across_linked_cases' is true or false")
+        return False
+    return node.value
 
 
 def _text(node: _Node | None, where: str, name: str, problems: list[str]) -> str | None:

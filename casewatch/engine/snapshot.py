@@ -21,7 +21,7 @@ from casewatch.engine.calendar import WorkCalendar
 from casewatch.engine.rules import Condition, RuleSet
 
 
-def build_snapshot(  # noqa: PLR0913 - every input of the facts, named
+def build_snapshot(
     before: CaseState,
     event: Event,
     after: CaseState,

@@ -17,7 +17,14 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from casewatch.cases.db import upsert_insert
 from casewatch.cases.events import Event
-from casewatch.cases.store import CaseHistory
+from casewatch.cases.state import LinkedEvent
+from casewatch.cases.store import (
+    CaseHistory,
+    linked_cases,
+    load_histories,
+    load_linked_events,
+    lock_cases,
+)
 from casewatch.engine.alerts import Level, next_check, schedule
 from casewatch.engine.calendar import WorkCalendar
 from casewatch.engine.cycles import Cycle
@@ -89,10 +96,17 @@ class Rulesets:
         return self._loaded[version]
 
     def derive(
-        self, conn: Connection, case_id: str, events: Sequence[Event], version: str | None
+        self,
+        conn: Connection,
+        case_id: str,
+        events: Sequence[Event],
+        version: str | None,
+        linked: Sequence[LinkedEvent] = (),
     ) -> Derivation:
+        """`linked`: the incidents and referrals of the cases linked to this one
+        (cases.store.load_linked_events), read with the same `as_of` as `events`."""
         rules, evaluator = self.get(conn, version)
-        return derive(case_id, events, rules, evaluator, self.calendar)
+        return derive(case_id, events, rules, evaluator, self.calendar, linked=linked)
 
 
 def pinned_versions(conn: Connection, case_ids: Sequence[str]) -> dict[str, str]:
@@ -116,15 +130,33 @@ class CycleProjector:
         if not self._recorded:
             self.rulesets.record_current(conn)
             self._recorded = True
+        histories = [*histories, *_linked_histories(conn, histories)]
         # A case with no projection row yet (version None) has nothing stored to look up
         # or replace: skipping it keeps a bulk import off the growing tables.
         existing = [h.case_id for h in histories if h.version is not None]
         pinned = pinned_versions(conn, existing) if existing else {}
+        linked = load_linked_events(conn, [h.case_id for h in histories])
         derivations = [
-            self.rulesets.derive(conn, h.case_id, h.events, pinned.get(h.case_id))
+            self.rulesets.derive(
+                conn, h.case_id, h.events, pinned.get(h.case_id), linked.get(h.case_id, ())
+            )
             for h in histories
         ]
         write_derivations(conn, derivations, pinned, self.rulesets, existing=existing)
+
+
+def _linked_histories(conn: Connection, histories: Sequence[CaseHistory]) -> list[CaseHistory]:
+    """The cases linked to these (the same victim's) that are not among them: an event on
+    one case can raise a flag on another, so they are derived again too (locked first,
+    like every case a writer re-derives)."""
+    ids = {h.case_id for h in histories}
+    others = sorted(
+        {other for linked in linked_cases(conn, list(ids)).values() for other in linked} - ids
+    )
+    if not others:
+        return []
+    lock_cases(conn, others)
+    return load_histories(conn, others)
 
 
 def recorded_levels(conn: Connection, case_ids: Sequence[str]) -> dict[CycleKey, dict[str, int]]:

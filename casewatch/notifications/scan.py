@@ -22,7 +22,7 @@ from attrs import define, frozen
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from casewatch.cases.db import upsert_insert
-from casewatch.cases.store import load_histories
+from casewatch.cases.store import load_histories, load_linked_events
 from casewatch.cases.tables import CaseRow
 from casewatch.engine.alerts import Level, levels_due, next_check, schedule
 from casewatch.engine.cycles import Cycle
@@ -120,15 +120,18 @@ def _scan_batch(
     }
     next_checks: dict[int, datetime | None] = {}
     found: list[Due] = []
+    all_linked = load_linked_events(conn, case_ids)
     for history in load_histories(conn, case_ids, dict.fromkeys(case_ids)):
         version = pinned.get(history.case_id)
         rules, _ = rulesets.get(conn, version)
         known = [e for e in history.events if e.at <= now]
-        as_of_now = rulesets.derive(conn, history.case_id, known, version)
+        linked = all_linked.get(history.case_id, ())
+        linked_known = tuple(e for e in linked if e.event.at <= now)
+        as_of_now = rulesets.derive(conn, history.case_id, known, version, linked_known)
         final = (
             as_of_now  # nothing recorded for later than now: the same derivation
-            if len(known) == len(history.events)
-            else rulesets.derive(conn, history.case_id, history.events, version)
+            if len(known) == len(history.events) and len(linked_known) == len(linked)
+            else rulesets.derive(conn, history.case_id, history.events, version, linked)
         )
         locked = by_case[history.case_id]
         for cycle in as_of_now.cycles:

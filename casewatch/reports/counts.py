@@ -20,6 +20,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import ColumnElement, Connection, and_, case, cast, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
+from casewatch.cases.clock import parse_event_time
 from casewatch.cases.tables import CaseRow, EventRow
 from casewatch.engine.tables import CaseFlagRow
 
@@ -88,11 +89,20 @@ def _flag_by(flag: str, window: Window) -> Any:
     )
 
 
+def _person() -> ColumnElement[Any]:
+    """Who an event is about: the victim's link when cases are linked by the victim's
+    reference (the same person across cases), otherwise the case."""
+    return func.coalesce(CaseRow.victim_link, EventRow.case_id)
+
+
 def _victims(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
-    """Cases with an incident reported in the period; with `flag`, those carrying it by
-    the period's end."""
-    query = select(func.count(EventRow.case_id.distinct())).where(
-        EventRow.type == "incident_reported", _in_window(window)
+    """Victims with an incident reported in the period (cases linked by the victim's
+    reference count once); with `flag`, those with a case carrying it by the period's end."""
+    query = (
+        select(func.count(_person().distinct()))
+        .select_from(EventRow)
+        .join(CaseRow, CaseRow.case_id == EventRow.case_id)
+        .where(EventRow.type == "incident_reported", _in_window(window))
     )
     if "flag" in params:
         query = query.where(_flag_by(params["flag"], window))
@@ -101,8 +111,9 @@ def _victims(conn: Connection, window: Window, params: Mapping[str, Any]) -> int
 
 def _referrals(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
     """Referrals to `to` made in the period; `followed_by` keeps those with that event on
-    the case at or after the referral; `repeat_within_months` keeps those made within so
-    many calendar months of the case's previous referral to the same place."""
+    the case at or after the referral; `repeat_within_months` keeps those whose incident
+    (`incident_at`, else the referral itself) falls within so many calendar months of a
+    previous referral of the victim (their linked cases included) to the same place."""
     to = json_field(conn, EventRow.payload, "to")
     if "repeat_within_months" in params:
         return _repeat_referrals(conn, window, params["to"], int(params["repeat_within_months"]))
@@ -127,40 +138,57 @@ def _referrals(conn: Connection, window: Window, params: Mapping[str, Any]) -> i
 
 
 def _repeat_referrals(conn: Connection, window: Window, to: str, months: int) -> int:
-    reach = (window.start.astimezone(window.tz) - relativedelta(months=months)).astimezone(
+    incident_at = json_field(conn, EventRow.payload, "incident_at")
+    to_here = and_(EventRow.type == "referral_made", json_field(conn, EventRow.payload, "to") == to)
+    # How far back a previous referral can be: `months` before the earliest moment a
+    # referral of the period is judged by (its incident, when given, may be earlier).
+    judged = [
+        parse_event_time(text) if text else at
+        for at, text in conn.execute(
+            select(EventRow.at, incident_at).where(to_here, _in_window(window))
+        )
+    ]
+    earliest = min([window.start, *judged])
+    reach = (earliest.astimezone(window.tz) - relativedelta(months=months)).astimezone(
         window.start.tzinfo
     )
-    referral = and_(
-        EventRow.type == "referral_made",
-        json_field(conn, EventRow.payload, "to") == to,
-        EventRow.at >= reach,
-        _by_end(window),
-    )
-    # Only cases with two or more referrals in reach can hold a repeat: the database
+    referral = and_(to_here, EventRow.at >= reach, _by_end(window))
+    person = _person()
+    linked = select(EventRow).join(CaseRow, CaseRow.case_id == EventRow.case_id)
+    # Only victims with two or more referrals in reach can hold a repeat: the database
     # finds those, Python applies calendar months to their few referrals.
     repeated = (
-        select(EventRow.case_id).where(referral).group_by(EventRow.case_id).having(func.count() > 1)
+        linked.with_only_columns(person).where(referral).group_by(person).having(func.count() > 1)
     )
     rows = conn.execute(
-        select(EventRow.case_id, EventRow.at).where(referral, EventRow.case_id.in_(repeated))
+        linked.with_only_columns(person.label("person"), EventRow.at, incident_at.label("inc"))
+        .where(referral, person.in_(repeated))
+        .order_by(EventRow.at, EventRow.import_id, EventRow.line)
     )
-    return count_repeats(((r.case_id, r.at) for r in rows), months, window)
+    return count_repeats(
+        ((r.person, r.at, parse_event_time(r.inc) if r.inc else None) for r in rows),
+        months,
+        window,
+    )
 
 
-def count_repeats(referrals: Iterable[tuple[str, datetime]], months: int, window: Window) -> int:
-    """Referrals in the window made within `months` calendar months (local time) of the same
-    case's previous one, as the repeat-MARAC flag rule counts them."""
-    times: dict[str, list[datetime]] = defaultdict(list)
-    for case_id, at in referrals:
-        times[case_id].append(at)
+def count_repeats(
+    referrals: Iterable[tuple[str, datetime, datetime | None]], months: int, window: Window
+) -> int:
+    """Referrals in the window whose incident (the given time, else the referral's own)
+    falls within `months` calendar months (local time) after an earlier referral of the
+    same victim, as the repeat-MARAC flag rule counts them. Referrals come in effect order."""
+    by_person: dict[str, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+    for person, at, incident_at in referrals:
+        by_person[person].append((at, incident_at))
     repeats = 0
-    for ats in times.values():
-        ats.sort()
-        for before, at in itertools.pairwise(ats):
-            if (
-                window.holds(at)
-                and at.astimezone(window.tz) - relativedelta(months=months) <= before
-            ):
+    for history in by_person.values():
+        for index, (at, incident_at) in enumerate(history):
+            if not window.holds(at):
+                continue
+            until = incident_at or at
+            since = until.astimezone(window.tz) - relativedelta(months=months)
+            if any(since <= before <= until for before, _ in history[:index]):
                 repeats += 1
     return repeats
 

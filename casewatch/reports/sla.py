@@ -35,7 +35,7 @@ from sqlalchemy import (
 
 from casewatch.cases.clock import local_iso
 from casewatch.cases.db import UTCDateTime
-from casewatch.cases.store import load_histories
+from casewatch.cases.store import load_histories, load_linked_events
 from casewatch.cases.tables import CaseRow
 from casewatch.engine.policies import PolicyCatalogue
 from casewatch.engine.store import Rulesets, pinned_versions
@@ -145,9 +145,16 @@ def _replay_as_of(
         chunk = case_ids[offset : offset + _REPLAY_BATCH]
         pinned = pinned_versions(conn, chunk)
         rows: list[dict[str, Any]] = []
+        linked = load_linked_events(conn, chunk, as_of)
         for history in load_histories(conn, chunk, dict.fromkeys(chunk)):
             events = [e for e in history.events if e.at <= as_of]
-            derivation = rulesets.derive(conn, history.case_id, events, pinned.get(history.case_id))
+            derivation = rulesets.derive(
+                conn,
+                history.case_id,
+                events,
+                pinned.get(history.case_id),
+                linked.get(history.case_id, ()),
+            )
             state = derivation.state
             rows.extend(
                 {

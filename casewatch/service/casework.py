@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from casewatch.cases.clock import local_iso
 from casewatch.cases.db import upsert_insert
 from casewatch.cases.importing import Importer, ImportSummary
-from casewatch.cases.store import ConcurrentUpdateError, load_case_events
+from casewatch.cases.store import ConcurrentUpdateError, load_case_events, load_linked_events
 from casewatch.cases.tables import CaseRow, PersonalDataRow
 from casewatch.cases.validation import nesting_problems
 from casewatch.cases.wording import late_by
@@ -462,6 +462,7 @@ def read_case(
         case_id,
         [stored.event for stored in events],
         pinned_versions(conn, [case_id]).get(case_id),
+        load_linked_events(conn, [case_id], as_of=as_of).get(case_id, ()),
     )
     return case_view(
         derivation,

@@ -19,6 +19,7 @@ def test_the_shipped_measures_load() -> None:
         "high-risk-cases",
         "open-cases-per-caseworker",
         "community-triggers",
+        "repeat-idva-referrals",
     ]
     assert measures[0].direction == "lower"
     assert measures[3].denominator is None

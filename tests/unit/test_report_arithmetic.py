@@ -76,16 +76,39 @@ def test_repeat_referrals_use_calendar_months_in_local_time() -> None:
         LONDON,
     )
     referrals = [
-        ("A", at("2013-05-02T09:00:00+01:00")),
-        ("A", at("2014-05-02T09:00:00+01:00")),  # exactly 12 months later: a repeat
-        ("B", at("2013-05-02T09:00:00+01:00")),
-        ("B", at("2014-05-02T09:00:01+01:00")),  # a second too late
-        ("C", at("2014-04-03T09:00:00+01:00")),  # first referral
-        ("C", at("2014-03-03T09:00:00+00:00")),  # before the window, makes the above a repeat
-        ("D", at("2014-06-30T09:00:00+01:00")),
-        ("D", at("2014-07-01T09:00:00+01:00")),  # after the window
+        ("C", at("2014-03-03T09:00:00+00:00"), None),  # before the window
+        ("A", at("2013-05-02T09:00:00+01:00"), None),
+        ("B", at("2013-05-02T09:00:00+01:00"), None),
+        ("C", at("2014-04-03T09:00:00+01:00"), None),  # a repeat of the one before the window
+        ("A", at("2014-05-02T09:00:00+01:00"), None),  # exactly 12 months later: a repeat
+        ("B", at("2014-05-02T09:00:01+01:00"), None),  # a second too late
+        ("D", at("2014-06-30T09:00:00+01:00"), None),
+        ("D", at("2014-07-01T09:00:00+01:00"), None),  # after the window
     ]
+    referrals.sort(key=lambda r: r[1])  # effect order, as the query gives them
     assert count_repeats(referrals, 12, window) == 2
+
+
+def test_repeat_referrals_judge_by_the_incident_when_given() -> None:
+    """A late referral is a repeat when its incident fell within 12 months of the last one."""
+    window = Window(
+        at("2015-04-01T00:00:00+01:00"),
+        at("2015-07-01T00:00:00+01:00"),
+        at("2016-01-01T00:00:00+00:00"),
+        LONDON,
+    )
+    referrals = [
+        ("A", at("2014-05-06T10:00:00+01:00"), None),
+        ("B", at("2014-05-06T10:00:00+01:00"), None),
+        ("C", at("2014-05-06T10:00:00+01:00"), None),
+        # 13 months on, but the incident was exactly 12 months after the last referral
+        ("A", at("2015-06-01T10:00:00+01:00"), at("2015-05-06T10:00:00+01:00")),
+        # the incident a day over 12 months: not a repeat
+        ("B", at("2015-06-01T10:00:00+01:00"), at("2015-05-07T10:00:00+01:00")),
+        # without incident_at, judged by the referral: 13 months, not a repeat
+        ("C", at("2015-06-01T10:00:00+01:00"), None),
+    ]
+    assert count_repeats(referrals, 12, window) == 1
 
 
 def test_days_late_counts_to_the_stop_or_to_as_of() -> None:
