@@ -8,7 +8,6 @@ after `as_of` are ignored, as everywhere in reports.
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
