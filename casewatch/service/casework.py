@@ -23,7 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from casewatch.cases.clock import local_iso
 from casewatch.cases.db import upsert_insert
 from casewatch.cases.importing import Importer, ImportSummary
-from casewatch.cases.store import ConcurrentUpdateError, load_case_events, load_linked_events
+from casewatch.cases.store import (
+    ConcurrentUpdateError,
+    linked_cases,
+    load_case_events,
+    load_linked_events,
+)
 from casewatch.cases.tables import CaseRow, PersonalDataRow
 from casewatch.cases.validation import nesting_problems
 from casewatch.cases.wording import late_by
@@ -172,7 +177,7 @@ class Casework:
         # A read-only transaction: on SQLite it does not queue behind writers' lock.
         with self._reading() as conn:
             scope = self._visible(conn, who, case_id)
-            return self._read(conn, scope, as_of or self.clock(), personal=who.sees_personal_data)
+            return self._read(conn, scope, as_of or self.clock(), who=who)
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -366,8 +371,9 @@ class Casework:
         return scope
 
     def _read(
-        self, conn: Connection, scope: CaseScope, as_of: datetime, *, personal: bool
+        self, conn: Connection, scope: CaseScope, as_of: datetime, *, who: Principal
     ) -> CaseView:
+        personal = who.sees_personal_data
         return read_case(
             conn,
             self.runtime,
@@ -375,7 +381,18 @@ class Casework:
             as_of,
             victim=victim_data(conn, scope.case_id) if personal else None,
             shared_with=sorted(scope.shared_with),
+            other_cases=self._other_cases(conn, who, scope.case_id) if personal else None,
         )
+
+    @staticmethod
+    def _other_cases(conn: Connection, who: Principal, case_id: str) -> list[str]:
+        """The victim's other cases (linked by their reference) that `who` may see."""
+        others = linked_cases(conn, [case_id]).get(case_id, [])
+        return [
+            other
+            for other in others
+            if (scope := case_scope(conn, other)) is not None and can_view_case(who, scope)
+        ]
 
     def _apply(
         self, who: Principal, event: dict[str, Any], action: str, address: str | None
@@ -451,6 +468,7 @@ def read_case(
     *,
     victim: Mapping[str, Any] | None = None,
     shared_with: Sequence[str] | None = None,
+    other_cases: Sequence[str] | None = None,
 ) -> CaseView:
     """The case as of a moment, replayed from its events under its pinned rules."""
     case_type = conn.execute(
@@ -472,6 +490,7 @@ def read_case(
         case_type=case_type,
         victim=victim,
         shared_with=shared_with,
+        other_cases=other_cases,
     )
 
 
@@ -770,6 +789,7 @@ _FIELD_PATTERNS: Final = tuple(
         (r"^case '[^']*' has no recommendation", "id"),
         (r"^professional_judgement: '(\w+)'", "professional_judgement.{}"),
         (r"^professional judgement", "professional_judgement"),
+        (r"^'(victim\.reference)'", "{}"),
         (r"^'([A-Za-z_][A-Za-z0-9_]*)'", "{}"),
         (
             r"^(?:DASH 'answers'|ASB 'answers'|a DASH checklist|unknown ASB matrix|"

@@ -84,6 +84,9 @@ class CaseView:
     timeline: list[dict[str, Any]]
     victim: dict[str, Any] | None = None
     shared_with: list[str] | None = None
+    # Other cases of this victim (linked by victim.reference) that the reader may see;
+    # null where personal data is not shown (the command line, a PSG).
+    other_cases: list[str] | None = None
 
 
 def case_view(
@@ -95,6 +98,7 @@ def case_view(
     case_type: str | None,
     victim: Mapping[str, Any] | None = None,
     shared_with: Sequence[str] | None = None,
+    other_cases: Sequence[str] | None = None,
 ) -> CaseView:
     state = derivation.state
     risk = state.risk
@@ -134,6 +138,7 @@ def case_view(
         timeline=[dict(stored.payload) for stored in events],
         victim=dict(victim) if victim is not None else None,
         shared_with=list(shared_with) if shared_with is not None else None,
+        other_cases=list(other_cases) if other_cases is not None else None,
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from casewatch.cases.state import LinkedEvent
 from casewatch.engine.derive import derive
 from casewatch.engine.evaluators import DurableEvaluator, ReferenceEvaluator, RuleEvaluationError
 from casewatch.service.config import Config
@@ -96,6 +97,59 @@ def test_evaluators_agree(
     events = [validator.validate(line).event for line in lines]
     results = [
         derive("C1", events, config.rules, evaluator, config.calendar)
+        for evaluator in (DurableEvaluator(config.rules), ReferenceEvaluator(config.rules))
+    ]
+    assert results[0] == results[1]
+
+
+_linked_step = st.one_of(
+    st.builds(lambda c: ("incident_reported", {"category": c}), st.just("noise")),
+    st.builds(lambda to: ("referral_made", {"to": to}), st.sampled_from(["marac", "idva"])),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    case_type=st.sampled_from(["asb", "domestic_abuse"]),
+    steps=st.lists(st.tuples(_step, st.integers(1, 60 * 24 * 20)), max_size=15),
+    others=st.lists(
+        st.tuples(
+            _linked_step, st.sampled_from(["asb", "domestic_abuse"]), st.integers(0, 60 * 24 * 60)
+        ),
+        max_size=10,
+    ),
+)
+def test_evaluators_agree_across_linked_cases(
+    config: Config,
+    case_type: str,
+    steps: list[tuple[tuple[str, dict[str, Any]], int]],
+    others: list[tuple[tuple[str, dict[str, Any]], str, int]],
+) -> None:
+    """With a linked case's incidents and referrals as input, both evaluators still agree."""
+    validator = config.validator()
+    start = datetime(2014, 3, 1, 9, 0, tzinfo=LONDON)
+    at = start
+    lines = [ev("case_opened", "C1", at.isoformat(), case_type=case_type)]
+    for (event_type, fields), gap in steps:
+        at += timedelta(minutes=gap)
+        if "policy" in fields and not config.policies[fields["policy"]].applies_to(case_type):
+            continue
+        lines.append(ev(event_type, "C1", at.isoformat(), **fields))
+    events = [validator.validate(line).event for line in lines]
+    linked = sorted(
+        (
+            LinkedEvent(
+                validator.validate(
+                    ev(kind, "C2", (start + timedelta(minutes=offset)).isoformat(), **fields)
+                ).event,
+                other_type,
+            )
+            for (kind, fields), other_type, offset in others
+        ),
+        key=lambda e: e.event.at,
+    )
+    results = [
+        derive("C1", events, config.rules, evaluator, config.calendar, linked=linked)
         for evaluator in (DurableEvaluator(config.rules), ReferenceEvaluator(config.rules))
     ]
     assert results[0] == results[1]
