@@ -175,7 +175,9 @@ def list_cases(
     responses=_WRITE,
     summary="Open a case",
     description="The body is a `case_opened` event of the contract without `type`; "
-    "`case_id`, `event_id` and `at` are filled in when left out.",
+    "`case_id`, `event_id` and `at` are filled in when left out. `victim.reference` (the "
+    "partnership's person reference, 1-64 printable characters) links the victim's cases; "
+    "the case view's `other_cases` lists the linked cases you may see.",
 )
 def open_case(request: AnyRequest, data: JSONBody[dict[str, Any]]) -> CaseView:
     service, who, address = _caller(request, write=True)
@@ -200,7 +202,10 @@ def view_case(
     responses=_WRITE,
     summary="Record an event on a case",
     description="Any event type of the contract but `case_opened`, validated exactly as "
-    "`casewatch import` validates a line; `event_id` and `at` are filled in when left out.",
+    "`casewatch import` validates a line; `event_id` and `at` are filled in when left out. "
+    "DASH `answers`: 24 true/false values in the SafeLives Dash checklist's published order "
+    "(as config dash.yaml lists them), or an object {question id: true/false} naming every "
+    "question. `referral_made` may carry `incident_at`.",
 )
 def record_event(
     request: AnyRequest, case_id: FromPath[str], data: JSONBody[dict[str, Any]]
