@@ -15,7 +15,7 @@ from casewatch.cases.tables import CaseRow, LinkSecretRow
 from casewatch.service.casework import victim_data
 from tests.builders import ev, jsonl, opened
 from tests.cli import casewatch
-from tests.web import Site, api_token
+from tests.web import Site, api_token, sign_in
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "linked-victims.jsonl"
 LATE = SCENARIO.with_suffix("").with_suffix(".late.jsonl")
@@ -199,3 +199,28 @@ def test_the_api_takes_answers_by_id_and_shows_other_cases_of_the_victim(
     psg = client.get(f"/api/v1/cases/{first}", headers=_bearer(site, "psg")).json()
     assert psg["other_cases"] is None
     assert "P-77" not in json.dumps(psg)
+
+
+def test_the_pages_credit_safelives_and_list_other_cases_of_the_victim(
+    site: Site, client: TestClient[Litestar]
+) -> None:
+    """The checklist page names SafeLives and the order; the case page links the others."""
+    da = _bearer(site, "caseworker_da")
+    ids = []
+    for _ in range(2):
+        response = client.post(
+            "/api/v1/cases",
+            json={"case_type": "domestic_abuse", "team": "da-idva",
+                  "at": "2015-03-30T09:00:00+01:00", "victim": {"reference": "P-88"}},
+            headers=da,
+        )  # fmt: skip
+        ids.append(response.json()["case_id"])
+    browser = sign_in(client, "caseworker_da")
+    checklist = browser.client.get(f"/cases/{ids[0]}/assess/dash").text
+    assert "SafeLives" in checklist
+    assert "published order" in checklist
+    assert 'name="criminal_history"' in checklist
+    page = browser.client.get(f"/cases/{ids[0]}").text
+    assert "Other cases of this victim" in page
+    assert f'href="/cases/{ids[1]}"' in page
+    assert "P-88" not in page
