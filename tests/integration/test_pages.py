@@ -9,6 +9,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from casewatch.service.config import load_config
 from tests.cli import casewatch
 from tests.web import PEOPLE, Site, sign_in
 
@@ -52,7 +53,8 @@ def test_a_dash_assessment_from_the_form_makes_the_case_high(
 ) -> None:
     """Fourteen ticks make a high DASH score; the case page then shows running targets."""
     browser = sign_in(client, "caseworker")
-    ticks = {f"q{n:02d}": "on" for n in range(1, 15)}
+    dash = load_config(None).matrices.dash
+    ticks = {question.id: "on" for question in dash.questions[:14]}
     response = browser.form("/cases/SEED-02/assess/dash", ticks | {"at": "2015-03-31T09:00"})
     assert response.status_code == 200
     assert 'id="risk-level">High' in response.text
