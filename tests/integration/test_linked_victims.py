@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from casewatch.cases.db import create_db_engine
 from casewatch.cases.tables import CaseRow, LinkSecretRow
+from casewatch.engine.tables import CaseFlagRow
 from casewatch.service.casework import victim_data
 from tests.builders import ev, jsonl, opened
 from tests.cli import casewatch
@@ -224,3 +225,36 @@ def test_the_pages_credit_safelives_and_list_other_cases_of_the_victim(
     assert "Other cases of this victim" in page
     assert f'href="/cases/{ids[1]}"' in page
     assert "P-88" not in page
+
+
+def test_an_event_posted_to_one_case_re_derives_the_linked_case(
+    site: Site, client: TestClient[Litestar]
+) -> None:
+    """The third incident, posted on one case, stores repeat-victim on the other too."""
+    da = _bearer(site, "caseworker_da")
+    first, second = (
+        client.post(
+            "/api/v1/cases",
+            json={"case_type": "domestic_abuse", "team": "da-idva",
+                  "at": "2015-03-01T09:00:00+00:00", "victim": {"reference": "P-99"}},
+            headers=da,
+        ).json()["case_id"]
+        for _ in range(2)
+    )  # fmt: skip
+    for case_id, day in ((first, "02"), (first, "03"), (second, "04")):
+        posted = client.post(
+            f"/api/v1/cases/{case_id}/events",
+            json={"type": "incident_reported", "category": "domestic_abuse",
+                  "at": f"2015-03-{day}T09:00:00+00:00"},
+            headers=da,
+        )  # fmt: skip
+        assert posted.status_code == 201, posted.text
+    engine = site.runtime.engine
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(CaseFlagRow.case_id, CaseFlagRow.flag).where(
+                CaseFlagRow.case_id.in_((first, second))
+            )
+        ).all()
+    assert sorted(stored) == sorted([(first, "repeat-victim"), (second, "repeat-victim")])
+    assert casewatch("check", db=site.runtime.url).exit_code == 0
