@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from casewatch.cases.events import CaseOpened, Event, ReferralMade
 from casewatch.cases.linking import victim_link
 from casewatch.cases.state import LinkedEvent
 from casewatch.cases.validation import RejectedEventError
 from casewatch.engine.derive import Derivation, derive
-from casewatch.engine.evaluators import make_evaluator
+from casewatch.engine.evaluators import ReferenceEvaluator, make_evaluator
 from casewatch.service.config import Config
 from tests.builders import ev, opened
 
 SECRET = b"k" * 32
+LONDON = ZoneInfo("Europe/London")
 
 
 def _validated(config: Config, line: dict[str, Any]) -> Event:
@@ -197,3 +202,40 @@ def test_without_links_a_case_derives_as_before(replay: Any, config: Config) -> 
         ("repeat-victim", "b4"),
         ("community-trigger", "b4"),
     ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B"]), st.integers(1, 60 * 24 * 200)),
+        max_size=8,
+        unique_by=lambda item: item[1],
+    )
+)
+def test_two_linked_cases_flag_like_one_case_holding_every_incident(
+    config: Config, incidents: list[tuple[str, int]]
+) -> None:
+    """Linked ASB cases open throughout: each gets repeat-victim and the Community Trigger
+    at the same moment as one case holding all of their incidents would."""
+    evaluator = ReferenceEvaluator(config.rules)
+    start = datetime(2014, 4, 1, 9, 0, tzinfo=LONDON)
+    lines = {name: [_opened_line(name, start)] for name in ("A", "B", "ALL")}
+    for index, (name, minutes) in enumerate(sorted(incidents, key=lambda item: item[1])):
+        at = (start + timedelta(minutes=minutes)).isoformat()
+        lines[name].append(_incident(name, at, f"{name}{index}"))
+        lines["ALL"].append(_incident("ALL", at, f"ALL{index}"))
+    events = {name: [_validated(config, line) for line in found] for name, found in lines.items()}
+
+    def moments(case_id: str, other: str | None) -> dict[str, datetime]:
+        linked = [LinkedEvent(e, "asb") for e in events[other][1:]] if other else []
+        derived = derive(case_id, events[case_id], config.rules, evaluator, config.calendar,
+                         linked=linked)  # fmt: skip
+        return {f.flag: f.raised_at for f in derived.flags}
+
+    alone = moments("ALL", None)
+    assert moments("A", "B") == alone
+    assert moments("B", "A") == alone
+
+
+def _opened_line(case_id: str, at: datetime) -> dict[str, Any]:
+    return opened(case_id, at.isoformat())
