@@ -112,8 +112,11 @@ def _linked_flags(  # noqa: PLR0917 - internal: the loop's state, passed along
     """A linked case's event: only rules counting across linked cases may match it (the
     evaluators check `linked`), and it can only raise their flags, on an open case."""
     event = other.event
-    if event.TYPE not in rules.event_types or not state.is_open or state.opened_at is None:
+    if not state.is_open or state.opened_at is None:
         return
+    could_raise = rules.linked_flags.get((event.TYPE, state.case_type or "", other.case_type))
+    if not could_raise or could_raise <= flags.keys():
+        return  # no rule could match it, or its flags are raised already (kept once raised)
     snapshot = build_snapshot(
         state, event, state, rules, calendar, linked=linked, source_case_type=other.case_type
     )

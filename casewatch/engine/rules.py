@@ -134,6 +134,22 @@ class RuleSet:
                         needed.setdefault(event_type, {})[condition.key] = condition
         return {event_type: tuple(c.values()) for event_type, c in needed.items()}
 
+    @cached_property
+    def linked_flags(self) -> Mapping[tuple[str, str, str], frozenset[str]]:
+        """The flags another case's event can raise here, by (its type, this case's type,
+        the other case's type), through the rules that count across linked cases: none,
+        or all raised already, and the event changes nothing."""
+        flags: dict[tuple[str, str, str], set[str]] = {}
+        for rule in self.rules:
+            if rule.across_linked:
+                for event_type in rule.events:
+                    for here in rule.case_types:
+                        for there in rule.case_types:
+                            flags.setdefault((event_type, here, there), set()).update(
+                                e.target for e in rule.effects
+                            )
+        return {key: frozenset(names) for key, names in flags.items()}
+
     def by_index(self, index: int) -> Rule:
         return self.rules[index]
 
