@@ -45,6 +45,7 @@ from casewatch.cases.events import CASE_REVIEW_TYPES, CASE_TYPE_NAMES
 from casewatch.cases.store import (
     CaseHistory,
     Projector,
+    cases_sharing_links,
     load_histories,
     lock_cases,
     victim_link_secret,
@@ -339,7 +340,13 @@ class Importer:
             if not batch:
                 break
             versions = {row.case_id: row.version for row in batch}
-            versions.update(lock_cases(conn, [c for c, v in versions.items() if v is not None]))
+            # The same victim's other cases are re-derived too: locked in the same ordered
+            # lock as the batch's own, so two writers never take them in opposite orders.
+            linked = cases_sharing_links(conn, list(versions), _staged_links(conn, versions))
+            locked = lock_cases(
+                conn, sorted([c for c, v in versions.items() if v is not None] + linked)
+            )
+            versions.update({c: v for c, v in locked.items() if c in versions})
             histories: Sequence[CaseHistory] = load_histories(conn, list(versions), versions)
             for projector in self.projectors:
                 projector.project(conn, histories)
@@ -347,6 +354,21 @@ class Importer:
             done += len(batch)
             self.progress("cases", done)
         affected.drop(conn)
+
+
+def _staged_links(conn: Connection, case_ids: Iterable[str]) -> list[str]:
+    """The victim links of the cases this file opens among these."""
+    s = staging.c
+    rows = conn.execute(
+        select(s.derived).where(
+            s.case_id.in_(list(case_ids)),
+            s.type == "case_opened",
+            s.valid,
+            ~s.duplicate,
+            s.derived.is_not(None),
+        )
+    ).scalars()
+    return [link for text in rows if (link := json.loads(text or "{}").get("victim_link"))]
 
 
 _BOM: Final = "\ufeff"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -170,6 +170,19 @@ def linked_cases(conn: Connection, case_ids: Sequence[str]) -> dict[str, list[st
     return {
         case_id: [c for c, _ in members[link] if c != case_id] for case_id, link in links.items()
     }
+
+
+def cases_sharing_links(
+    conn: Connection, case_ids: Sequence[str], links: Iterable[str] = ()
+) -> list[str]:
+    """The stored cases, other than these, sharing a victim link with one of them (their
+    stored links, and `links` of cases not stored yet): a writer locks them with its own
+    cases, in one ordered lock, since it re-derives them too."""
+    wanted = set(victim_links(conn, case_ids).values()) | set(links)
+    if not wanted:
+        return []
+    members = _link_members(conn, wanted)
+    return sorted({c for pairs in members.values() for c, _ in pairs} - set(case_ids))
 
 
 def load_linked_events(
