@@ -1,7 +1,7 @@
 """victims linked across cases: the link on each case and the deployment's link secret
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-26 02:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import casewatch.cases.db
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
