@@ -7,7 +7,7 @@ a Connection inside a transaction the caller owns.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -96,11 +96,21 @@ def load_case_events(
     return stored
 
 
+Decoder = Callable[[Mapping[str, Any], str | None], Event]
+
+
 def load_histories(
-    conn: Connection, case_ids: Sequence[str], versions: Mapping[str, int | None] | None = None
+    conn: Connection,
+    case_ids: Sequence[str],
+    versions: Mapping[str, int | None] | None = None,
+    decode: Decoder | None = None,
 ) -> list[CaseHistory]:
     """Every event of the given cases, grouped per case in effect order, with the
-    projection version read now (or as given by a caller that already knows it)."""
+    projection version read now (or as given by a caller that already knows it).
+
+    `decode` builds each event from its stored payload and derived facts (default: as
+    they were accepted; a what-if re-scores them under proposed matrices)."""
+    decode = decode or _decode
     if versions is None:
         versions = dict(
             conn.execute(
@@ -120,7 +130,7 @@ def load_histories(
             if current is not None:
                 histories.append(CaseHistory(current, events, versions.get(current)))
             current, events = case_id, []
-        events.append(_decode(json.loads(payload_text), derived_text))
+        events.append(decode(json.loads(payload_text), derived_text))
     if current is not None:
         histories.append(CaseHistory(current, events, versions.get(current)))
     return histories

@@ -157,3 +157,14 @@ def report_html(report: Mapping[str, Any], by: str | None, png: bytes | None = N
             limit=DRILL_DOWN_ROWS,
         )
     )
+
+
+def whatif_html(whatif: Mapping[str, Any], by: str | None, titles: Mapping[str, str]) -> str:
+    """The what-if comparison as one self-contained page; `titles` names each policy."""
+    return _environment().get_template("whatif.html").render(w=whatif, by=by, titles=titles)
+
+
+def whatif_fragment(whatif: Mapping[str, Any], by: str | None, titles: Mapping[str, str]) -> str:
+    """The comparison as a section, for a page that has its own head and styles."""
+    module = _environment().get_template("_whatif.html").module
+    return str(module.whatif_section(whatif, by, titles, 2))  # type: ignore[attr-defined]

@@ -680,7 +680,7 @@ def _progress_reporter(action: str = "import") -> Callable[[str, int], None]:
 
 # The web and data-protection commands live apart, registered here: the other commands do
 # not import the web framework.
-from casewatch.service import cli_data, cli_web  # noqa: E402, F401 - registers their commands
+from casewatch.service import cli_data, cli_web, cli_whatif  # noqa: E402, F401 - registers them
 
 
 def main() -> None:
