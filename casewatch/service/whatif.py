@@ -8,12 +8,14 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from casewatch.engine.changes import Setup, describe_changes
+from casewatch.engine.policies import PolicyConfigError, policies_from_mapping
+from casewatch.engine.rules import RuleFileError, load_rule_files
 from casewatch.reports.formats import whatif_csv
 from casewatch.reports.whatif import Period, Proposal, whatif_report
-from casewatch.service.config import Config, load_config
+from casewatch.service.config import Config, ConfigError, load_config
 from casewatch.service.runtime import Runtime
 
 FORMATS: Final = ("json", "csv", "html")
@@ -45,6 +47,47 @@ def load_proposal(
     """The configuration in force with the proposal's files laid over it. Raises
     ConfigError (each problem in `rules check`'s words) for a proposal that cannot load."""
     proposed = load_config(active_dir, overlay_config=config_dir, overlay_rules=rules_dir)
+    return LoadedProposal(proposed, describe_changes(setup_of(active), setup_of(proposed)))
+
+
+@frozen
+class PolicyEdit:
+    """A what-if typed into a form: one policy's target, kind, target % and amber band."""
+
+    policy: str
+    days: int
+    kind: str
+    target_pct: float
+    amber_band: float
+
+
+def edited_proposal(active: Config, edit: PolicyEdit) -> LoadedProposal:
+    """The configuration in force with one policy edited, checked as a policy file would
+    be; nothing is written anywhere. Raises ConfigError in the file check's words."""
+    if edit.policy not in active.policies.ids:
+        raise ConfigError(f"unknown policy '{edit.policy}'")
+    data = {
+        **active.policies_data,
+        "policies": [
+            {
+                **entry,
+                "target": {"days": edit.days, "kind": edit.kind},
+                "target_pct": edit.target_pct,
+                "amber_band": edit.amber_band,
+            }
+            if entry.get("id") == edit.policy
+            else entry
+            for entry in active.policies_data["policies"]
+        ],
+    }
+    try:
+        policies = policies_from_mapping(data, "the what-if form")
+        rules = load_rule_files(active.rule_texts.items(), policies, "the what-if form")
+    except PolicyConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    except RuleFileError as exc:
+        raise ConfigError(str(exc), exc.problems) from None
+    proposed = evolve(active, policies=policies, rules=rules, policies_data=data)
     return LoadedProposal(proposed, describe_changes(setup_of(active), setup_of(proposed)))
 
 
