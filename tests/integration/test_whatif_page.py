@@ -17,8 +17,7 @@ from tests.web import NOW, Site, sign_in
 
 SHIPPED = Path(__file__).resolve().parents[2] / "casewatch" / "config" / "policies.yaml"
 THIRTY_WORKING = (
-    "period=FY2014&policy=asb-high-risk-conference&days=30&kind=working"
-    "&target_pct=85&amber_band=10"
+    "period=FY2014&policy=asb-high-risk-conference&days=30&kind=working&target_pct=85&amber_band=10"
 )
 
 
