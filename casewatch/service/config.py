@@ -247,7 +247,9 @@ def read_rule_sources(
             if not path.is_dir():
                 raise ConfigError(f"rules folder {path} does not exist")
             for file in sorted(path.glob("*.y*ml")):
-                files[file.name] = (str(file), file.read_text(encoding="utf-8"))
+                # A folder may hold a whole proposal: its configuration files are not rules.
+                if file.name not in KNOWN_CONFIG_FILES:
+                    files[file.name] = (str(file), file.read_text(encoding="utf-8"))
     return dict(sorted(files.items()))
 
 

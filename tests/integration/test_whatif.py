@@ -4,6 +4,7 @@ words, and a database left exactly as it was."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -392,3 +393,38 @@ def test_csv_and_html_renderings(db_url: str, tmp_path: Path) -> None:
     text = page.read_text()
     assert "target 5 calendar days -&gt; 7 calendar days" in text
     assert "C1 cycle 1: breached → met" in text
+
+
+def test_the_board_pack_carries_an_optional_what_if(db_url: str, tmp_path: Path) -> None:
+    """`report pack --whatif DIR` adds the section to the page and whatif.html/csv/json
+    equal to `casewatch whatif`; an invalid proposal writes no pack and exits 1."""
+    load(
+        db_url,
+        tmp_path / "a.jsonl",
+        [
+            opened("C1", "2014-06-02T09:00:00+01:00"),
+            assessed("C1", "2014-06-02T10:00:00+01:00", "high"),
+            ev("case_conference_held", "C1", "2014-06-08T10:00:00+01:00"),
+        ],
+    )
+    folder = proposal(
+        tmp_path / "p", "asb-high-risk-conference", target="{days: 7, kind: calendar}"
+    )
+    period = ("--period", "2014-Q1", "--as-of", "2014-12-31")
+    pack = tmp_path / "pack"
+    made = casewatch("report", "pack", *period, "--whatif", str(folder), "--output", str(pack),
+                     db=db_url)  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    assert {"whatif.html", "whatif.csv", "whatif.json"} <= set(made.json()["files"])
+    assert "C1 cycle 1: breached → met" in (pack / "report.html").read_text()
+    expected = whatif(db_url, "--config", str(folder), *period)
+    assert json.loads((pack / "whatif.json").read_text()) == expected
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "policies.yaml").write_text("policies: []\n")
+    (bad / "asb.yaml").write_text("family: asb\nrules: nope\n")
+    refused = casewatch("report", "pack", *period, "--whatif", str(bad),
+                        "--output", str(tmp_path / "nopack"), db=db_url)  # fmt: skip
+    assert refused.exit_code == 1
+    assert f"{bad / 'asb.yaml'}:1" in refused.stderr
+    assert not (tmp_path / "nopack").exists()
