@@ -220,10 +220,10 @@ def write_events(path: Path, events: int, cases: int) -> None:
                 written += 1
 
 
-def run_measured(args: list[str]) -> tuple[float, int, bytes]:
+def run_measured(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int, bytes]:
     """Run a child process; return its wall time, peak RSS in MiB and stdout."""
     start = time.perf_counter()
-    child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     assert child.stdout is not None
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)

@@ -169,21 +169,38 @@ class CaseProjector:
     max_attempts = 5
 
     def project(self, conn: Connection, histories: Sequence[CaseHistory]) -> None:
+        self.write_states(conn, histories)
+
+    def write_states(
+        self,
+        conn: Connection,
+        histories: Sequence[CaseHistory],
+        states: Mapping[str, CaseState] | None = None,
+    ) -> dict[str, CaseHistory]:
+        """Write each case's row from its fold, or from `states` when the caller has
+        folded the histories already (a derivation folds on its way). Returns the
+        histories re-read after a conflict, by case: their folds replaced the given ones."""
         pending = list(histories)
+        reread: dict[str, CaseHistory] = {}
         for _attempt in range(self.max_attempts):
-            conflicts = self._write(conn, pending)
+            conflicts = self._write(conn, pending, states or {})
             if not conflicts:
-                return
+                return reread
             pending = load_histories(conn, conflicts)
+            reread.update((h.case_id, h) for h in pending)
+            states = None
         raise ConcurrentUpdateError(
             f"{len(pending)} case(s) kept changing under this import; run it again"
         )
 
-    def _write(self, conn: Connection, histories: Sequence[CaseHistory]) -> list[str]:
+    def _write(
+        self, conn: Connection, histories: Sequence[CaseHistory], states: Mapping[str, CaseState]
+    ) -> list[str]:
         now = datetime.now(UTC)
         inserts, conflicts = [], []
         for history in histories:
-            row = case_projection(fold(history.case_id, history.events), now)
+            state = states.get(history.case_id) or fold(history.case_id, history.events)
+            row = case_projection(state, now)
             if history.version is None:
                 inserts.append({**row, "version": 1})
                 continue

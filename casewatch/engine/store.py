@@ -17,7 +17,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from casewatch.cases.db import upsert_insert
 from casewatch.cases.events import Event
-from casewatch.cases.store import CaseHistory
+from casewatch.cases.store import CaseHistory, CaseProjector
 from casewatch.engine.alerts import Level, next_check, schedule
 from casewatch.engine.calendar import WorkCalendar
 from casewatch.engine.cycles import Cycle
@@ -113,18 +113,61 @@ class CycleProjector:
         self._recorded = False
 
     def project(self, conn: Connection, histories: Sequence[CaseHistory]) -> None:
-        if not self._recorded:
-            self.rulesets.record_current(conn)
-            self._recorded = True
-        # A case with no projection row yet (version None) has nothing stored to look up
-        # or replace: skipping it keeps a bulk import off the growing tables.
-        existing = [h.case_id for h in histories if h.version is not None]
+        derivations, pinned = self.derive(conn, histories)
+        self.write(conn, histories, derivations, pinned)
+
+    def derive(
+        self, conn: Connection, histories: Sequence[CaseHistory]
+    ) -> tuple[list[Derivation], dict[str, str]]:
+        """Each case's derivation under the ruleset version it is pinned to, and the pins."""
+        existing = _existing(histories)
         pinned = pinned_versions(conn, existing) if existing else {}
         derivations = [
             self.rulesets.derive(conn, h.case_id, h.events, pinned.get(h.case_id))
             for h in histories
         ]
-        write_derivations(conn, derivations, pinned, self.rulesets, existing=existing)
+        return derivations, pinned
+
+    def write(
+        self,
+        conn: Connection,
+        histories: Sequence[CaseHistory],
+        derivations: Sequence[Derivation],
+        pinned: Mapping[str, str],
+    ) -> None:
+        if not self._recorded:
+            self.rulesets.record_current(conn)
+            self._recorded = True
+        write_derivations(conn, derivations, pinned, self.rulesets, existing=_existing(histories))
+
+
+def _existing(histories: Sequence[CaseHistory]) -> list[str]:
+    """Cases that may have stored rows. One with no projection row yet (version None) has
+    nothing stored to look up or replace: skipping it keeps a bulk import off the growing
+    tables."""
+    return [h.case_id for h in histories if h.version is not None]
+
+
+class DerivedProjector:
+    """The case row, the cycles and the flags of each case from one derivation: the case
+    is folded once for all of them (the derivation folds its state on the way)."""
+
+    def __init__(self, rulesets: Rulesets) -> None:
+        self.cases = CaseProjector()
+        self.cycles = CycleProjector(rulesets)
+
+    def project(self, conn: Connection, histories: Sequence[CaseHistory]) -> None:
+        derivations, pinned = self.cycles.derive(conn, histories)
+        states = {d.state.case_id: d.state for d in derivations}
+        reread = self.cases.write_states(conn, histories, states)
+        if reread:
+            # Another writer changed these cases in between: derive them again from the
+            # events the case rows were just written from.
+            again, _ = self.cycles.derive(conn, list(reread.values()))
+            fresh = {d.state.case_id: d for d in again}
+            derivations = [fresh.get(d.state.case_id, d) for d in derivations]
+            histories = [reread.get(h.case_id, h) for h in histories]
+        self.cycles.write(conn, histories, derivations, pinned)
 
 
 def recorded_levels(conn: Connection, case_ids: Sequence[str]) -> dict[CycleKey, dict[str, int]]:
