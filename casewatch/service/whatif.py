@@ -10,12 +10,14 @@ from typing import Any, Final
 
 from attrs import evolve, frozen
 
+from casewatch.cases.db import is_sqlite
 from casewatch.engine.changes import Setup, describe_changes
 from casewatch.engine.policies import PolicyConfigError, policies_from_mapping
 from casewatch.engine.rules import RuleFileError, load_rule_files
 from casewatch.reports.formats import whatif_csv
 from casewatch.reports.whatif import Period, Proposal, whatif_report
 from casewatch.service.config import Config, ConfigError, load_config
+from casewatch.service.replay import parallel_replay
 from casewatch.service.runtime import Runtime
 
 FORMATS: Final = ("json", "csv", "html")
@@ -101,11 +103,18 @@ def setup_of(config: Config) -> Setup:
     )
 
 
-def run_whatif(runtime: Runtime, loaded: LoadedProposal, period: Period) -> dict[str, Any]:
+def run_whatif(
+    runtime: Runtime, loaded: LoadedProposal, period: Period, workers: int | None = None
+) -> dict[str, Any]:
+    """The what-if in one read: on PostgreSQL a repeatable-read transaction whose snapshot
+    the replay's worker processes share (`workers`, default one per CPU)."""
     config = runtime.config
     with runtime.engine.connect() as conn:
+        if not is_sqlite(conn):
+            conn.execution_options(isolation_level="REPEATABLE READ")
         transaction = conn.begin()
         try:
+            replay = parallel_replay(conn, runtime.url, loaded.proposal, period, workers)
             return whatif_report(
                 conn,
                 policies=config.policies,
@@ -114,6 +123,7 @@ def run_whatif(runtime: Runtime, loaded: LoadedProposal, period: Period) -> dict
                 proposal=loaded.proposal(),
                 period=period,
                 changes=loaded.changes,
+                replay=replay,
             )
         finally:
             # Only a temporary table was made (the report's own replay of late cases);

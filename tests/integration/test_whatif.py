@@ -6,12 +6,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from casewatch.reports.whatif import Period
+from casewatch.service import replay
+from casewatch.service.runtime import open_runtime
+from casewatch.service.whatif import load_proposal, run_whatif
 from tests.builders import assessed, ev, jsonl, opened
 from tests.cli import casewatch
 from tests.databases import fingerprint
@@ -428,3 +433,27 @@ def test_the_board_pack_carries_an_optional_what_if(db_url: str, tmp_path: Path)
     assert refused.exit_code == 1
     assert f"{bad / 'asb.yaml'}:1" in refused.stderr
     assert not (tmp_path / "nopack").exists()
+
+
+def test_the_replay_spread_over_processes_gives_the_same_what_if(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the cases are shared among worker processes reading the parent's
+    snapshot (here in chunks of 3 cases); the what-if is identical to one process's."""
+    seed = Path(__file__).resolve().parents[1] / "scenarios" / "seed-2014-15.jsonl"
+    assert casewatch("import", str(seed), db=db_url).exit_code == 0
+    folder = proposal(
+        tmp_path / "p", "asb-high-risk-conference", target="{days: 8, kind: calendar}"
+    )
+    monkeypatch.setattr(replay, "CHUNK", 3)
+    monkeypatch.setattr(replay, "MIN_CASES", 1)
+    runtime = open_runtime(db_url, None)
+    try:
+        loaded = load_proposal(runtime.config, None, str(folder), None)
+        period = Period(date(2014, 4, 1), date(2015, 3, 31), datetime(2015, 6, 30, tzinfo=UTC))
+        alone = run_whatif(runtime, loaded, period, workers=1)
+        shared = run_whatif(runtime, loaded, period, workers=2)
+    finally:
+        runtime.engine.dispose()
+    assert shared == alone
+    assert len(alone["slas"][0]["flipped"]) == 4
