@@ -12,7 +12,9 @@ per backend; docs/benchmarks.md records the figures.
 `--baseline REV` also imports the same file with the casewatch of that commit (extracted
 with `git archive`, put first on PYTHONPATH), in the same run, for a side-by-side figure.
 `--whatif` times `casewatch whatif` over the imported data (FY2014, the conference target
-proposed at 7 days) against the import's own time.
+proposed at 7 days) against the import's own time. `--repeat K` alternates the codes K
+times. CPU seconds (user + system of the command and the children it waited for) are
+printed beside wall seconds: on a shared machine they are the steadier comparison.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from databases import fresh_database, run_measured, write_events
+from databases import fresh_database, run_measured, run_timed, write_events
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,6 +86,9 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--baseline", help="a git revision to measure beside this code")
     parser.add_argument("--whatif", action="store_true", help="time casewatch whatif too")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="import this many times per code, alternating"
+    )
     parser.add_argument("--bare", nargs=2, metavar=("FILE", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
@@ -104,7 +109,7 @@ def main() -> None:
                 )
             finally:
                 drop_bare()
-            for code, path in codes.items():
+            for code, path in [item for _ in range(args.repeat) for item in codes.items()]:
                 figures = import_once(backend, folder, events_file, path, args)
                 seconds = figures.pop("import_s")
                 print(
@@ -152,12 +157,16 @@ def import_once(
             capture_output=True,
             env=env,
         )
-        seconds, rss, output = run_measured(
+        seconds, cpu, rss, output = run_timed(
             [sys.executable, "-m", "casewatch", "import", str(events_file), "--db", url], env
         )
         summary = json.loads(output)
         assert summary["applied"] == args.events, summary
-        figures: dict[str, Any] = {"import_s": seconds, "peak_rss_mib": rss}
+        figures: dict[str, Any] = {
+            "import_s": seconds,
+            "import_cpu_s": round(cpu, 1),
+            "peak_rss_mib": rss,
+        }
         if args.whatif and code is None:
             proposal = folder / "proposal"
             proposal.mkdir(exist_ok=True)
@@ -167,7 +176,7 @@ def import_once(
                     "target: {days: 5, kind: calendar}", "target: {days: 7, kind: calendar}", 1
                 )
             )
-            whatif_s, whatif_rss, out = run_measured(
+            whatif_s, whatif_cpu, whatif_rss, out = run_timed(
                 [sys.executable, "-m", "casewatch", "whatif", "--config", str(proposal),
                  "--period", "FY2014", "--as-of", "2015-06-30", "--db", url]
             )  # fmt: skip
@@ -175,6 +184,7 @@ def import_once(
             figures |= {
                 "whatif_s": round(whatif_s, 1),
                 "whatif_to_import": round(whatif_s / seconds, 2),
+                "whatif_cpu_s": round(whatif_cpu, 1),
                 "whatif_peak_rss_mib": whatif_rss,
                 "whatif_cycles": cohort,
             }
