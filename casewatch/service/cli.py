@@ -419,7 +419,7 @@ def report_pack(
             folder,
             lambda name: errors.print(f"writing {name}"),
             case_reviews,
-            whatif,
+            whatif=whatif,
         )
     except OSError as exc:
         _fail(EXIT_USAGE, f"cannot write the pack to {folder}: {exc.strerror or exc}")

@@ -173,12 +173,7 @@ def load_config(
         )
     except CaseReviewConfigError as exc:
         raise ConfigError(str(exc)) from None
-    rule_sources = read_rule_sources(rules_dir, overlay_rules)
-    rule_texts = {name: text for name, (_, text) in rule_sources.items()}
-    try:
-        rules = load_rule_files(rule_sources.values(), policies, sources["policies.yaml"])
-    except RuleFileError as exc:
-        raise ConfigError(f"the rule files have problems:\n{exc}", exc.problems) from None
+    rule_texts, rules = _rules(rules_dir, overlay_rules, policies, sources["policies.yaml"])
     return Config(
         timezone=timezone,
         nation=nation,
@@ -204,6 +199,18 @@ def _deployment(settings: Mapping[str, Any], where: str) -> dict[str, Any]:
     except DeploymentConfigError as exc:
         raise ConfigError(str(exc)) from None
     return {"web": web, "sign_in": sign_in}
+
+
+def _rules(
+    rules_dir: str | None, overlay: str | None, policies: PolicyCatalogue, policy_source: str
+) -> tuple[dict[str, str], RuleSet]:
+    """The rule files' texts by name, and the ruleset they make with these policies."""
+    rule_sources = read_rule_sources(rules_dir, overlay)
+    try:
+        rules = load_rule_files(rule_sources.values(), policies, policy_source)
+    except RuleFileError as exc:
+        raise ConfigError(f"the rule files have problems:\n{exc}", exc.problems) from None
+    return {name: text for name, (_, text) in rule_sources.items()}, rules
 
 
 def _case_review_section(
@@ -248,7 +255,7 @@ def read_rule_sources(
                 raise ConfigError(f"rules folder {path} does not exist")
             for file in sorted(path.glob("*.y*ml")):
                 # A folder may hold a whole proposal: its configuration files are not rules.
-                if file.name not in KNOWN_CONFIG_FILES:
+                if file.name not in (*KNOWN_CONFIG_FILES, *OPTIONAL_CONFIG_FILES):
                     files[file.name] = (str(file), file.read_text(encoding="utf-8"))
     return dict(sorted(files.items()))
 

@@ -166,6 +166,7 @@ def write_pack(
     folder: Path,
     progress: Callable[[str], None],
     case_reviews: Mapping[str, Any] | None = None,
+    *,
     whatif: PackWhatif | None = None,
 ) -> list[Path]:
     """Write every file of the pack into `folder` (created if need be). Each file is

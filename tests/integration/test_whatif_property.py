@@ -113,7 +113,7 @@ def _write_proposal(folder: Path, proposal: dict[str, Any]) -> Path:
     folder.mkdir()
     data = yaml.safe_load((SHIPPED / "policies.yaml").read_text(encoding="utf-8"))
     for entry in data["policies"]:
-        entry.update(proposal["policies"][entry["id"]] or {})
+        entry.update(proposal["policies"].get(entry["id"]) or {})
     (folder / "policies.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     if proposal["nation"]:
         (folder / "settings.yaml").write_text(f"nation: {proposal['nation']}\n")
