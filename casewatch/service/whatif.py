@@ -109,7 +109,9 @@ def run_whatif(
     """The what-if in one read: on PostgreSQL a repeatable-read transaction whose snapshot
     the replay's worker processes share (`workers`, default one per CPU)."""
     config = runtime.config
-    with runtime.engine.connect() as conn:
+    # read_only: on SQLite a deferred BEGIN, so a what-if never holds the write lock (the
+    # temporary table lives in SQLite's own temp database).
+    with runtime.engine.connect().execution_options(read_only=True) as conn:
         if not is_sqlite(conn):
             conn.execution_options(isolation_level="REPEATABLE READ")
         transaction = conn.begin()
