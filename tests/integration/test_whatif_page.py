@@ -67,20 +67,23 @@ def test_a_target_typed_in_the_form_flips_the_seed_breaches(
 def test_a_bad_value_is_refused_in_words_and_nothing_but_audit_is_written(
     client: TestClient[Litestar], site: Site
 ) -> None:
-    """A zero-day target is refused (400) with the policy check's words; views write only
-    their audit rows."""
+    """A zero-day target is refused (400) with the policy check's words, a year out of
+    range in words too; views write only their audit rows."""
     sign_in(client, "psg")
     before = fingerprint(site.runtime.engine)
     refused = client.get(f"/reports/whatif?{THIRTY_WORKING.replace('days=30', 'days=0')}")
     assert refused.status_code == 400
     assert "target.days must be a whole number, 1 or more" in refused.text
+    far = client.get(f"/reports/whatif?{THIRTY_WORKING.replace('FY2014', 'FY9999')}")
+    assert far.status_code == 400
+    assert "the period FY9999 is out of range" in far.text
     assert client.get(f"/reports/whatif?{THIRTY_WORKING}").status_code == 200
     after = fingerprint(site.runtime.engine)
     changed = {name for name in before if before[name] != after[name]}
     assert changed <= {"audit_log", "web_sessions"}
     with site.runtime.engine.connect() as conn:
         actions = conn.execute(select(AuditRow.action).order_by(AuditRow.id)).scalars().all()
-    assert actions[-2:] == ["report.whatif", "report.whatif"]
+    assert actions[-3:] == ["report.whatif", "report.whatif", "report.whatif"]
 
 
 def test_a_caseworker_may_not_run_a_what_if(client: TestClient[Litestar]) -> None:

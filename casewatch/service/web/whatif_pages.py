@@ -15,6 +15,7 @@ from litestar.response import Template
 from markupsafe import Markup
 
 from casewatch.engine.policies import TARGET_KINDS
+from casewatch.reports.periods import Period as ChosenPeriod
 from casewatch.reports.periods import PeriodError, choose_period
 from casewatch.reports.whatif import GROUPINGS, Period, ProposalRefusedError
 from casewatch.service import audit
@@ -93,7 +94,7 @@ def _whatif(request: AnyRequest, service: Service) -> tuple[dict[str, Any], dict
     try:
         typed, edit = _edit(request.query_params, service)
         form |= typed
-        period = choose_period(chosen["period"], None, None)
+        period = _period(chosen["period"])
         loaded: LoadedProposal = edited_proposal(service.runtime.config, edit)
         whatif = run_whatif(
             service.runtime, loaded, Period(period.first, period.last, service.clock(), by)
@@ -102,6 +103,15 @@ def _whatif(request: AnyRequest, service: Service) -> tuple[dict[str, Any], dict
         problems = getattr(exc, "problems", None) or [str(exc)]
         return form, {"problems": problems}
     return form, {"whatif": whatif, "loaded": loaded}
+
+
+def _period(label: str) -> ChosenPeriod:
+    try:
+        return choose_period(label, None, None)
+    except PeriodError:
+        raise
+    except (ValueError, OverflowError):  # FY9999 is well formed but its end is not a date
+        raise FormProblemError(f"the period {label} is out of range") from None
 
 
 @get("/reports/whatif", sync_to_thread=True)
