@@ -88,7 +88,7 @@ def _number(text: str, name: str) -> Any:
 
 def _whatif(request: AnyRequest, service: Service) -> tuple[dict[str, Any], dict[str, Any]]:
     """The form as typed and the what-if it asks for (or the problem with it)."""
-    chosen = _report_query(request, service)
+    chosen, _ = _report_query(request, service)
     by = chosen["by"] if chosen["by"] in GROUPINGS else None
     form: dict[str, Any] = {"period": chosen["period"], "by": by or ""}
     try:
