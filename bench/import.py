@@ -1,25 +1,37 @@
 """Import throughput, peak memory and the ratio to a bare bulk insert, on SQLite and PostgreSQL.
 
     .venv/bin/python bench/import.py [--events N] [--cases M] [--backends sqlite,postgresql]
+                                     [--baseline GIT-REV] [--whatif]
 
 Generates N events over M cases (ten per case: opening, incidents, assessments, a
 conference, contacts, a closure), then, each in its own process so peak RSS is that
 process's own: `casewatch import` of the file, and a bare bulk insert of the same rows
 into the events table (no validation, no checks, no projection). Prints one JSON line
 per backend; docs/benchmarks.md records the figures.
+
+`--baseline REV` also imports the same file with the casewatch of that commit (extracted
+with `git archive`, put first on PYTHONPATH), in the same run, for a side-by-side figure.
+`--whatif` times `casewatch whatif` over the imported data (FY2014, the conference target
+proposed at 7 days) against the import's own time. `--repeat K` alternates the codes K
+times. CPU seconds (user + system of the command and the children it waited for) are
+printed beside wall seconds: on a shared machine they are the steadier comparison.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from databases import fresh_database, run_measured, write_events
+from databases import fresh_database, run_measured, run_timed, write_events
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,6 +84,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--baseline", help="a git revision to measure beside this code")
+    parser.add_argument("--whatif", action="store_true", help="time casewatch whatif too")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="import this many times per code, alternating"
+    )
     parser.add_argument("--bare", nargs=2, metavar=("FILE", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
@@ -81,21 +98,10 @@ def main() -> None:
         folder = Path(tmp)
         events_file = folder / "events.jsonl"
         write_events(events_file, args.events, args.cases)
+        codes = {"this": None}
+        if args.baseline:
+            codes = {f"baseline {args.baseline}": extract(args.baseline, folder), **codes}
         for backend in args.backends.split(","):
-            url, drop = fresh_database(backend, folder)
-            try:
-                subprocess.run(
-                    [sys.executable, "-m", "casewatch", "init", "--db", url],
-                    check=True,
-                    capture_output=True,
-                )
-                seconds, rss, output = run_measured(
-                    [sys.executable, "-m", "casewatch", "import", str(events_file), "--db", url]
-                )
-                summary = json.loads(output)
-                assert summary["applied"] == args.events, summary
-            finally:
-                drop()
             bare_url, drop_bare = fresh_database(backend, folder)
             try:
                 bare_seconds, bare_rss, _ = run_measured(
@@ -103,22 +109,88 @@ def main() -> None:
                 )
             finally:
                 drop_bare()
-            print(
-                json.dumps(
-                    {
-                        "backend": backend,
-                        "events": args.events,
-                        "cases": args.cases,
-                        "import_s": round(seconds, 1),
-                        "events_per_s": round(args.events / seconds),
-                        "peak_rss_mib": rss,
-                        "bare_insert_s": round(bare_seconds, 1),
-                        "ratio_to_bare": round(seconds / bare_seconds, 2),
-                        "bare_peak_rss_mib": bare_rss,
-                    }
-                ),
-                flush=True,
+            for code, path in [item for _ in range(args.repeat) for item in codes.items()]:
+                figures = import_once(backend, folder, events_file, path, args)
+                seconds = figures.pop("import_s")
+                print(
+                    json.dumps(
+                        {
+                            "backend": backend,
+                            "code": code,
+                            "events": args.events,
+                            "cases": args.cases,
+                            "import_s": round(seconds, 1),
+                            "events_per_s": round(args.events / seconds),
+                            "bare_insert_s": round(bare_seconds, 1),
+                            "ratio_to_bare": round(seconds / bare_seconds, 2),
+                            "bare_peak_rss_mib": bare_rss,
+                            **figures,
+                        }
+                    ),
+                    flush=True,
+                )
+
+
+def extract(revision: str, folder: Path) -> Path:
+    """The casewatch package of a commit, unpacked into `folder/baseline`."""
+    target = folder / "baseline"
+    target.mkdir()
+    git = shutil.which("git") or "git"
+    archive = subprocess.run(
+        [git, "-C", str(ROOT), "archive", revision, "casewatch"], check=True, capture_output=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
+def import_once(
+    backend: str, folder: Path, events_file: Path, code: Path | None, args: argparse.Namespace
+) -> dict[str, Any]:
+    """One import (and, asked for, one what-if) with the given code on a fresh database."""
+    env = {**os.environ, "PYTHONPATH": str(code)} if code else None
+    url, drop = fresh_database(backend, folder)
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "casewatch", "init", "--db", url],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        seconds, cpu, rss, output = run_timed(
+            [sys.executable, "-m", "casewatch", "import", str(events_file), "--db", url], env
+        )
+        summary = json.loads(output)
+        assert summary["applied"] == args.events, summary
+        figures: dict[str, Any] = {
+            "import_s": seconds,
+            "import_cpu_s": round(cpu, 1),
+            "peak_rss_mib": rss,
+        }
+        if args.whatif and code is None:
+            proposal = folder / "proposal"
+            proposal.mkdir(exist_ok=True)
+            shipped = (ROOT / "casewatch" / "config" / "policies.yaml").read_text()
+            (proposal / "policies.yaml").write_text(
+                shipped.replace(
+                    "target: {days: 5, kind: calendar}", "target: {days: 7, kind: calendar}", 1
+                )
             )
+            whatif_s, whatif_cpu, whatif_rss, out = run_timed(
+                [sys.executable, "-m", "casewatch", "whatif", "--config", str(proposal),
+                 "--period", "FY2014", "--as-of", "2015-06-30", "--db", url]
+            )  # fmt: skip
+            cohort = sum((e["proposed"] or {}).get("cohort", 0) for e in json.loads(out)["slas"])
+            figures |= {
+                "whatif_s": round(whatif_s, 1),
+                "whatif_to_import": round(whatif_s / seconds, 2),
+                "whatif_cpu_s": round(whatif_cpu, 1),
+                "whatif_peak_rss_mib": whatif_rss,
+                "whatif_cycles": cohort,
+            }
+        return figures
+    finally:
+        drop()
 
 
 if __name__ == "__main__":

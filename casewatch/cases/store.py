@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -98,11 +98,21 @@ def load_case_events(
     return stored
 
 
+Decoder = Callable[[Mapping[str, Any], str | None], Event]
+
+
 def load_histories(
-    conn: Connection, case_ids: Sequence[str], versions: Mapping[str, int | None] | None = None
+    conn: Connection,
+    case_ids: Sequence[str],
+    versions: Mapping[str, int | None] | None = None,
+    decode: Decoder | None = None,
 ) -> list[CaseHistory]:
     """Every event of the given cases, grouped per case in effect order, with the
-    projection version read now (or as given by a caller that already knows it)."""
+    projection version read now (or as given by a caller that already knows it).
+
+    `decode` builds each event from its stored payload and derived facts (default: as
+    they were accepted; a what-if re-scores them under proposed matrices)."""
+    decode = decode or _decode
     if versions is None:
         versions = dict(
             conn.execute(
@@ -122,7 +132,7 @@ def load_histories(
             if current is not None:
                 histories.append(CaseHistory(current, events, versions.get(current)))
             current, events = case_id, []
-        events.append(_decode(json.loads(payload_text), derived_text))
+        events.append(decode(json.loads(payload_text), derived_text))
     if current is not None:
         histories.append(CaseHistory(current, events, versions.get(current)))
     return histories
@@ -276,21 +286,38 @@ class CaseProjector:
     max_attempts = 5
 
     def project(self, conn: Connection, histories: Sequence[CaseHistory]) -> None:
+        self.write_states(conn, histories)
+
+    def write_states(
+        self,
+        conn: Connection,
+        histories: Sequence[CaseHistory],
+        states: Mapping[str, CaseState] | None = None,
+    ) -> dict[str, CaseHistory]:
+        """Write each case's row from its fold, or from `states` when the caller has
+        folded the histories already (a derivation folds on its way). Returns the
+        histories re-read after a conflict, by case: their folds replaced the given ones."""
         pending = list(histories)
+        reread: dict[str, CaseHistory] = {}
         for _attempt in range(self.max_attempts):
-            conflicts = self._write(conn, pending)
+            conflicts = self._write(conn, pending, states or {})
             if not conflicts:
-                return
+                return reread
             pending = load_histories(conn, conflicts)
+            reread.update((h.case_id, h) for h in pending)
+            states = None
         raise ConcurrentUpdateError(
             f"{len(pending)} case(s) kept changing under this import; run it again"
         )
 
-    def _write(self, conn: Connection, histories: Sequence[CaseHistory]) -> list[str]:
+    def _write(
+        self, conn: Connection, histories: Sequence[CaseHistory], states: Mapping[str, CaseState]
+    ) -> list[str]:
         now = datetime.now(UTC)
         inserts, conflicts = [], []
         for history in histories:
-            row = case_projection(fold(history.case_id, history.events), now)
+            state = states.get(history.case_id) or fold(history.case_id, history.events)
+            row = case_projection(state, now)
             if history.version is None:
                 inserts.append({**row, "version": 1})
                 continue

@@ -11,6 +11,17 @@ from attrs import frozen
 from casewatch.cases.events import CASE_TYPES, content_hash
 
 TARGET_KINDS: Final = ("calendar", "working")
+POLICY_FIELDS: Final = (
+    "id",
+    "title",
+    "case_types",
+    "target",
+    "target_pct",
+    "amber_band",
+    "warning_at",
+    "escalations",
+)
+TARGET_FIELDS: Final = ("days", "kind")
 # libyaml's loader where PyYAML was built with it: config is read on every command, and
 # the pure-Python parser costs a visible part of a second.
 YAML_LOADER: Final[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -120,6 +131,14 @@ def _policy(entry: Any, where: str) -> Policy:
     if not isinstance(pid, str) or not pid:
         raise PolicyConfigError(f"{where} needs an 'id'")
     where = f"{where} ('{pid}')"
+    # A misspelt field would otherwise be ignored and its default used without a word:
+    # a proposal or a live file must say only what casewatch reads.
+    unknown = sorted(str(key) for key in entry if key not in POLICY_FIELDS)
+    if unknown:
+        raise PolicyConfigError(
+            f"{where}: unknown field {', '.join(repr(k) for k in unknown)} "
+            f"(fields: {', '.join(POLICY_FIELDS)})"
+        )
     title = entry.get("title")
     if not isinstance(title, str) or not title.strip():
         raise PolicyConfigError(f"{where} needs a 'title'")
@@ -133,6 +152,12 @@ def _policy(entry: Any, where: str) -> Policy:
     target = entry.get("target")
     if not isinstance(target, Mapping):
         raise PolicyConfigError(f"{where}: target must be {{days: N, kind: calendar|working}}")
+    extra = sorted(str(key) for key in target if key not in TARGET_FIELDS)
+    if extra:
+        raise PolicyConfigError(
+            f"{where}: unknown target field {', '.join(repr(k) for k in extra)} "
+            "(target is {days: N, kind: calendar|working})"
+        )
     days, kind = target.get("days"), target.get("kind")
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise PolicyConfigError(f"{where}: target.days must be a whole number, 1 or more")

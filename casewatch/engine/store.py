@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from casewatch.cases.db import upsert_insert
-from casewatch.cases.events import Event
+from casewatch.cases.events import CaseOpened, Event
 from casewatch.cases.state import LinkedEvent
 from casewatch.cases.store import (
     CaseHistory,
+    CaseProjector,
     linked_cases,
     load_histories,
     load_linked_events,
@@ -127,13 +128,17 @@ class CycleProjector:
         self._recorded = False
 
     def project(self, conn: Connection, histories: Sequence[CaseHistory]) -> None:
-        if not self._recorded:
-            self.rulesets.record_current(conn)
-            self._recorded = True
+        histories, derivations, pinned = self.derive(conn, histories)
+        self.write(conn, histories, derivations, pinned)
+
+    def derive(
+        self, conn: Connection, histories: Sequence[CaseHistory]
+    ) -> tuple[list[CaseHistory], list[Derivation], dict[str, str]]:
+        """Each case's derivation under the ruleset version it is pinned to, and the pins.
+        The cases linked to these (the same victim's) come back with them: an event on one
+        case can raise a flag on another."""
         histories = [*histories, *_linked_histories(conn, histories)]
-        # A case with no projection row yet (version None) has nothing stored to look up
-        # or replace: skipping it keeps a bulk import off the growing tables.
-        existing = [h.case_id for h in histories if h.version is not None]
+        existing = _existing(histories)
         pinned = pinned_versions(conn, existing) if existing else {}
         linked = load_linked_events(conn, [h.case_id for h in histories])
         derivations = [
@@ -142,7 +147,69 @@ class CycleProjector:
             )
             for h in histories
         ]
-        write_derivations(conn, derivations, pinned, self.rulesets, existing=existing)
+        return histories, derivations, pinned
+
+    def write(
+        self,
+        conn: Connection,
+        histories: Sequence[CaseHistory],
+        derivations: Sequence[Derivation],
+        pinned: Mapping[str, str],
+    ) -> None:
+        if not self._recorded:
+            self.rulesets.record_current(conn)
+            self._recorded = True
+        write_derivations(conn, derivations, pinned, self.rulesets, existing=_existing(histories))
+
+
+def _existing(histories: Sequence[CaseHistory]) -> list[str]:
+    """Cases that may have stored rows. One with no projection row yet (version None) has
+    nothing stored to look up or replace: skipping it keeps a bulk import off the growing
+    tables."""
+    return [h.case_id for h in histories if h.version is not None]
+
+
+class DerivedProjector:
+    """The case row, the cycles and the flags of each case from one derivation: the case
+    is folded once for all of them (the derivation folds its state on the way)."""
+
+    def __init__(self, rulesets: Rulesets) -> None:
+        self.cases = CaseProjector()
+        self.cycles = CycleProjector(rulesets)
+
+    def project(self, conn: Connection, histories: Sequence[CaseHistory]) -> None:
+        own = {h.case_id for h in histories}
+        histories = self._register_new_links(conn, histories)
+        histories, derivations, pinned = self.cycles.derive(conn, histories)
+        # Linked cases come back for their flags; their own rows do not change.
+        states = {d.state.case_id: d.state for d in derivations if d.state.case_id in own}
+        reread = self.cases.write_states(conn, [h for h in histories if h.case_id in own], states)
+        if reread:
+            # Another writer changed these cases in between: derive them again from the
+            # events the case rows were just written from.
+            _, again, again_pinned = self.cycles.derive(conn, list(reread.values()))
+            fresh = {d.state.case_id: d for d in again}
+            derivations = [fresh.get(d.state.case_id, d) for d in derivations]
+            histories = [reread.get(h.case_id, h) for h in histories]
+            pinned = {**pinned, **again_pinned}
+        self.cycles.write(conn, histories, derivations, pinned)
+
+    def _register_new_links(
+        self, conn: Connection, histories: Sequence[CaseHistory]
+    ) -> Sequence[CaseHistory]:
+        """Derivations find a victim's cases through their rows, so a new case that opens
+        with a victim link gets its row before anything is derived (folded once more: only
+        these cases pay for it). Their histories come back with the row's version."""
+        new = [h for h in histories if h.version is None and _opens_linked(h)]
+        if not new:
+            return histories
+        self.cases.write_states(conn, new)
+        stored = {h.case_id: h for h in load_histories(conn, [h.case_id for h in new])}
+        return [stored.get(h.case_id, h) for h in histories]
+
+
+def _opens_linked(history: CaseHistory) -> bool:
+    return any(isinstance(e, CaseOpened) and e.victim_link for e in history.events)
 
 
 def _linked_histories(conn: Connection, histories: Sequence[CaseHistory]) -> list[CaseHistory]:

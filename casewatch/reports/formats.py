@@ -115,3 +115,33 @@ def measures_csv(report: Mapping[str, Any]) -> str:
 
 def misses_csv(report: Mapping[str, Any]) -> str:
     return to_csv(MISS_FIELDS, miss_rows(report))
+
+
+WHATIF_FIGURES: Final = ("cohort", "met", "breached", "excluded", "cancelled", "open", "pct", "rag")
+
+
+def whatif_fields(by: str | None) -> tuple[str, ...]:
+    sides = tuple(f"{side}_{name}" for side in ("current", "proposed") for name in WHATIF_FIGURES)
+    return ("policy", *((by,) if by else ()), *sides, "change", "flipped")
+
+
+def whatif_rows(report: Mapping[str, Any], by: str | None) -> Iterator[dict[str, Any]]:
+    """One row per entry: both sides' figures (empty for a side without the policy) and
+    the flipped cycles as `case#cycle from->to`, separated by semicolons."""
+    for entry in report["slas"]:
+        row: dict[str, Any] = {"policy": entry["policy"]}
+        if by:
+            row[by] = entry.get(by)
+        for side in ("current", "proposed"):
+            figures = entry[side] or {}
+            row |= {f"{side}_{name}": figures.get(name) for name in WHATIF_FIGURES}
+        row["change"] = entry["change"]
+        row["flipped"] = "; ".join(
+            f"{f['case_id']}#{f['cycle']} {f['from'] or 'none'}->{f['to'] or 'none'}"
+            for f in entry["flipped"]
+        )
+        yield row
+
+
+def whatif_csv(report: Mapping[str, Any], by: str | None) -> str:
+    return to_csv(whatif_fields(by), whatif_rows(report, by))

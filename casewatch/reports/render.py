@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, never a window
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from matplotlib import pyplot as plt
 from matplotlib.axes import Axes
 
@@ -135,9 +136,15 @@ def _policy_entries(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(seen.values())
 
 
-def report_html(report: Mapping[str, Any], by: str | None, png: bytes | None = None) -> str:
+def report_html(
+    report: Mapping[str, Any],
+    by: str | None,
+    png: bytes | None = None,
+    whatif: str | None = None,
+) -> str:
     """One self-contained, printable page: what is red and why, and which way it moved.
-    `png` is the trend chart when the caller has drawn it already (the board pack)."""
+    `png` is the trend chart when the caller has drawn it already (the board pack);
+    `whatif` a what-if section (`whatif_fragment`) the board pack adds at the end."""
     if png is None and "quarters" in report:
         png = trend_png(report)
     chart = base64.b64encode(png).decode() if png is not None else None
@@ -155,5 +162,17 @@ def report_html(report: Mapping[str, Any], by: str | None, png: bytes | None = N
             policies=_policy_entries(report),
             misses=misses,
             limit=DRILL_DOWN_ROWS,
+            whatif=Markup(whatif) if whatif else None,  # noqa: S704 - rendered by our template
         )
     )
+
+
+def whatif_html(whatif: Mapping[str, Any], by: str | None, titles: Mapping[str, str]) -> str:
+    """The what-if comparison as one self-contained page; `titles` names each policy."""
+    return _environment().get_template("whatif.html").render(w=whatif, by=by, titles=titles)
+
+
+def whatif_fragment(whatif: Mapping[str, Any], by: str | None, titles: Mapping[str, str]) -> str:
+    """The comparison as a section, for a page that has its own head and styles."""
+    module = _environment().get_template("_whatif.html").module
+    return str(module.whatif_section(whatif, by, titles, 2))  # type: ignore[attr-defined]

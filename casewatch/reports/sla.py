@@ -10,7 +10,8 @@ table and counted alongside, with the same SQL.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -20,6 +21,7 @@ import attrs
 from sqlalchemy import (
     Column,
     Connection,
+    Integer,
     MetaData,
     String,
     Table,
@@ -56,6 +58,7 @@ replayed = Table(
     _metadata,
     Column("case_id", String(200)),
     Column("policy", String(100)),
+    Column("cycle", Integer),
     Column("state", String(20)),
     Column("started_at", UTCDateTime()),
     Column("due_at", UTCDateTime()),
@@ -92,24 +95,10 @@ def sla_report(
 ) -> dict[str, Any]:
     """The contract's report; with `by`, also `totals` (one per policy, the sum of the
     groups); with `details`, `misses`: every breached and excluded cycle of the cohort."""
-    start, end = period_bounds(date_from, date_to, tz)
-    window = _Window(start, end, as_of, tz, quarters_between(date_from, date_to))
-    stale = list(
-        conn.execute(
-            select(SlaCycleRow.case_id)
-            .join(CaseRow, CaseRow.case_id == SlaCycleRow.case_id)
-            .where(_cohort(SlaCycleRow, window), CaseRow.last_event_at > as_of)
-            .distinct()
-        ).scalars()
-    )
-    replayed.create(conn)
-    try:
-        _replay_as_of(conn, stale, rulesets, as_of)
-        cycles = _cohort_cycles(window, stale)
+    window = _window(date_from, date_to, as_of, tz)
+    with _cohort_as_of(conn, rulesets, window) as cycles:
         rows = list(conn.execute(_count_query(cycles, by, window)))
         misses = _misses(conn, cycles, window, policies) if details else None
-    finally:
-        replayed.drop(conn)
     report: dict[str, Any] = {
         "from": date_from.isoformat(),
         "to": date_to.isoformat(),
@@ -124,12 +113,92 @@ def sla_report(
 
 
 @attrs.frozen
+class CohortCycle:
+    """One cycle of a report's cohort with its outcome at `as_of` (`open` while
+    undecided), the reason counted for it, and its case's group for a breakdown."""
+
+    case_id: str
+    policy: str
+    cycle: int
+    started_at: datetime
+    outcome: str
+    reason: str | None
+    group: str | None
+
+
+def cohort_cycles(
+    conn: Connection,
+    *,
+    rulesets: Rulesets,
+    date_from: date,
+    date_to: date,
+    as_of: datetime,
+    tz: ZoneInfo,
+    by: str | None = None,
+) -> list[CohortCycle]:
+    """Each cycle `report sla` counts for these options, one by one: its figures are
+    `entries(tally(cycles), ...)`, which is what a what-if compares cycle by cycle."""
+    window = _window(date_from, date_to, as_of, tz)
+    with _cohort_as_of(conn, rulesets, window) as cycles:
+        c = cycles.c
+        group = _group_key(cycles, by, window)
+        query = select(c.case_id, c.policy, c.cycle, c.started_at, c.outcome, c.reason, group)
+        return [CohortCycle(*row) for row in conn.execute(query).all()]
+
+
+@attrs.frozen
+class Tally:
+    """A count of cycles with one group, policy, outcome and reason: a row of the report."""
+
+    group_key: str | None
+    policy: str
+    outcome: str
+    reason: str | None
+    n: int
+
+
+def tally(cycles: Iterable[CohortCycle]) -> list[Tally]:
+    counts = Counter((c.group, c.policy, c.outcome, c.reason) for c in cycles)
+    return [Tally(*key, n) for key, n in counts.items()]
+
+
+def entries(rows: Sequence[Any], policies: PolicyCatalogue, by: str | None) -> list[dict[str, Any]]:
+    """The report's entries from counted rows (SQL's or `tally`'s): one arithmetic."""
+    return _entries(rows, policies, by)
+
+
+@attrs.frozen
 class _Window:
     start: datetime
     end: datetime
     as_of: datetime
     tz: ZoneInfo
     quarters: Sequence[Period]
+
+
+def _window(date_from: date, date_to: date, as_of: datetime, tz: ZoneInfo) -> _Window:
+    start, end = period_bounds(date_from, date_to, tz)
+    return _Window(start, end, as_of, tz, quarters_between(date_from, date_to))
+
+
+@contextmanager
+def _cohort_as_of(conn: Connection, rulesets: Rulesets, window: _Window) -> Iterator[Any]:
+    """The cohort's cycles as a subquery, valid inside the block: stored cycles, with the
+    cases that have events after `as_of` replayed up to it into a temporary table."""
+    stale = list(
+        conn.execute(
+            select(SlaCycleRow.case_id)
+            .join(CaseRow, CaseRow.case_id == SlaCycleRow.case_id)
+            .where(_cohort(SlaCycleRow, window), CaseRow.last_event_at > window.as_of)
+            .distinct()
+        ).scalars()
+    )
+    replayed.create(conn)
+    try:
+        _replay_as_of(conn, stale, rulesets, window.as_of)
+        yield _cohort_cycles(window, stale)
+    finally:
+        replayed.drop(conn)
 
 
 def _cohort(table: Any, window: _Window) -> Any:
@@ -160,6 +229,7 @@ def _replay_as_of(
                 {
                     "case_id": history.case_id,
                     "policy": c.policy,
+                    "cycle": c.number,
                     "state": c.state,
                     "started_at": c.started_at,
                     "due_at": c.due_at,
@@ -185,6 +255,7 @@ def _cohort_cycles(window: _Window, stale: Sequence[str]) -> Any:
         select(
             SlaCycleRow.case_id,
             SlaCycleRow.policy,
+            SlaCycleRow.cycle,
             SlaCycleRow.state,
             SlaCycleRow.started_at,
             SlaCycleRow.due_at,
@@ -218,6 +289,7 @@ def _cohort_cycles(window: _Window, stale: Sequence[str]) -> Any:
         select(
             both.c.case_id,
             both.c.policy,
+            both.c.cycle,
             both.c.started_at,
             both.c.due_at,
             both.c.stopped_at,

@@ -31,6 +31,9 @@ from casewatch.notifications.inbox import list_alerts
 from casewatch.reports.board import COMPARISONS, ReportRequest
 from casewatch.reports.periods import Period, PeriodError, choose_period
 from casewatch.reports.sla import GROUPINGS
+from casewatch.reports.whatif import GROUPINGS as WHATIF_GROUPINGS
+from casewatch.reports.whatif import Period as WhatifPeriod
+from casewatch.reports.whatif import ProposalRefusedError
 from casewatch.service.casework import read_case
 from casewatch.service.config import ConfigError, check_rules
 from casewatch.service.logging import configure_logging, get_logger
@@ -41,6 +44,7 @@ from casewatch.service.reporting import (
     CHARTED_FORMATS,
     DETAILED_FORMATS,
     FORMATS,
+    PackWhatif,
     build_case_review_report,
     build_report,
     render,
@@ -48,6 +52,7 @@ from casewatch.service.reporting import (
     write_pack,
 )
 from casewatch.service.runtime import DatabaseUnavailableError, Runtime, open_runtime, run_tick
+from casewatch.service.whatif import load_proposal, run_whatif, titles
 
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
@@ -373,10 +378,21 @@ def report_pack(
         Path | None,
         typer.Option("--output", help="Folder to write (default: ./board-pack-PERIOD)."),
     ] = None,
+    whatif_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--whatif",
+            help="A folder of proposed configuration and rule files: adds a what-if section "
+            "to the page and whatif.html/csv/json to the pack (see casewatch whatif).",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """The board pack: the HTML page, the chart, the XLSX workbook and the CSVs, in one go."""
+    if whatif_dir is not None and not whatif_dir.is_dir():
+        raise typer.BadParameter(f"{whatif_dir} is not a folder", param_hint="--whatif")
     chosen = _period(period, date_from, date_to)
     folder = output or Path(f"board-pack-{chosen.label.replace(' ', '_')}")
     errors = Console(stderr=True)
@@ -392,6 +408,10 @@ def report_pack(
         errors.print(f"building the report for {chosen.label}")
         report = build_report(runtime, request)
         case_reviews = build_case_review_report(runtime, request)
+        whatif = None
+        if whatif_dir is not None:
+            errors.print(f"replaying {chosen.label} under {whatif_dir}")
+            whatif = _pack_whatif(runtime, config, whatif_dir, request)
     try:
         written = write_pack(
             report,
@@ -399,11 +419,29 @@ def report_pack(
             folder,
             lambda name: errors.print(f"writing {name}"),
             case_reviews,
+            whatif=whatif,
         )
     except OSError as exc:
         _fail(EXIT_USAGE, f"cannot write the pack to {folder}: {exc.strerror or exc}")
     log.info("pack_written", action="report_pack", files=len(written))
     _print_json({"period": chosen.label, "folder": str(folder), "files": [p.name for p in written]})
+
+
+def _pack_whatif(
+    runtime: Runtime, config: str | None, folder: Path, request: ReportRequest
+) -> PackWhatif:
+    """The board pack's what-if: the folder laid over the configuration in force, as
+    `casewatch whatif --config DIR --rules DIR` reads it; refused whole (exit 1) if the
+    proposal is invalid."""
+    try:
+        loaded = load_proposal(runtime.config, config or _globals.config, str(folder), str(folder))
+        by = request.by if request.by in WHATIF_GROUPINGS else None
+        period = WhatifPeriod(request.period.first, request.period.last, request.as_of, by)
+        result = run_whatif(runtime, loaded, period)
+    except (ConfigError, ProposalRefusedError, OSError, UnicodeDecodeError) as exc:
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        _fail(EXIT_REJECTED, "the what-if proposal cannot be used:\n  " + "\n  ".join(problems))
+    return PackWhatif(result, by, titles(runtime.config, loaded.config))
 
 
 def _report_request(
@@ -680,7 +718,7 @@ def _progress_reporter(action: str = "import") -> Callable[[str, int], None]:
 
 # The web and data-protection commands live apart, registered here: the other commands do
 # not import the web framework.
-from casewatch.service import cli_data, cli_web  # noqa: E402, F401 - registers their commands
+from casewatch.service import cli_data, cli_web, cli_whatif  # noqa: E402, F401 - registers them
 
 
 def main() -> None:

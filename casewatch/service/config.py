@@ -8,7 +8,7 @@ the rest.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
@@ -56,7 +56,13 @@ NATIONS: Final = ("england_wales", "scotland", "northern_ireland")
 
 
 class ConfigError(ValueError):
-    """Configuration that cannot be used; says which file and what is wrong."""
+    """Configuration that cannot be used; says which file and what is wrong.
+
+    `problems` holds each problem on its own, in `rules check`'s words."""
+
+    def __init__(self, message: str, problems: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems) if problems is not None else [message]
 
 
 @frozen
@@ -101,12 +107,23 @@ def database_url(option: str | None) -> str:
     return normalise_url(option or os.environ.get("CASEWATCH_DATABASE_URL") or DEFAULT_URL)
 
 
-def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> Config:
-    folder = Path(config_dir) if config_dir else _env_config_dir()
+def load_config(
+    config_dir: str | None = None,
+    rules_dir: str | None = None,
+    *,
+    overlay_config: str | None = None,
+    overlay_rules: str | None = None,
+) -> Config:
+    """The configuration in force. The overlays (a what-if proposal) are laid over it the
+    way the configuration folder is laid over the shipped files: a file they hold wins,
+    a file they leave out keeps the one in force."""
+    base = Path(config_dir) if config_dir else _env_config_dir()
+    folders = [Path(overlay_config)] if overlay_config else []
+    folders += [base] if base is not None else []
     sources: dict[str, str] = {}
 
     def read(name: str) -> Any:
-        text, where = _read_text(folder, name)
+        text, where = _read_first(folders, name)
         sources[name] = where
         try:
             return load_yaml(text)
@@ -132,7 +149,7 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
             dash=dash_matrix_from_mapping(read("dash.yaml"), sources["dash.yaml"]),
             asb=asb_matrix_from_mapping(read("asb_matrix.yaml"), sources["asb_matrix.yaml"]),
         )
-        text, sources["policies.yaml"] = _read_text(folder, "policies.yaml")
+        text, sources["policies.yaml"] = _read_first(folders, "policies.yaml")
         policies_data, policies = policies_from_text(text, sources["policies.yaml"])
     except (MatrixConfigError, PolicyConfigError) as exc:
         raise ConfigError(str(exc)) from None
@@ -141,7 +158,7 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
     except RoutingConfigError as exc:
         raise ConfigError(str(exc)) from None
     try:
-        text, sources["measures.yaml"] = _read_text(folder, "measures.yaml")
+        text, sources["measures.yaml"] = _read_first(folders, "measures.yaml")
         measures = measures_from_text(text, sources["measures.yaml"])
     except MeasureConfigError as exc:
         raise ConfigError(str(exc)) from None
@@ -149,17 +166,14 @@ def load_config(config_dir: str | None = None, rules_dir: str | None = None) -> 
         retention = retention_from_mapping(read("retention.yaml"), sources["retention.yaml"])
     except RetentionConfigError as exc:
         raise ConfigError(str(exc)) from None
+    review_folder = next((f for f in folders if (f / "case_review.yaml").is_file()), None)
     try:
         case_review = case_review_settings_from_mapping(
-            *_case_review_section(folder, settings, sources), timezone
+            *_case_review_section(review_folder, settings, sources), timezone
         )
     except CaseReviewConfigError as exc:
         raise ConfigError(str(exc)) from None
-    rule_texts = read_rule_texts(rules_dir)
-    try:
-        rules = load_rule_files(rule_texts.items(), policies, sources["policies.yaml"])
-    except RuleFileError as exc:
-        raise ConfigError(f"the rule files have problems:\n{exc}") from None
+    rule_texts, rules = _rules(rules_dir, overlay_rules, policies, sources["policies.yaml"])
     return Config(
         timezone=timezone,
         nation=nation,
@@ -187,6 +201,18 @@ def _deployment(settings: Mapping[str, Any], where: str) -> dict[str, Any]:
     return {"web": web, "sign_in": sign_in}
 
 
+def _rules(
+    rules_dir: str | None, overlay: str | None, policies: PolicyCatalogue, policy_source: str
+) -> tuple[dict[str, str], RuleSet]:
+    """The rule files' texts by name, and the ruleset they make with these policies."""
+    rule_sources = read_rule_sources(rules_dir, overlay)
+    try:
+        rules = load_rule_files(rule_sources.values(), policies, policy_source)
+    except RuleFileError as exc:
+        raise ConfigError(f"the rule files have problems:\n{exc}", exc.problems) from None
+    return {name: text for name, (_, text) in rule_sources.items()}, rules
+
+
 def _case_review_section(
     folder: Path | None, settings: Mapping[str, Any], sources: dict[str, str]
 ) -> tuple[Any, str]:
@@ -208,19 +234,30 @@ def _case_review_section(
 def read_rule_texts(rules_dir: str | None = None) -> dict[str, str]:
     """The shipped rule files, with same-named files in the rules folder replacing them
     and other files there added."""
-    texts = {
-        entry.name: entry.read_text(encoding="utf-8")
+    return {name: text for name, (_, text) in read_rule_sources(rules_dir).items()}
+
+
+def read_rule_sources(
+    rules_dir: str | None = None, overlay: str | None = None
+) -> dict[str, tuple[str, str]]:
+    """Rule file name -> (where it was read from, its text): the shipped files, replaced
+    or added to by the rules folder, and by the overlay folder over that. The places are
+    written as `rules check` writes them, so a problem reads the same in both."""
+    files = {
+        entry.name: (f"casewatch/rules/{entry.name}", entry.read_text(encoding="utf-8"))
         for entry in sorted((resources.files("casewatch") / "rules").iterdir(), key=_name)
         if entry.name.endswith((".yaml", ".yml"))
     }
-    folder = rules_dir or os.environ.get("CASEWATCH_RULES_DIR")
-    if folder:
-        path = Path(folder)
-        if not path.is_dir():
-            raise ConfigError(f"rules folder {path} does not exist")
-        for file in sorted(path.glob("*.y*ml")):
-            texts[file.name] = file.read_text(encoding="utf-8")
-    return dict(sorted(texts.items()))
+    for folder in (rules_dir or os.environ.get("CASEWATCH_RULES_DIR"), overlay):
+        if folder:
+            path = Path(folder)
+            if not path.is_dir():
+                raise ConfigError(f"rules folder {path} does not exist")
+            for file in sorted(path.glob("*.y*ml")):
+                # A folder may hold a whole proposal: its configuration files are not rules.
+                if file.name not in (*KNOWN_CONFIG_FILES, *OPTIONAL_CONFIG_FILES):
+                    files[file.name] = (str(file), file.read_text(encoding="utf-8"))
+    return dict(sorted(files.items()))
 
 
 def _name(entry: Any) -> str:
@@ -230,6 +267,16 @@ def _name(entry: Any) -> str:
 def _env_config_dir() -> Path | None:
     value = os.environ.get("CASEWATCH_CONFIG_DIR")
     return Path(value) if value else None
+
+
+def _read_first(folders: Sequence[Path], name: str) -> tuple[str, str]:
+    """A configuration file from the first folder holding it, else the shipped one."""
+    for folder in folders[:-1]:
+        if not folder.is_dir():
+            raise ConfigError(f"configuration folder {folder} does not exist")
+        if (folder / name).is_file():
+            return _read_text(folder, name)
+    return _read_text(folders[-1] if folders else None, name)
 
 
 def _read_text(folder: Path | None, name: str) -> tuple[str, str]:

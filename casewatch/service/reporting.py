@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from attrs import frozen
 from sqlalchemy import func, select
 
 from casewatch.engine.tables import SlaCycleRow
@@ -18,6 +19,7 @@ from casewatch.reports.case_reviews import case_review_report, public_json
 from casewatch.reports.formats import measures_csv, misses_csv, sla_csv
 from casewatch.reports.periods import Period, default_period
 from casewatch.service.runtime import Runtime
+from casewatch.service.whatif import render_whatif
 
 FORMATS: Final = ("json", "csv", "html", "png", "xlsx")
 BINARY_FORMATS: Final = ("png", "xlsx")
@@ -98,12 +100,28 @@ def render(
     return (json.dumps(report, ensure_ascii=False, indent=2 if pretty else None) + "\n").encode()
 
 
+@frozen
+class PackWhatif:
+    """A what-if to add to the board pack: its section on the page and its own files."""
+
+    whatif: Mapping[str, Any]
+    by: str | None
+    titles: Mapping[str, str]
+
+
 def pack_files(
-    report: Mapping[str, Any], by: str | None, case_reviews: Mapping[str, Any] | None = None
+    report: Mapping[str, Any],
+    by: str | None,
+    case_reviews: Mapping[str, Any] | None = None,
+    whatif: PackWhatif | None = None,
 ) -> dict[str, Callable[[], bytes]]:
     """The board pack: file name -> how to make it, in the order they are written; with
-    the ASB case review section when its report is given."""
-    from casewatch.reports.render import report_html, trend_png  # noqa: PLC0415 - as above
+    the ASB case review section when its report is given, and the what-if when asked."""
+    from casewatch.reports.render import (  # noqa: PLC0415 - as above
+        report_html,
+        trend_png,
+        whatif_fragment,
+    )
 
     chart: list[bytes] = []  # drawn once, for the page and the PNG file
 
@@ -112,9 +130,10 @@ def pack_files(
             chart.append(trend_png(report))
         return chart[0]
 
+    section = whatif_fragment(whatif.whatif, whatif.by, whatif.titles) if whatif else None
     files: dict[str, Callable[[], bytes]] = {
         "sla-by-quarter.png": png,
-        "report.html": lambda: report_html(report, by, png()).encode(),
+        "report.html": lambda: report_html(report, by, png(), section).encode(),
         "report.xlsx": lambda: render(report, by, "xlsx"),
         "sla.csv": lambda: sla_csv(report, by).encode(),
         "measures.csv": lambda: measures_csv(report).encode(),
@@ -125,6 +144,9 @@ def pack_files(
         label = report.get("period")
         for kind in ("html", "csv", "json"):
             files[f"case-reviews.{kind}"] = _case_review_file(case_reviews, kind, label)
+    if whatif is not None:
+        for fmt in ("html", "csv", "json"):
+            files[f"whatif.{fmt}"] = _whatif_file(whatif, fmt)
     return files
 
 
@@ -134,18 +156,24 @@ def _case_review_file(
     return lambda: render_case_reviews(report, kind, label)
 
 
+def _whatif_file(whatif: PackWhatif, fmt: str) -> Callable[[], bytes]:
+    return lambda: render_whatif(whatif.whatif, whatif.by, fmt, whatif.titles)
+
+
 def write_pack(
     report: Mapping[str, Any],
     by: str | None,
     folder: Path,
     progress: Callable[[str], None],
     case_reviews: Mapping[str, Any] | None = None,
+    *,
+    whatif: PackWhatif | None = None,
 ) -> list[Path]:
     """Write every file of the pack into `folder` (created if need be). Each file is
     written beside its final name and renamed, so a reader never sees half a file."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, make in pack_files(report, by, case_reviews).items():
+    for name, make in pack_files(report, by, case_reviews, whatif).items():
         progress(name)
         target = folder / name
         partial = folder / f".{name}.partial"

@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from casewatch.cases.db import create_db_engine
-from casewatch.cases.store import CaseProjector, Projector
-from casewatch.engine.store import CycleProjector
+from casewatch.cases.store import Projector
+from casewatch.engine.store import DerivedProjector
 from casewatch.migrations.schema import current_revision, head_revision, upgrade
 from casewatch.notifications.channels import channels_from_env
 from casewatch.notifications.relay import relay
@@ -36,8 +36,9 @@ class Runtime:
     url: str
 
     def projectors(self) -> list[Projector]:
-        """What an append re-derives, in order: the case row first (cycles refer to it)."""
-        return [CaseProjector(), CycleProjector(self.config.rulesets())]
+        """What an append re-derives: the case row first (cycles refer to it), then its
+        cycles and flags, all from one fold of each case."""
+        return [DerivedProjector(self.config.rulesets())]
 
     @property
     def safe_url(self) -> str:

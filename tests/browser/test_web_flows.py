@@ -383,3 +383,38 @@ def test_sign_in_errors_and_forms_without_a_csrf_token_are_refused(chromium: Chr
     page.goto("/cases?mine=0")
     expect(page.get_by_role("heading", name="Cases", exact=True)).to_be_visible()
     expect(page.get_by_text("Forged Request Victim")).to_have_count(0)
+
+
+def test_psg_asks_what_if_a_target_were_longer_and_downloads_it(
+    chromium: Chromium, tmp_path: Path
+) -> None:
+    """From the report page a PSG member types 30 working days for the conference target,
+    sees current and proposed side by side with the flipped cases, and downloads the CSV."""
+    page = chromium.page()
+    sign_in(page, "psg")
+    page.goto("/reports?period=FY2014")
+    panel = page.locator("section.whatif-panel")
+    expect(panel.get_by_role("heading", name="What if")).to_be_visible()
+    panel.locator("select[name=policy]").select_option("asb-high-risk-conference")
+    panel.locator("input[name=days]").fill("30")
+    panel.locator("select[name=kind]").select_option("working")
+    panel.get_by_role("button", name="Show what if").click()
+    expect(page).to_have_url(re.compile(r"/reports/whatif\?"))
+    expect(page.locator(".changes")).to_contain_text(
+        "asb-high-risk-conference: target 5 calendar days -> 30 working days"
+    )
+    row = page.locator("table.whatif-table tbody tr[data-policy='asb-high-risk-conference']")
+    expect(row).to_contain_text("81.0")
+    expect(row).to_contain_text("100.0")
+    expect(row.locator("ul.flipped li")).to_have_count(4)
+    expect(row).to_contain_text("breached → met")
+    screenshot(page, "web-psg-whatif.png")
+    with page.expect_download() as got_csv:
+        page.locator(".downloads").get_by_role("link", name="CSV", exact=True).click()
+    csv_file = tmp_path / got_csv.value.suggested_filename
+    got_csv.value.save_as(csv_file)
+    with csv_file.open(encoding="utf-8", newline="") as text:
+        table = list(csv.DictReader(text))
+    conference = next(r for r in table if r["policy"] == "asb-high-risk-conference")
+    assert (conference["current_pct"], conference["proposed_pct"]) == ("81.0", "100.0")
+    assert conference["flipped"].count("breached->met") == 4

@@ -55,6 +55,7 @@ from casewatch.service.web.review_pages import review_router
 from casewatch.service.web.security import AnyRequest
 from casewatch.service.web.state import Service, service_of
 from casewatch.service.web.two_factor_pages import two_factor_router
+from casewatch.service.web.whatif_pages import whatif_router
 from casewatch.service.worker import Heartbeat
 
 log = get_logger("casewatch.http")
@@ -138,6 +139,7 @@ def create_app(
             review_router(),
             two_factor_router(),
             oidc_router(),
+            whatif_router(),
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         state=_state(service),

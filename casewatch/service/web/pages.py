@@ -18,7 +18,9 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from casewatch.cases.events import CASE_TYPES, CONTACT_METHODS, REFERRAL_TARGETS, RISK_LEVELS
+from casewatch.engine.policies import TARGET_KINDS
 from casewatch.reports.periods import quarter_note, year_to_date
+from casewatch.reports.whatif import GROUPINGS as WHATIF_GROUPINGS
 from casewatch.service import accounts, audit, two_factor
 from casewatch.service.access import ROLES, Action, CaseScope, Role, can_share_case
 from casewatch.service.casework import (
@@ -473,6 +475,8 @@ def reports_page(request: AnyRequest) -> Template:
         why=why,
         trend=year_to_date(report_request.period),
         quarter_note=quarter_note(),
+        whatif_kinds=TARGET_KINDS,
+        whatif_groupings=WHATIF_GROUPINGS,
     )
 
 
