@@ -1,10 +1,11 @@
 """Rule matchers behind one interface: durable-rules, fenced, and a pure-Python reference.
 
 Both receive the same flat snapshot and return the indexes of the rules that match, in
-rule order; a differential test keeps them in agreement. durable-rules is used only as
-DESIGN.md allows: one host per process (created after fork), stateless evaluation (assert
-the snapshot as a fact on one fixed session, collect, retract), its exception slot
-checked every time, and no timers, per-case sessions or persistence. This is the only
+rule order; a differential test keeps them in agreement. durable-rules is used only in the
+narrow way docs/architecture.md sets out: one host per process (created after fork),
+stateless evaluation (assert the snapshot as a fact on one fixed session, collect,
+retract), its exception slot checked every time, and no timers, per-case sessions or
+persistence. This is the only
 module that imports durable.
 """
 
