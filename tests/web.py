@@ -116,10 +116,21 @@ class Browser:
 def sign_in(client: TestClient[Litestar], who: str) -> Browser:
     person = PEOPLE[who]
     response = client.post(
-        "/login", data={"username": person.username, "password": PASSWORD, "next": "/"}
+        "/login",
+        data={
+            "username": person.username,
+            "password": PASSWORD,
+            "next": "/",
+            "csrf_token": login_token(client),
+        },
     )
     assert response.status_code == 200, response.text[:500]  # the home page, redirected to
     return Browser(client, csrf_of(response.text))
+
+
+def login_token(client: TestClient[Litestar]) -> str:
+    """Open the sign-in form as a browser does: its token, with the cookie in the jar."""
+    return csrf_of(client.get("/login").text)
 
 
 def csrf_of(html: str) -> str:

@@ -19,7 +19,7 @@ from casewatch.service import accounts
 from casewatch.service.casework import Casework
 from casewatch.service.tables import AuditRow, UserRow
 from tests.cli import casewatch
-from tests.web import PASSWORD, PEOPLE, SEED, Site, api_token, sign_in
+from tests.web import PASSWORD, PEOPLE, SEED, Site, api_token, csrf_of, login_token, sign_in
 
 HIGH_DASH = [True] * 14 + [False] * 10
 
@@ -263,13 +263,20 @@ def test_the_session_cookie_is_httponly_samesite_and_secure(site: Site, base_url
     loopback, which browsers treat as a secure context)."""
     person = PEOPLE["psg"]
     with TestClient(site.app, base_url=base_url) as client:
+        token = csrf_of(client.get("/login").text)
+        client.cookies.clear()  # the client would not send a Secure cookie over plain http
         response = client.post(
             "/login",
-            data={"username": person.username, "password": PASSWORD},
+            data={"username": person.username, "password": PASSWORD, "csrf_token": token},
+            headers={"cookie": f"casewatch_login={token}"},
             follow_redirects=False,
         )
     assert response.status_code == 303
-    header = response.headers["set-cookie"].lower()
+    [header] = [
+        c.lower()
+        for c in response.headers.get_list("set-cookie")
+        if c.startswith("casewatch_session=")
+    ]
     assert "httponly" in header
     assert "samesite=lax" in header
     assert "secure" in header
@@ -279,9 +286,19 @@ def test_repeated_wrong_passwords_are_throttled(site: Site, client: TestClient[L
     """After five failures even the right password waits; the refusals are audited."""
     person = PEOPLE["caseworker"]
     for _ in range(5):
-        wrong = client.post("/login", data={"username": person.username, "password": "nope"})
+        wrong = client.post(
+            "/login",
+            data={
+                "username": person.username,
+                "password": "nope",
+                "csrf_token": login_token(client),
+            },
+        )
         assert wrong.status_code == 401
-    right = client.post("/login", data={"username": person.username, "password": PASSWORD})
+    right = client.post(
+        "/login",
+        data={"username": person.username, "password": PASSWORD, "csrf_token": login_token(client)},
+    )
     assert right.status_code == 429
     with site.runtime.engine.connect() as conn:
         refused = conn.execute(

@@ -48,6 +48,7 @@ from casewatch.service.casework import (
 from casewatch.service.logging import get_logger
 from casewatch.service.runtime import Runtime
 from casewatch.service.web.api import NUL, NUL_REFUSED, ErrorBody, FieldErrorBody, api_router
+from casewatch.service.web.headers import add_security_headers
 from casewatch.service.web.metrics import MeasuredApp, metrics, watch_pool
 from casewatch.service.web.oidc_pages import oidc_router
 from casewatch.service.web.pages import pages_router
@@ -158,6 +159,7 @@ def create_app(
         exception_handlers={Exception: _on_error},
         request_class=_Request,
         before_request=_refuse_nul,
+        before_send=[add_security_headers],
         on_shutdown=[*(on_shutdown or []), stop_watching],
         response_cache_config=ResponseCacheConfig(default_expiration=0),
         debug=False,

@@ -41,10 +41,15 @@ from casewatch.service.views import CaseView
 from casewatch.service.web.api import report_request_of
 from casewatch.service.web.oidc_pages import sign_in_options
 from casewatch.service.web.security import (
+    LOGIN_COOKIE,
+    LOGIN_FORM_EXPIRED,
     SESSION_COOKIE,
     AnyRequest,
     Caller,
     client_address,
+    login_cookie,
+    login_form_genuine,
+    login_form_token,
     require_csrf,
     session_cookie,
 )
@@ -116,7 +121,15 @@ def home(request: AnyRequest) -> Redirect:
 @get("/login", sync_to_thread=False)
 def login_form(request: AnyRequest) -> Template:
     next_path = request.query_params.get("next", "/")
-    return _page(request, "login.html", None, next=next_path, **sign_in_options(request))
+    return _login_page(request, next=next_path, **sign_in_options(request))
+
+
+def _login_page(request: AnyRequest, status: int = 200, **context: Any) -> Template:
+    """The sign-in form with a fresh login CSRF token, in the form and in its cookie."""
+    token = login_form_token()
+    page = _page(request, "login.html", None, status=status, csrf=token, **context)
+    page.set_cookie(login_cookie(request, token))
+    return page
 
 
 @post("/login", sync_to_thread=True, status_code=303)
@@ -124,6 +137,15 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
     service = service_of(request)
     username, password = data.get("username", "").strip(), data.get("password", "")
     target = _safe_next(data.get("next", "/"))
+    if not login_form_genuine(request, data):
+        return _login_page(
+            request,
+            status=403,
+            error=LOGIN_FORM_EXPIRED,
+            username=username,
+            next=target,
+            **sign_in_options(request),
+        )
     now = service.clock()
     address = client_address(request)
     if not service.runtime.config.sign_in.local_passwords:
@@ -166,10 +188,8 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
             if throttled
             else "The username, password or code is not right."
         )
-        return _page(
+        return _login_page(
             request,
-            "login.html",
-            None,
             status=429 if throttled else 401,
             error=message,
             username=username,
@@ -184,6 +204,7 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
     response.set_cookie(
         session_cookie(request, token, int(accounts.SESSION_LIFETIME.total_seconds()))
     )
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
@@ -206,8 +227,8 @@ def _passwords_off(request: AnyRequest, username: str, address: str, now: dateti
     with service.runtime.engine.connect() as conn, conn.begin():
         audit.record(conn, None, "user.sign_in_refused", now=now, address=address,
                      username=username, detail={"reason": "local_passwords_off"})  # fmt: skip
-    return _page(
-        request, "login.html", None, status=403, next="/", **sign_in_options(request),
+    return _login_page(
+        request, status=403, next="/", **sign_in_options(request),
         error="Signing in with a password is switched off here: use the button below.",
     )  # fmt: skip
 

@@ -2,12 +2,15 @@
 
 A browser's unsafe requests must carry the session's CSRF token (a form field on pages,
 the X-CSRF-Token header on the API); bearer tokens are not sent by browsers on their own,
-so requests made with them need none.
+so requests made with them need none. Before there is a session, the sign-in form carries a
+token of its own that must match a strict same-site cookie set with the form (a double-
+submit token), so another site cannot sign a browser in to an account of its choosing.
 """
 
 from __future__ import annotations
 
 import hmac
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -24,6 +27,11 @@ from casewatch.service.runtime import Runtime
 SESSION_COOKIE: Final = "casewatch_session"
 CSRF_HEADER: Final = "x-csrf-token"
 CSRF_FIELD: Final = "csrf_token"
+LOGIN_COOKIE: Final = "casewatch_login"
+LOGIN_FORM_LIFETIME: Final = 3600  # seconds a sign-in form stays usable
+LOGIN_FORM_EXPIRED: Final = (
+    "The sign-in form had expired or did not come from casewatch. Sign in again."
+)
 AnyRequest = Request[Any, Any, Any]
 _UNSAFE: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
@@ -61,6 +69,32 @@ def require_csrf(
         raise PermissionDeniedException(
             "the form has expired or did not come from casewatch; reload the page and retry"
         )
+
+
+def login_form_token() -> str:
+    """A fresh token for one sign-in form (and its cookie)."""
+    return secrets.token_urlsafe(32)
+
+
+def login_form_genuine(request: AnyRequest, form: Mapping[str, str]) -> bool:
+    """The sign-in form was served by casewatch to this browser: its token matches the
+    cookie set with it. Cookies of another site never reach us, so a cross-site post
+    cannot supply the matching pair."""
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    sent = form.get(CSRF_FIELD, "")
+    return bool(cookie) and hmac.compare_digest(sent.encode(), cookie.encode())
+
+
+def login_cookie(request: AnyRequest, token: str) -> Cookie:
+    return Cookie(
+        key=LOGIN_COOKIE,
+        value=token,
+        max_age=LOGIN_FORM_LIFETIME,
+        path="/login",
+        httponly=True,
+        secure=is_secure(request),
+        samesite="strict",
+    )
 
 
 def require_caller(caller: Caller | None) -> Caller:
