@@ -1,8 +1,11 @@
 """Delivery channels: the in-app inbox, e-mail over SMTP, and a signed webhook.
 
 The only module that talks SMTP or HTTP out. Each message carries its idempotency key
-(a Message-ID / an Idempotency-Key header), so a resend after a crash between sending
-and recording is recognisable as the same logical message.
+(a Message-ID / an Idempotency-Key header, the webhook-id), so a resend after a crash
+between sending and recording is recognisable as the same logical message. Webhooks are
+signed as the Standard Webhooks specification says (the signature covers the id and the
+time of sending as well as the body, so a captured delivery cannot be replayed later),
+with the older body-only signature kept for one release so receivers can move over.
 """
 
 from __future__ import annotations
@@ -11,14 +14,21 @@ import hashlib
 import hmac
 import json
 import smtplib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Final, Protocol
 
 from attrs import frozen
+from standardwebhooks.webhooks import Webhook
 
-SIGNATURE_HEADER = "X-Casewatch-Signature"
-KEY_HEADER = "Idempotency-Key"
+KEY_HEADER: Final = "Idempotency-Key"
+ID_HEADER: Final = "webhook-id"
+TIMESTAMP_HEADER: Final = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER: Final = "webhook-signature"
+SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - the format's marker, not a secret
+# Deprecated: the body-only signature, sent for one more release (see docs/service.md).
+SIGNATURE_HEADER: Final = "X-Casewatch-Signature"
 
 
 class DeliveryError(RuntimeError):
@@ -89,16 +99,46 @@ class SmtpChannel:
 
 
 def sign(body: bytes, secret: str) -> str:
+    """The deprecated X-Casewatch-Signature: HMAC-SHA256 of the body alone, keyed by the
+    secret's text exactly as configured."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class WebhookChannel:
-    """POSTs a JSON body signed with HMAC-SHA256 of the exact bytes sent."""
+def signing_key(secret: str) -> Webhook:
+    """A `whsec_<base64>` secret is decoded to its key bytes, as Standard Webhooks says;
+    a secret of the older free-text kind is used as its UTF-8 bytes."""
+    return Webhook(secret) if secret.startswith(SECRET_PREFIX) else Webhook(secret.encode())
 
-    def __init__(self, url: str, secret: str, timeout: float = 10.0) -> None:
+
+def standard_headers(message_id: str, body: bytes, secret: str, at: datetime) -> dict[str, str]:
+    """webhook-id, webhook-timestamp (whole seconds) and webhook-signature
+    `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`."""
+    sent = datetime.fromtimestamp(int(at.timestamp()), UTC)
+    return {
+        ID_HEADER: message_id,
+        TIMESTAMP_HEADER: str(int(sent.timestamp())),
+        STANDARD_SIGNATURE_HEADER: signing_key(secret).sign(message_id, sent, body.decode()),
+    }
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class WebhookChannel:
+    """POSTs a JSON body signed over its id, the time of sending and the exact bytes sent."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        timeout: float = 10.0,
+        clock: Callable[[], datetime] = _wall_clock,
+    ) -> None:
         self.url = url
         self.secret = secret
         self.timeout = timeout
+        self.clock = clock  # the real time of each attempt, whatever `tick --now` says
 
     def send(self, message: Outgoing) -> None:
         body = json.dumps(
@@ -113,8 +153,11 @@ class WebhookChannel:
             },
             sort_keys=True,
         ).encode()
+        if not self.secret:
+            raise DeliveryError("webhook: no signing secret (set CASEWATCH_WEBHOOK_SECRET)")
         headers = {
             "Content-Type": "application/json",
+            **standard_headers(message.idempotency_key, body, self.secret, self.clock()),
             SIGNATURE_HEADER: sign(body, self.secret),
             KEY_HEADER: message.idempotency_key,
         }

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from casewatch.notifications.channels import KEY_HEADER, SIGNATURE_HEADER, sign
 from tests.builders import assessed, jsonl, opened
 from tests.cli import casewatch
 
-SECRET = "test-secret"
+SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLXRoZS1yZWNlaXZlcg=="
 SHIPPED = Path(__file__).resolve().parents[2] / "casewatch" / "config" / "notifications.yaml"
 
 
@@ -46,7 +47,8 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 
 
 class Receiver:
-    """A webhook endpoint: verifies the signature, and can fail after accepting a body."""
+    """A webhook endpoint: verifies both signatures (Standard Webhooks with its library, and
+    the compatibility header), and can fail after accepting a body."""
 
     def __init__(self) -> None:
         self.raw: list[dict[str, Any]] = []
@@ -65,11 +67,22 @@ def webhook() -> Iterator[tuple[Receiver, str]]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            if self.headers.get(SIGNATURE_HEADER) != sign(body, SECRET):
+            try:
+                Webhook(SECRET).verify(body, dict(self.headers.items()))
+                standard = True
+            except WebhookVerificationError:
+                standard = False
+            if not standard or self.headers.get(SIGNATURE_HEADER) != sign(body, SECRET):
                 receiver.bad_signatures += 1
                 self.send_response(401)
             else:
-                receiver.raw.append({"key": self.headers[KEY_HEADER], "body": json.loads(body)})
+                receiver.raw.append(
+                    {
+                        "key": self.headers[KEY_HEADER],
+                        "id": self.headers["webhook-id"],
+                        "body": json.loads(body),
+                    }
+                )
                 # Accept, then answer as if it failed: the sender must resend the same key.
                 self.send_response(503 if receiver.fail_first > 0 else 204)
                 receiver.fail_first -= 1
@@ -147,8 +160,9 @@ def test_email_reaches_the_right_people_without_victim_data(
 def test_webhook_is_signed_and_resends_keep_their_key(
     db_url: str, tmp_path: Path, webhook: tuple[Receiver, str]
 ) -> None:
-    """Webhook bodies carry a valid HMAC-SHA256 signature; a message the receiver accepted
-    but answered as failed is resent with the same key: one logical message."""
+    """Webhook deliveries carry a valid Standard Webhooks signature (and the compatibility
+    header); a message the receiver accepted but answered as failed is resent with the
+    same key and webhook-id: one logical message."""
     receiver, url = webhook
     receiver.fail_first = 1
     config = config_with(
@@ -168,6 +182,7 @@ def test_webhook_is_signed_and_resends_keep_their_key(
     assert receiver.bad_signatures == 0
     assert len(receiver.raw) == 2
     assert len(receiver.logical) == 1
+    assert {r["id"] for r in receiver.raw} == receiver.logical
     [alert] = casewatch("alerts", "list", db=db_url).json()
     assert alert["delivered"] is True
 
