@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; the rest are for developers.
-.PHONY: demo test lint audit check-types unit demo-data bench-import clean
+.PHONY: demo test test-3.13 lint audit check-types unit demo-data bench-import clean
 
 VENV := .venv/bin
 PORT ?= 8000
@@ -17,6 +17,13 @@ test:
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory audit
 	$(VENV)/pytest
+	$(MAKE) --no-print-directory test-3.13
+
+# The unit and SQLite integration tests again on Python 3.13, where durable-rules does not
+# load and the reference matcher runs: a second environment in .venv-3.13.
+test-3.13:
+	@VENV=.venv-3.13 PYTHON_VERSION=3.13 scripts/setup.sh
+	.venv-3.13/bin/pytest tests/unit tests/integration -q -k "not postgresql" -p no:cacheprovider
 
 lint:
 	$(VENV)/ruff check .
@@ -42,4 +49,4 @@ bench-import:
 	$(VENV)/python bench/import.py
 
 clean:
-	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis casewatch.db casewatch.db-*
+	rm -rf .venv .venv-3.13 .pytest_cache .mypy_cache .ruff_cache .hypothesis casewatch.db casewatch.db-*

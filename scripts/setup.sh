@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Create .venv and install casewatch with its development tools. Idempotent: re-running
-# only reinstalls when pyproject.toml changed. Needs Python 3.11 or 3.12 (durable-rules,
-# the rule matcher, does not build on 3.13) and a C compiler for durable-rules' core.
+# only reinstalls when pyproject.toml changed. Works with Python 3.11 or later; on 3.11
+# and 3.12 it also installs durable-rules (the `durable` extra; its C core needs a C
+# compiler and does not load on 3.13), elsewhere the reference rule matcher runs.
+#   PYTHON=/path/to/python   use that interpreter
+#   PYTHON_VERSION=3.13      find that version (on PATH or under pyenv) instead
+#   VENV=.venv-3.13          create the environment there instead of .venv
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,23 +52,37 @@ if [ "${1:-}" = "--with-browser" ]; then
   fi
 fi
 
+venv=${VENV:-.venv}
+want=${PYTHON_VERSION:-}
+# A candidate counts only if it runs and is 3.11 or later (a pyenv shim can exist on PATH
+# and still refuse to run a version that is not selected).
+usable() { "$1" -c 'import sys; sys.exit(not sys.version_info[:2] >= (3, 11))' >/dev/null 2>&1; }
 python=${PYTHON:-}
 if [ -z "$python" ]; then
-  for candidate in python3.11 python3.12 python3; do
-    if command -v "$candidate" >/dev/null 2>&1; then python=$candidate; break; fi
+  if [ -n "$want" ]; then
+    candidates=("python$want" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$want"*/bin/"python$want")
+  else
+    candidates=(python3.11 python3.12 python3.13 python3)
+  fi
+  for candidate in "${candidates[@]}"; do
+    if usable "$candidate"; then python=$candidate; break; fi
   done
 fi
-if [ -z "$python" ] || ! "$python" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12)))'; then
-  echo "setup: need Python 3.11 or 3.12 (set PYTHON=/path/to/python3.11)" >&2
+if [ -z "$python" ] || ! usable "$python"; then
+  echo "setup: need Python ${want:-3.11 or later} (set PYTHON=/path/to/python3)" >&2
+  exit 1
+fi
+if [ -n "$want" ] && ! "$python" -c "import sys; sys.exit(f'{sys.version_info[0]}.{sys.version_info[1]}' != '$want')"; then
+  echo "setup: $python is not Python $want" >&2
   exit 1
 fi
 
-if [ ! -x .venv/bin/python ]; then
-  "$python" -m venv .venv
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
 fi
-stamp=.venv/.casewatch-installed
+stamp=$venv/.casewatch-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet -e '.[dev,durable]'
   touch "$stamp"
 fi

@@ -7,6 +7,10 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import pytest
+
+from casewatch.engine.evaluators import durable_loads
+
 _ids = itertools.count(1)
 
 DASH_HIGH = [True] * 14 + [False] * 10
@@ -38,3 +42,9 @@ def assessed(
 
 def jsonl(events: Iterable[dict[str, Any] | str]) -> bytes:
     return "".join((e if isinstance(e, str) else json.dumps(e)) + "\n" for e in events).encode()
+
+
+# durable-rules' C core loads on Python 3.11 and 3.12 only: tests of it skip elsewhere.
+needs_durable = pytest.mark.skipif(
+    not durable_loads(), reason="durable-rules does not load on this Python"
+)

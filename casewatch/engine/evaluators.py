@@ -7,11 +7,16 @@ stateless evaluation (assert the snapshot as a fact on one fixed session, collec
 retract), its exception slot checked every time, and no timers, per-case sessions or
 persistence. This is the only
 module that imports durable.
+
+durable-rules' C core does not load on Python 3.13 and later (it calls a C API function
+3.13 removed), so it is an optional extra: the setting `auto`, the default, picks durable
+wherever it loads and the reference matcher elsewhere. Both give identical derivations.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import threading
@@ -20,7 +25,11 @@ from typing import Any, Final, Protocol
 
 from casewatch.engine.rules import Condition, Rule, RuleSet
 
-EVALUATORS: Final = ("durable", "reference")
+EVALUATORS: Final = ("auto", "durable", "reference")
+DURABLE_MISSING: Final = (
+    "durable-rules is not installed or does not load on this Python "
+    "(it loads on 3.11 and 3.12): choose 'auto' or 'reference'"
+)
 
 
 class Evaluator(Protocol):
@@ -170,8 +179,28 @@ def _term(condition: Condition) -> dict[str, Any]:
             return {"$gte": {condition.key: value}}
 
 
+@functools.cache
+def durable_loads() -> bool:
+    """durable-rules is installed and its C core loads in this interpreter."""
+    try:
+        from durable import engine  # noqa: F401, PLC0415 - the check is the import
+    except ImportError:  # not installed, or "undefined symbol" from its C core
+        return False
+    return True
+
+
+def active_matcher(kind: str) -> str:
+    """The matcher a setting selects here: `auto` is durable where it loads."""
+    if kind == "auto":
+        return "durable" if durable_loads() else "reference"
+    return kind
+
+
 def make_evaluator(kind: str, rules: RuleSet) -> Evaluator:
+    kind = active_matcher(kind)
     if kind == "durable":
+        if not durable_loads():
+            raise RuntimeError(DURABLE_MISSING)
         return DurableEvaluator(rules)
     if kind == "reference":
         return ReferenceEvaluator(rules)

@@ -617,6 +617,7 @@ def rules_check(
                 "policies": result.policies,
                 "version": result.version,
                 "problems": result.problems,
+                "matcher": result.matcher,
             }
         )
     else:
@@ -625,7 +626,8 @@ def rules_check(
         verdict = f"{len(result.problems)} problem(s)" if result.problems else "ok"
         typer.echo(
             f"{verdict}: {result.rules} rules, {result.policies} policies in "
-            f"{len(result.files)} files (version {result.version or '-'})"
+            f"{len(result.files)} files (version {result.version or '-'}); "
+            f"matcher: {result.matcher}"
         )
     if result.problems:
         raise typer.Exit(EXIT_REJECTED)

@@ -68,11 +68,13 @@ def serve(
     if scan_every <= 0 or relay_every <= 0:
         raise typer.BadParameter("intervals must be positive", param_hint="--scan-every")
     with _runtime(db, config) as runtime:  # fail here, in words, if the database is unusable
-        url = runtime.url
+        url, matcher = runtime.url, runtime.config.matcher
         proxies = [str(network) for network in runtime.config.web.trusted_proxies]
     chosen_config = config or _globals.config
     settings = serving.ServeSettings(url, chosen_config, scheduler, scan_every, relay_every)
-    log.info("serving", action="serve", url=f"http://{host}:{port}", workers=workers)
+    log.info(
+        "serving", action="serve", url=f"http://{host}:{port}", workers=workers, matcher=matcher
+    )
     typer.echo(f"casewatch: serving on http://{host}:{port} (Ctrl+C stops)", err=True)
     # uvicorn believes X-Forwarded-For/-Proto only from the configured proxies.
     options = {"host": host, "port": port, "log_level": "warning", "proxy_headers": bool(proxies)}

@@ -32,7 +32,14 @@ from casewatch.cases.matrices import (
 from casewatch.cases.retention import RetentionConfigError, RetentionPolicy, retention_from_mapping
 from casewatch.cases.validation import EventValidator
 from casewatch.engine.calendar import WorkCalendar
-from casewatch.engine.evaluators import EVALUATORS, Evaluator, make_evaluator
+from casewatch.engine.evaluators import (
+    DURABLE_MISSING,
+    EVALUATORS,
+    Evaluator,
+    active_matcher,
+    durable_loads,
+    make_evaluator,
+)
 from casewatch.engine.policies import (
     PolicyCatalogue,
     PolicyConfigError,
@@ -90,6 +97,11 @@ class Config:
     def calendar(self) -> WorkCalendar:
         return WorkCalendar(self.timezone, self.nation)
 
+    @property
+    def matcher(self) -> str:
+        """The rule matcher in use: durable or reference (`auto` resolved here)."""
+        return active_matcher(self.evaluator_kind)
+
     def evaluator(self, rules: RuleSet | None = None) -> Evaluator:
         return make_evaluator(self.evaluator_kind, rules or self.rules)
 
@@ -141,9 +153,7 @@ def load_config(
         raise ConfigError(f"timezone '{tz_name}' is not a known IANA time zone") from None
     if nation not in NATIONS:
         raise ConfigError(f"nation '{nation}' must be one of {', '.join(NATIONS)}")
-    evaluator_kind = os.environ.get("CASEWATCH_EVALUATOR") or settings.get("evaluator", "durable")
-    if evaluator_kind not in EVALUATORS:
-        raise ConfigError(f"evaluator '{evaluator_kind}' must be one of {', '.join(EVALUATORS)}")
+    evaluator_kind = _evaluator_setting(settings)
     try:
         matrices = Matrices(
             dash=dash_matrix_from_mapping(read("dash.yaml"), sources["dash.yaml"]),
@@ -229,6 +239,30 @@ def _case_review_section(
     if isinstance(data, Mapping) and "case_review" in data:
         data = data["case_review"]
     return data, str(path)
+
+
+def _evaluator_setting(settings: Mapping[str, Any]) -> str:
+    """CASEWATCH_EVALUATOR, else settings.yaml's `evaluator`, else auto; an explicit
+    `durable` where durable-rules cannot load is refused rather than quietly replaced."""
+    kind = str(os.environ.get("CASEWATCH_EVALUATOR") or settings.get("evaluator", "auto"))
+    if kind not in EVALUATORS:
+        raise ConfigError(f"evaluator '{kind}' must be one of {', '.join(EVALUATORS)}")
+    if kind == "durable" and not durable_loads():
+        raise ConfigError(f"evaluator 'durable': {DURABLE_MISSING}")
+    return kind
+
+
+def configured_matcher(config_dir: str | None = None) -> str:
+    """The active matcher of the configuration folder, without loading the rest of it."""
+    folder = Path(config_dir) if config_dir else _env_config_dir()
+    text, where = _read_text(folder, "settings.yaml")
+    try:
+        settings = load_yaml(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML ({exc})") from None
+    if not isinstance(settings, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of settings")
+    return active_matcher(_evaluator_setting(settings))
 
 
 def read_rule_texts(rules_dir: str | None = None) -> dict[str, str]:
@@ -326,6 +360,7 @@ class RulesCheck:
     policies: int
     version: str | None
     problems: list[str]
+    matcher: str  # the rule matcher the configuration selects on this Python
 
 
 def check_rules(path: str | None, config_dir: str | None = None) -> RulesCheck:
@@ -355,13 +390,14 @@ def check_rules(path: str | None, config_dir: str | None = None) -> RulesCheck:
             texts[target.name] = target.read_text(encoding="utf-8")
             sources[target.name] = str(target)
     files = [policy_source, *sources.values()]
+    matcher = configured_matcher(config_dir)
     try:
         _, policies = policies_from_text(policy_text, policy_source)
     except PolicyConfigError as exc:
-        return RulesCheck(files, 0, 0, None, [str(exc)])
+        return RulesCheck(files, 0, 0, None, [str(exc)], matcher)
     named = [(sources[name], text) for name, text in texts.items()]
     try:
         rules = load_rule_files(named, policies, policy_source)
     except RuleFileError as exc:
-        return RulesCheck(files, 0, len(policies.policies), None, exc.problems)
-    return RulesCheck(files, len(rules.rules), len(policies.policies), rules.version, [])
+        return RulesCheck(files, 0, len(policies.policies), None, exc.problems, matcher)
+    return RulesCheck(files, len(rules.rules), len(policies.policies), rules.version, [], matcher)

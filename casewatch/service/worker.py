@@ -89,6 +89,7 @@ def start_scheduler(
         scan_seconds=scan_seconds,
         relay_seconds=relay_seconds,
         pid=os.getpid(),
+        matcher=config.matcher,
     )
     return scheduler, heartbeat
 

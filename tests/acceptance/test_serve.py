@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from casewatch.engine.evaluators import durable_loads
 from tests.web import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,8 +54,10 @@ def test_serve_answers_signs_in_and_stops_cleanly(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         ready = _wait_ready(base, server)
+        matcher = "durable" if durable_loads() else "reference"
         assert ready == {
             "status": "ready", "database": "reachable", "schema": "current", "scheduler": "alive",
+            "matcher": matcher,
         }  # fmt: skip
         headers = {"authorization": f"Bearer {token}"}
         for case_id in ("SEED-02", "SEED-04", "NOPE"):  # views that hold victim details
@@ -70,6 +73,8 @@ def test_serve_answers_signs_in_and_stops_cleanly(tmp_path: Path) -> None:
     # uvicorn finishes shutting down, then re-raises the signal it caught.
     assert server.returncode in (0, -signal.SIGTERM), err.decode()[-2000:]
     assert b'"scheduler_stopped"' in err
+    started = [json.loads(line) for line in err.splitlines() if b'"serving"' in line]
+    assert started and started[0]["matcher"] == matcher, "the startup log names the matcher"
     assert b"Traceback" not in err
     victims = {
         detail

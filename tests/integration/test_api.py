@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from casewatch.cases.tables import EventRow
 from casewatch.engine.consistency import check_cases
+from casewatch.engine.evaluators import durable_loads
 from casewatch.service import accounts
 from casewatch.service.casework import Casework
 from casewatch.service.tables import AuditRow, UserRow
@@ -378,13 +379,15 @@ def test_a_database_outage_is_a_503_to_retry_on_the_api_and_the_pages(
 
 
 def test_health_and_readiness(site: Site, client: TestClient[Litestar]) -> None:
-    """/healthz is up; /readyz reports the database, the schema and the scheduler."""
+    """/healthz is up; /readyz reports the database, the schema, the scheduler and the
+    rule matcher in use."""
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {
         "status": "ready", "database": "reachable", "schema": "current",
         "scheduler": "not in this process",
+        "matcher": "durable" if durable_loads() else "reference",
     }  # fmt: skip
 
 

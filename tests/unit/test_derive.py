@@ -16,12 +16,12 @@ from casewatch.engine.cycles import Cycle
 from casewatch.engine.derive import Derivation, derive
 from casewatch.engine.evaluators import make_evaluator
 from casewatch.service.config import Config
-from tests.builders import DASH_HIGH, assessed, ev, opened
+from tests.builders import DASH_HIGH, assessed, ev, needs_durable, opened
 
 LONDON = ZoneInfo("Europe/London")
 
 
-@pytest.fixture(params=["durable", "reference"])
+@pytest.fixture(params=[pytest.param("durable", marks=needs_durable), "reference"])
 def run(request: pytest.FixtureRequest, config: Config) -> Any:
     evaluator = make_evaluator(request.param, config.rules)
     validator = config.validator()

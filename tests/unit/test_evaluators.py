@@ -15,7 +15,9 @@ from casewatch.cases.state import LinkedEvent
 from casewatch.engine.derive import derive
 from casewatch.engine.evaluators import DurableEvaluator, ReferenceEvaluator, RuleEvaluationError
 from casewatch.service.config import Config
-from tests.builders import ev
+from tests.builders import ev, needs_durable
+
+pytestmark = needs_durable
 
 LONDON = ZoneInfo("Europe/London")
 POLICIES = [

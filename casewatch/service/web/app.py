@@ -75,6 +75,7 @@ class Readiness:
     database: str
     schema: str
     scheduler: str
+    matcher: str  # the rule matcher in use: durable or reference
 
 
 @get("/healthz", sync_to_thread=False, include_in_schema=True, summary="The process is up")
@@ -105,7 +106,13 @@ def readyz(request: AnyRequest) -> Response[Readiness]:
         database, schema = "unreachable", "unknown"
     scheduler = _scheduler_state(service)
     ready = database == "reachable" and schema == "current" and scheduler != "stalled"
-    body = Readiness("ready" if ready else "not ready", database, schema, scheduler)
+    body = Readiness(
+        "ready" if ready else "not ready",
+        database,
+        schema,
+        scheduler,
+        service.runtime.config.matcher,
+    )
     return Response(body, status_code=200 if ready else HTTP_503_SERVICE_UNAVAILABLE)
 
 
