@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; the rest are for developers.
-.PHONY: demo test test-3.13 lint audit check-types unit demo-data bench-import clean
+.PHONY: demo test test-3.13 lock lint audit check-types unit demo-data bench-import clean
 
 VENV := .venv/bin
 PORT ?= 8000
@@ -24,6 +24,14 @@ test:
 test-3.13:
 	@VENV=.venv-3.13 PYTHON_VERSION=3.13 scripts/setup.sh
 	.venv-3.13/bin/pytest tests/unit tests/integration -q -k "not postgresql" -p no:cacheprovider
+
+# Regenerate requirements.lock (every dependency of every extra, pinned with hashes, one
+# file for Python 3.11-3.13). Keeps current pins; `make lock LOCK_FLAGS=--upgrade` takes
+# the newest versions pyproject.toml allows.
+lock:
+	$(VENV)/uv pip compile pyproject.toml --extra dev --extra durable --universal \
+		--python-version 3.11 --generate-hashes --custom-compile-command "make lock" \
+		--quiet $(LOCK_FLAGS) -o requirements.lock
 
 lint:
 	$(VENV)/ruff check .

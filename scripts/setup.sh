@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv and install casewatch with its development tools. Idempotent: re-running
-# only reinstalls when pyproject.toml changed. Works with Python 3.11 or later; on 3.11
+# Create .venv and install casewatch with its development tools, at the exact versions and
+# hashes of requirements.lock (regenerate it with `make lock`). Idempotent: re-running
+# only reinstalls when pyproject.toml or requirements.lock changed. Works with Python 3.11 or later; on 3.11
 # and 3.12 it also installs durable-rules (the `durable` extra; its C core needs a C
 # compiler and does not load on 3.13), elsewhere the reference rule matcher runs.
 #   PYTHON=/path/to/python   use that interpreter
@@ -81,8 +82,12 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 stamp=$venv/.casewatch-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
   "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet -e '.[dev,durable]'
+  # Every dependency pinned and hash-checked (markers pick durable-rules on 3.11/3.12),
+  # then casewatch itself, editable, adding nothing unlocked.
+  "$venv/bin/python" -m pip install --quiet --require-hashes -r requirements.lock
+  "$venv/bin/python" -m pip install --quiet --no-deps -e .
+  "$venv/bin/python" -m pip check >/dev/null
   touch "$stamp"
 fi
