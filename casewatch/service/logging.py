@@ -1,7 +1,9 @@
 """Structured logs on stderr, with victim personal data and free text removed.
 
-Logs carry case references and counts only. The redaction processor is the last line of
-defence: code should never pass personal data to a logger in the first place.
+Logs carry case references and counts only. The redaction processors are the last line
+of defence: code should never pass personal data to a logger in the first place. They look
+inside nested mappings, lists and tuples, and an exception's message (which may quote the
+data that caused it) is dropped from its traceback, keeping the frames and the type.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import MutableMapping
+import traceback
+from collections.abc import Mapping, MutableMapping
+from types import TracebackType
 from typing import Any, Final, TextIO
 
 import structlog
+from structlog.typing import FilteringBoundLogger, Processor
 
 # Keys whose values may hold victim personal data or free text typed by a caseworker.
 REDACTED_KEYS: Final = frozenset(
@@ -42,6 +47,19 @@ REDACTED_KEYS: Final = frozenset(
 REDACTED: Final = "[redacted]"
 
 
+def _redacted(value: Any) -> Any:
+    """A copy of `value` with personal or free-text keys blanked at any depth, through
+    mappings, lists and tuples alike."""
+    if isinstance(value, Mapping):
+        return {
+            key: REDACTED if key in REDACTED_KEYS else _redacted(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(_redacted(item) for item in value)
+    return value
+
+
 def redact_personal_data(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -49,9 +67,64 @@ def redact_personal_data(
     for key in list(event_dict):
         if key in REDACTED_KEYS:
             event_dict[key] = REDACTED
-        elif isinstance(event_dict[key], dict):
-            event_dict[key] = redact_personal_data(_logger, _method, dict(event_dict[key]))
+        else:
+            event_dict[key] = _redacted(event_dict[key])
     return event_dict
+
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+
+def _exc_info(value: Any) -> ExcInfo | None:
+    if isinstance(value, BaseException):
+        return type(value), value, value.__traceback__
+    if isinstance(value, tuple) and len(value) == 3 and value[1] is not None:
+        return value
+    if value:
+        found = sys.exc_info()
+        return found if found[1] is not None else None
+    return None
+
+
+def traceback_without_messages(exc: BaseException) -> str:
+    """The traceback as Python prints it (chained causes included), but with each
+    exception's message replaced: messages may quote the personal data that caused them."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    parts = []
+    for error in reversed(chain):
+        kind = type(error)
+        name = (
+            kind.__qualname__
+            if kind.__module__ == "builtins"
+            else f"{kind.__module__}.{kind.__qualname__}"
+        )
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        parts.append(f"Traceback (most recent call last):\n{frames}{name}: {REDACTED}\n")
+    return "\nThe above exception led to the following one:\n\n".join(parts)
+
+
+def redact_exceptions(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor, before format_exc_info: render `exc_info` as a traceback
+    without exception messages, under `exception` as format_exc_info would."""
+    info = _exc_info(event_dict.pop("exc_info", None))
+    if info is not None:
+        event_dict["exception"] = traceback_without_messages(info[1])
+    if isinstance(event_dict.get("exception"), str) and info is None:
+        event_dict["exception"] = REDACTED  # text rendered elsewhere: cannot be trusted
+    return event_dict
+
+
+def privacy_processors() -> list[Processor]:
+    """The processors that keep personal data out of every log line, in order."""
+    return [redact_exceptions, redact_personal_data, structlog.processors.format_exc_info]
 
 
 class _CurrentStderr:
@@ -81,8 +154,7 @@ def configure_logging(stream: TextIO | None = None, level: str | None = None) ->
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redact_personal_data,
-            structlog.processors.format_exc_info,
+            *privacy_processors(),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
@@ -93,6 +165,8 @@ def configure_logging(stream: TextIO | None = None, level: str | None = None) ->
     )
 
 
-def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+def get_logger(name: str) -> FilteringBoundLogger:
+    """The logger configure_logging sets up: a filtering bound logger (not the stdlib
+    one), whose methods are info, warning, error, exception, bind and the like."""
+    logger: FilteringBoundLogger = structlog.get_logger(name)
     return logger
