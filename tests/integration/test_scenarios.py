@@ -1,7 +1,8 @@
 """JSONL scenario fixtures with their expected outputs, run through the real CLI.
 
 Each `tests/scenarios/NAME.jsonl` is imported (then `NAME.late.jsonl`, if present, as a
-second, later import); `NAME.expect.json` lists commands and the JSON they must print.
+second, later import); `NAME.expect.json` lists commands and the JSON they must print:
+`before_late` ones between the two imports, `checks` after both.
 An expected object matches when each of its keys matches; an expected list matches
 element by element and must have the same length.
 """
@@ -46,13 +47,20 @@ def matches(actual: Any, expected: Any, path: str = "$") -> list[str]:
 def test_scenario(name: str, db_url: str) -> None:
     """The scenario's imports succeed and every check prints what it expects."""
     spec = json.loads((SCENARIOS / f"{name}.expect.json").read_text())
-    for suffix in (".jsonl", ".late.jsonl"):
-        events = SCENARIOS / f"{name}{suffix}"
-        if events.exists():
-            result = casewatch("import", str(events), db=db_url)
-            assert result.exit_code == 0, result.stdout[:3000]
-    for check in spec["checks"]:
+    late = SCENARIOS / f"{name}.late.jsonl"
+    assert late.exists() or "before_late" not in spec, "before_late checks need a late file"
+    imported = casewatch("import", str(SCENARIOS / f"{name}.jsonl"), db=db_url)
+    assert imported.exit_code == 0, imported.stdout[:3000]
+    run_checks(spec.get("before_late", []), db_url, "before the late import")
+    if late.exists():
+        imported = casewatch("import", str(late), db=db_url)
+        assert imported.exit_code == 0, imported.stdout[:3000]
+    run_checks(spec["checks"], db_url, "")
+
+
+def run_checks(checks: list[dict[str, Any]], db_url: str, when: str) -> None:
+    for check in checks:
         result = casewatch(*check["run"], db=db_url)
         assert result.exit_code == check.get("exit", 0), result.stderr
         problems = matches(result.json(), check["expect"])
-        assert problems == [], f"{' '.join(check['run'])}:\n" + "\n".join(problems)
+        assert problems == [], f"{' '.join(check['run'])} {when}:\n" + "\n".join(problems)

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casewatch.cases.events import CaseOpened, RiskAssessed, content_hash, level_rank
+from casewatch.cases.events import (
+    CaseClosed,
+    CaseConferenceHeld,
+    CaseOpened,
+    CaseReopened,
+    Event,
+    IdvaContactMade,
+    PartnerActionsAgreed,
+    RiskAssessed,
+    content_hash,
+    level_rank,
+)
 from casewatch.cases.validation import EventValidator, RejectedEventError, ValidEvent
 from casewatch.service.config import Config
 from tests.builders import DASH_HIGH, DASH_MEDIUM, DASH_STANDARD, assessed, ev, opened
@@ -305,11 +317,29 @@ def test_sla_instructions_need_policy_and_reason(
 
 
 @pytest.mark.parametrize(
-    "event_type", ["idva_contact_made", "case_closed", "case_reopened", "case_conference_held"]
+    ("event_type", "record", "defaults"),
+    [
+        ("idva_contact_made", IdvaContactMade, {}),
+        ("case_closed", CaseClosed, {"outcome": None}),
+        ("case_reopened", CaseReopened, {}),
+        ("case_conference_held", CaseConferenceHeld, {"agencies": ()}),
+        ("partner_actions_agreed", PartnerActionsAgreed, {"actions": ()}),
+    ],
 )
-def test_events_without_required_fields(validator: EventValidator, event_type: str) -> None:
-    """Events with only optional fields are accepted bare."""
-    accept(validator, ev(event_type, "C1", AT))
+def test_events_without_required_fields(
+    validator: EventValidator, event_type: str, record: type[Event], defaults: dict[str, Any]
+) -> None:
+    """Events with only optional fields are accepted bare, as their own record with the
+    envelope read and every optional field at its empty default, storing just the line."""
+    line = ev(event_type, "C1", AT)
+    valid = accept(validator, line)
+    event = valid.event
+    assert type(event) is record
+    assert (event.event_id, event.case_id) == (line["event_id"], "C1")
+    assert event.at == datetime(2014, 5, 6, 9, 30, tzinfo=UTC)
+    assert {name: getattr(event, name) for name in defaults} == defaults
+    assert json.loads(valid.payload) == line
+    assert (valid.derived, valid.personal) == (None, None)
 
 
 def test_content_hash_ignores_key_order(validator: EventValidator) -> None:
