@@ -55,8 +55,10 @@ from casewatch.cases.validation import (
     TOO_DEEP,
     EventValidator,
     RejectedEventError,
+    TooDeep,
     ValidEvent,
     decode_event,
+    nesting_before_parsing,
 )
 
 STAGE_BATCH: Final = 2_000
@@ -217,8 +219,13 @@ class Importer:
             problem = "the line is not valid UTF-8 text"
         except json.JSONDecodeError as exc:
             problem = _json_problem(exc)
-        except RecursionError:
+        except RecursionError:  # cannot happen past the nesting check; kept as a guard
             problem = f"the line is {TOO_DEEP}"
+        except _TooDeepLineError as exc:
+            errors[number].extend(_printable(p) for p in exc.found.problems)
+            event_id = exc.found.event_id
+            event_ids[number] = _printable(event_id) if event_id is not None else None
+            return None
         except _UnreadableLineError as exc:
             problem = str(exc)
         if problem is not None:
@@ -392,6 +399,14 @@ class _UnreadableLineError(ValueError):
     """A line Python's json would read (or choke on) that is no event, in words."""
 
 
+class _TooDeepLineError(ValueError):
+    """A line nested deeper than an event may be, refused before parsing."""
+
+    def __init__(self, found: TooDeep) -> None:
+        super().__init__("; ".join(found.problems))
+        self.found = found
+
+
 def _parse_line(raw: bytes) -> Any:
     """A line's JSON value. Refused in words: what JSON text never starts with or holds
     (a byte order mark, NUL bytes: signs of another encoding), what Python's json lets
@@ -412,6 +427,9 @@ def _parse_line(raw: bytes) -> Any:
     # The line ending is no part of the value: parsed with it, a line cut short was said
     # to fail at the newline, a column past the line's last character.
     text = text.rstrip("\r\n")
+    too_deep = nesting_before_parsing(text, "the line")
+    if too_deep is not None:
+        raise _TooDeepLineError(too_deep)
     try:
         return json.loads(text, parse_constant=_not_a_json_number, parse_float=_finite)
     except (_UnreadableLineError, json.JSONDecodeError):

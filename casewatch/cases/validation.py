@@ -8,6 +8,7 @@ file sees every problem with a line at once.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -655,6 +656,67 @@ def nesting_problems(obj: Mapping[str, Any]) -> list[str]:
         for key, value in obj.items()
         if _scan(value)[2] + 1 > MAX_NESTING
     ]
+
+
+@frozen
+class TooDeep:
+    """Text refused for its nesting before it is parsed: the problems (one per top-level
+    field nested too deeply, or one for the whole text) and the event id, when the text
+    is an object with a string `event_id`."""
+
+    problems: tuple[str, ...]
+    event_id: str | None
+
+
+# A JSON string (escapes included) or one structural character; strings are matched
+# whole, so brackets inside them are not counted.
+_JSON_TOKEN: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}:]')
+
+
+def nesting_before_parsing(text: str, whole: str) -> TooDeep | None:
+    """Refuse JSON text nested deeper than an event may be, before a parser recurses into
+    it: the same words and the same fields named whatever the depth, where a parser's
+    limit depends on the stack of the thread that runs it. `whole` names the text in the
+    problem when it is not an object ("the line", "the request body"). Text with at most
+    MAX_NESTING brackets cannot be too deep and is passed at the cost of two counts."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return None
+    depth, key, previous, top_is_object = 0, "", "", False
+    fields: list[str] = []
+    event_id = None
+    for found in _JSON_TOKEN.finditer(text):
+        piece = found.group()
+        if piece in "[{":
+            depth += 1
+            top_is_object = top_is_object or (depth == 1 and piece == "{")
+            if depth > MAX_NESTING and (not fields or fields[-1] != key):
+                fields.append(key if top_is_object else "")
+        elif piece in "]}":
+            depth -= 1
+        elif piece == ":" and depth == 1:
+            key = _json_string(previous)
+        elif piece.startswith('"') and depth == 1 and previous == ":" and key == "event_id":
+            event_id = _json_string(piece)
+        previous = piece
+    if not fields:
+        return None
+    problems = tuple(
+        dict.fromkeys(
+            f"'{_shown_key(name)}' is {TOO_DEEP}" if name else f"{whole} is {TOO_DEEP}"
+            for name in fields
+        )
+    )
+    # As the validator reports it: a string that is not blank.
+    reported = event_id if top_is_object and event_id and event_id.strip() else None
+    return TooDeep(problems, reported)
+
+
+def _json_string(token: str) -> str:
+    try:
+        value = json.loads(token)
+    except ValueError:
+        return token
+    return value if isinstance(value, str) else token
 
 
 def _shown_key(key: str) -> str:

@@ -342,11 +342,13 @@ def deep_value(depth: int, shape: str = "list") -> bytes:
 
 
 # Nesting: a field value of depth d makes a line d + 1 deep; 64 is the most an event holds.
-# Depths past ~900 fail in the JSON parser (no field known), shallower ones in the
-# validator (the field named); the region in between depends on the stack and is avoided.
+# Every depth past it is refused before parsing, naming the field, the same way whatever
+# the depth: DEEP_IN_PARSER are depths a JSON parser's own stack would not have survived,
+# DEEP_IN_VALIDATOR ones it would (the validator, given parsed values, names them too).
 DEEP_IN_VALIDATOR: Final = [64, 65, 100, 500]
 DEEP_IN_PARSER: Final = [2_000, 5_000, 50_000]
 MAX_FIELD_DEPTH: Final = 63
+PAST_THE_LIMIT: Final = {"x_deep": "nested past the limit, never parsed"}  # a Line's body
 
 
 @st.composite
@@ -388,7 +390,10 @@ def raw_line(draw: st.DrawFn, obj: dict[str, Any]) -> Line:  # noqa: PLR0911 - o
         return Line(raw, valid=False)
     depth = draw(st.sampled_from(DEEP_IN_PARSER))
     shape = draw(st.sampled_from(["list", "object"]))
-    return _placeholder(obj, "x_deep", deep_value(depth, shape), None)
+    line = _placeholder(obj, "x_deep", deep_value(depth, shape), "x_deep")
+    # Refused before parsing, like every depth past the limit: the field named (a 422 over
+    # HTTP) and the event id read from the text.
+    return evolve(line, event_id=obj.get("event_id"), body=PAST_THE_LIMIT)
 
 
 @st.composite

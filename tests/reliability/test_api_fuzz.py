@@ -132,7 +132,8 @@ _REFUSALS: list[tuple[bytes, int, str]] = [
     (b'{"type": "contact_attempted", "method": "\xff"}', 400,
      "the request body is not valid UTF-8 text"),
     (b'{"type": "contact_attempted", "method": "call", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-     400, f"the request body is {_TOO_DEEP}"),
+     422, "x"),
+    (b"[" * 3000 + b"]" * 3000, 422, "body"),
 ]  # fmt: skip
 
 
@@ -147,5 +148,9 @@ def test_each_refusal_names_its_field_or_says_why(site: Site, client: TestClient
         assert_error_shape(response, ApiRequest("", body, status, named if status == 422 else None))
         if status == 400:
             assert response.json()["detail"] == named
+        if b"[" * 99 in body:  # nesting: the same words at every depth
+            [error] = response.json()["errors"]
+            words = _TOO_DEEP if named != "body" else f"the request body is {_TOO_DEEP}"
+            assert error["error"].endswith(words), error
     assert counts(site) == counted
     assert the_case(client, headers) == before

@@ -22,7 +22,14 @@ from casewatch.cases.events import (
     content_hash,
     level_rank,
 )
-from casewatch.cases.validation import EventValidator, RejectedEventError, ValidEvent
+from casewatch.cases.validation import (
+    TOO_DEEP,
+    EventValidator,
+    RejectedEventError,
+    ValidEvent,
+    nesting_before_parsing,
+    nesting_problems,
+)
 from casewatch.service.config import Config
 from tests.builders import DASH_HIGH, DASH_MEDIUM, DASH_STANDARD, assessed, ev, opened
 
@@ -381,3 +388,50 @@ def test_professional_judgement_never_lowers_property(
         event = validator.validate(line).event
         assert isinstance(event, RiskAssessed)
         assert level_rank(event.level) == max(level_rank(computed), level_rank(judgement))
+
+
+def _deep(depth: int, shape: str) -> str:
+    if shape == "list":
+        return "[" * depth + "]" * depth
+    return '{"a":' * (depth - 1) + "{}" + "}" * (depth - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    depth=st.integers(1, 700),
+    shape=st.sampled_from(["list", "object"]),
+    decoy=st.sampled_from(["", "[" * 80, '\\"[[[' + "{" * 90, "\\\\"]),
+)
+def test_nesting_is_judged_before_parsing_as_the_validator_judges_it(
+    depth: int, shape: str, decoy: str
+) -> None:
+    """Text is refused for nesting before any parser runs exactly when the parsed event
+    would be, in the validator's own words for the same field, with the event id; brackets
+    inside strings (escaped quotes too) do not count."""
+    text = (
+        f'{{"event_id": "e-{depth}", "note": "{decoy}", "x_deep": {_deep(depth, shape)}, '
+        '"type": "incident_reported"}'
+    )
+    found = nesting_before_parsing(text, "the line")
+    parsed = nesting_problems(json.loads(text))
+    if depth <= 63:
+        assert found is None
+        assert parsed == []
+    else:
+        assert found is not None
+        assert list(found.problems) == parsed == [f"'x_deep' is {TOO_DEEP}"]
+        assert found.event_id == f"e-{depth}"
+
+
+def test_nesting_far_past_any_parsers_stack_is_refused_the_same_way() -> None:
+    """50,000 levels (no JSON parser's stack survives that) get the same words, and a
+    text that is no object is refused as a whole."""
+    text = '{"event_id": "deep", "x": ' + _deep(50_000, "list") + "}"
+    found = nesting_before_parsing(text, "the line")
+    assert found is not None
+    assert found.problems == (f"'x' is {TOO_DEEP}",)
+    assert found.event_id == "deep"
+    whole = nesting_before_parsing(_deep(3_000, "list"), "the request body")
+    assert whole is not None
+    assert whole.problems == (f"the request body is {TOO_DEEP}",)
+    assert whole.event_id is None

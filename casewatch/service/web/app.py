@@ -7,6 +7,7 @@ and stopped with the application.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -34,15 +35,17 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from casewatch import __version__
-from casewatch.cases.validation import TOO_DEEP
+from casewatch.cases.validation import TOO_DEEP, nesting_before_parsing
 from casewatch.cases.wording import case_type_words, value_words, words
 from casewatch.migrations.schema import current_revision, head_revision
 from casewatch.service.casework import (
     Casework,
     ConflictError,
+    FieldProblem,
     ForbiddenError,
     InvalidEventError,
     NotFoundError,
+    field_of,
     utc_now,
 )
 from casewatch.service.logging import get_logger
@@ -183,10 +186,17 @@ def _vocabulary(engine: JinjaTemplateEngine) -> None:
 
 class _Request(Request[Any, Any, Any]):
     """A request whose JSON body, when it cannot be decoded at all, is a 400 in words.
-    The JSON decoder reports invalid UTF-8 inside a string, and nesting deeper than the
-    stack, as Python errors the framework would answer with a 500."""
+    The JSON decoder reports invalid UTF-8 inside a string as a Python error the framework
+    would answer with a 500. Nesting past what an event may hold is refused before the
+    decoder sees it, as the 422 naming the field that an import gives in the same words:
+    whether a decoder gives up on deep nesting depends on the thread's stack."""
 
     async def json(self) -> Any:
+        body = await self.body()
+        with contextlib.suppress(UnicodeDecodeError):  # the decoder says it in words below
+            too_deep = nesting_before_parsing(body.decode("utf-8"), "the request body")
+            if too_deep is not None:
+                raise InvalidEventError([FieldProblem(field_of(p), p) for p in too_deep.problems])
         try:
             return await super().json()
         except UnicodeDecodeError:
