@@ -340,23 +340,47 @@ def audit_log(
         )
 
 
+# OpenAPI security schemes (declared in app.py) and what each operation needs: an API
+# token, or a browser session, whose unsafe requests also carry the session's CSRF token.
+BEARER_SCHEME: Final = "apiToken"
+SESSION_SCHEME: Final = "sessionCookie"
+CSRF_SCHEME: Final = "csrfToken"
+Requirement = dict[str, list[str]]
+READ_SECURITY: Final[tuple[Requirement, ...]] = ({BEARER_SCHEME: []}, {SESSION_SCHEME: []})
+WRITE_SECURITY: Final[tuple[Requirement, ...]] = (
+    {BEARER_SCHEME: []},
+    {SESSION_SCHEME: [], CSRF_SCHEME: []},
+)
+_UNSAFE: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def api_router() -> Router:
-    return Router(
-        path="/api/v1",
-        route_handlers=[
-            me,
-            list_cases,
-            open_case,
-            view_case,
-            record_event,
-            share_case,
-            alerts,
-            acknowledge,
-            sla_report,
-            audit_log,
-        ],
-        tags=["casewatch"],
-    )
+    handlers = [
+        me,
+        list_cases,
+        open_case,
+        view_case,
+        record_event,
+        share_case,
+        alerts,
+        acknowledge,
+        sla_report,
+        audit_log,
+    ]
+    for handler in handlers:  # every operation, whoever adds it, by its method
+        unsafe = handler.http_methods & _UNSAFE
+        handler.security = [dict(r) for r in (WRITE_SECURITY if unsafe else READ_SECURITY)]
+    return Router(path="/api/v1", route_handlers=handlers, tags=["casewatch"])
 
 
-__all__ = ["NUL", "NUL_REFUSED", "ErrorBody", "FieldErrorBody", "NotFoundError", "api_router"]
+__all__ = [
+    "BEARER_SCHEME",
+    "CSRF_SCHEME",
+    "NUL",
+    "NUL_REFUSED",
+    "SESSION_SCHEME",
+    "ErrorBody",
+    "FieldErrorBody",
+    "NotFoundError",
+    "api_router",
+]

@@ -26,6 +26,7 @@ from litestar.exceptions import (
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -50,13 +51,22 @@ from casewatch.service.casework import (
 )
 from casewatch.service.logging import get_logger
 from casewatch.service.runtime import Runtime
-from casewatch.service.web.api import NUL, NUL_REFUSED, ErrorBody, FieldErrorBody, api_router
+from casewatch.service.web.api import (
+    BEARER_SCHEME,
+    CSRF_SCHEME,
+    NUL,
+    NUL_REFUSED,
+    SESSION_SCHEME,
+    ErrorBody,
+    FieldErrorBody,
+    api_router,
+)
 from casewatch.service.web.headers import add_security_headers
 from casewatch.service.web.metrics import MeasuredApp, metrics, watch_pool
 from casewatch.service.web.oidc_pages import oidc_router
 from casewatch.service.web.pages import pages_router
 from casewatch.service.web.review_pages import review_router
-from casewatch.service.web.security import AnyRequest
+from casewatch.service.web.security import SESSION_COOKIE, AnyRequest
 from casewatch.service.web.state import Service, service_of
 from casewatch.service.web.two_factor_pages import two_factor_router
 from casewatch.service.web.whatif_pages import whatif_router
@@ -65,6 +75,29 @@ from casewatch.service.worker import Heartbeat
 log = get_logger("casewatch.http")
 HERE: Final = Path(__file__).parent
 SCHEDULER_GRACE: Final = 3  # scan intervals without a pass before /readyz says so
+
+
+SECURITY_SCHEMES: Final[dict[str, Any]] = {
+    BEARER_SCHEME: SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="An API token from `casewatch users token USERNAME --name …`, sent as "
+        "'Authorization: Bearer <token>'. Requests with it need no CSRF token.",
+    ),
+    SESSION_SCHEME: SecurityScheme(
+        type="apiKey",
+        name=SESSION_COOKIE,
+        security_scheme_in="cookie",
+        description="The session cookie set by signing in at /login (HttpOnly).",
+    ),
+    CSRF_SCHEME: SecurityScheme(
+        type="apiKey",
+        name="X-CSRF-Token",
+        security_scheme_in="header",
+        description="The session's CSRF token, required with the session cookie on every "
+        "POST; pages carry it in their forms' csrf_token field.",
+    ),
+}
 
 
 @frozen
@@ -162,6 +195,7 @@ def create_app(
             "Partnership. Sign in through the web pages (then send the session's CSRF token "
             "as X-CSRF-Token on POSTs) or send an API token as 'Authorization: Bearer …'.",
             render_plugins=[ScalarRenderPlugin()],
+            components=Components(security_schemes=SECURITY_SCHEMES),
         ),
         template_config=TemplateConfig(
             directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_vocabulary
