@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casewatch.cases.events import CONTACT_METHODS, MATRICES, REFERRAL_TARGETS, RISK_LEVELS
+from casewatch.cases.events import CONTACT_METHODS, REFERRAL_TARGETS, RISK_LEVELS
 from casewatch.engine.derive import derive
 from casewatch.engine.evaluators import DurableEvaluator, ReferenceEvaluator
 from casewatch.engine.rules import RuleSet, load_rule_files
@@ -25,7 +25,14 @@ pytestmark = needs_durable
 
 LONDON = ZoneInfo("Europe/London")
 POLICIES_OF = {
-    "asb": ["asb-high-risk-conference", "asb-high-risk-reduction"],
+    "asb": [
+        "asb-high-risk-conference",
+        "asb-high-risk-reduction",
+        "asb-review-acknowledgement",
+        "asb-review-decision",
+        "asb-review-meeting",
+        "asb-review-outcome",
+    ],
     "domestic_abuse": ["da-high-risk-idva-contact", "da-high-risk-marac-referral"],
 }
 FLAGS = ["repeat-victim", "community-trigger", "potential-escalation", "repeat-marac", "other"]
@@ -34,8 +41,20 @@ EVENTS = [
     "case_opened", "incident_reported", "risk_assessed", "case_conference_held",
     "partner_actions_agreed", "contact_attempted", "referral_made", "idva_contact_made",
     "sla_paused", "sla_resumed", "sla_excluded", "breach_explained", "case_closed",
-    "case_reopened",
+    "case_reopened", "case_review_requested", "applicant_informed", "threshold_decided",
+    "case_review_held",
 ]  # fmt: skip
+CASE_REVIEW = {
+    "case_review_requested",
+    "applicant_informed",
+    "threshold_decided",
+    "case_review_held",
+}
+COMPLAINT = {
+    "reported_at": "2014-02-01T10:00:00+00:00",
+    "behaviour_at": "2014-02-01T09:00:00+00:00",
+    "agency": "police",
+}
 
 
 def _choice(values: list[str] | tuple[str, ...], operator: str) -> st.SearchStrategy[Any]:
@@ -60,16 +79,8 @@ def condition(draw: st.DrawFn, fact: str) -> dict[str, Any]:
     operator = draw(st.sampled_from(spec.operators))
     if spec.kind == "level":
         value = draw(st.sampled_from([*RISK_LEVELS, NO_LEVEL]))
-    elif fact == "case_status":
-        value = draw(_choice(("open", "closed"), operator))
-    elif fact == "referral_to":
-        value = draw(_choice(REFERRAL_TARGETS, operator))
-    elif fact == "contact_method":
-        value = draw(_choice(CONTACT_METHODS, operator))
-    elif fact == "incident_category":
-        value = draw(_choice(CATEGORIES, operator))
-    elif fact == "matrix":
-        value = draw(_choice(MATRICES, operator))
+    elif spec.kind == "text":  # its choices, or (free text) the categories streams use
+        value = draw(_choice(spec.choices or tuple(CATEGORIES), operator))
     elif spec.kind == "count":
         value = draw(st.integers(0, 4))
     else:
@@ -106,6 +117,8 @@ RELEVANT = {
     "contact_attempted": ["contact_method"],
     "referral_made": ["referral_to", "previous_referral_within"],
     "risk_assessed": ["matrix", "police_incidents_12m"],
+    "applicant_informed": ["informed_stage"],
+    "threshold_decided": ["threshold_met"],
 }
 
 
@@ -184,6 +197,17 @@ STEPS: dict[str, st.SearchStrategy[tuple[str, dict[str, Any]]]] = {
     },
     "case_closed": st.just(("case_closed", {})),
     "case_reopened": st.just(("case_reopened", {})),
+    "case_review_requested": st.just(
+        ("case_review_requested", {"applicant": "victim", "complaints": [COMPLAINT]})
+    ),
+    "applicant_informed": st.builds(
+        lambda stage: ("applicant_informed", {"stage": stage}),
+        st.sampled_from(["acknowledged", "decision", "outcome"]),
+    ),
+    "threshold_decided": st.builds(
+        lambda met: ("threshold_decided", {"met": met, "reason": "r"}), st.booleans()
+    ),
+    "case_review_held": st.just(("case_review_held", {})),
 }
 
 
@@ -216,6 +240,8 @@ def test_generated_rules_over_the_whole_vocabulary_derive_identically(
         at += timedelta(minutes=gap)
         if "policy" in fields and fields["policy"] not in POLICIES_OF[case_type]:
             continue
+        if case_type != "asb" and event_type in CASE_REVIEW:
+            continue  # the importer refuses case review events on a DA case
         lines.append(ev(event_type, "C1", at.isoformat(), **fields))
     events = [validator.validate(line).event for line in lines]
     durable, reference = (
