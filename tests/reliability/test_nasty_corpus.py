@@ -52,7 +52,9 @@ MILLION: Final = 1_000_000
 KNOWN_TYPES: Final = (
     "case_opened, incident_reported, risk_assessed, case_conference_held, "
     "partner_actions_agreed, contact_attempted, referral_made, idva_contact_made, sla_paused, "
-    "sla_resumed, sla_excluded, breach_explained, case_closed, case_reopened"
+    "sla_resumed, sla_excluded, breach_explained, case_closed, case_reopened, "
+    "case_review_requested, applicant_informed, threshold_decided, case_review_held, "
+    "recommendations_made, recommendation_completed, appeal_requested, appeal_decided"
 )
 
 
