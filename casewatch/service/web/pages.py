@@ -137,6 +137,10 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
     service = service_of(request)
     username, password = data.get("username", "").strip(), data.get("password", "")
     target = _safe_next(data.get("next", "/"))
+    now = service.clock()
+    address = client_address(request)
+    if not service.runtime.config.sign_in.local_passwords:  # nobody can sign in here
+        return _passwords_off(request, username, address, now)
     if not login_form_genuine(request, data):
         return _login_page(
             request,
@@ -146,10 +150,6 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
             next=target,
             **sign_in_options(request),
         )
-    now = service.clock()
-    address = client_address(request)
-    if not service.runtime.config.sign_in.local_passwords:
-        return _passwords_off(request, username, address, now)
     with service.runtime.engine.connect() as conn, conn.begin():
         try:
             who = accounts.authenticate(conn, username, password, address, now)
