@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Create .venv and install casewatch with its development tools, at the exact versions and
 # hashes of requirements.lock (regenerate it with `make lock`). Idempotent: re-running
-# only reinstalls when pyproject.toml or requirements.lock changed. Works with Python 3.11 or later; on 3.11
-# and 3.12 it also installs durable-rules (the `durable` extra; its C core needs a C
-# compiler and does not load on 3.13), elsewhere the reference rule matcher runs.
+# only reinstalls when pyproject.toml or requirements.lock changed. Works with Python 3.11
+# or later; on 3.11 and 3.12 it also installs durable-rules (the `durable` extra; its C
+# core needs a C compiler and does not load on 3.13), elsewhere the reference matcher runs.
 #   PYTHON=/path/to/python   use that interpreter
 #   PYTHON_VERSION=3.13      find that version (on PATH or under pyenv) instead
 #   VENV=.venv-3.13          create the environment there instead of .venv
