@@ -17,7 +17,7 @@ from casewatch.cases.validation import RejectedEventError
 from casewatch.engine.derive import Derivation, derive
 from casewatch.engine.evaluators import ReferenceEvaluator, make_evaluator
 from casewatch.service.config import Config
-from tests.builders import ev, opened
+from tests.builders import ev, needs_durable, opened
 
 SECRET = b"k" * 32
 LONDON = ZoneInfo("Europe/London")
@@ -99,7 +99,7 @@ def test_incident_at_is_read_back(config: Config) -> None:
     assert event.repeat_reference_at.isoformat() == "2015-05-06T10:00:00+01:00"
 
 
-@pytest.fixture(params=["durable", "reference"])
+@pytest.fixture(params=[pytest.param("durable", marks=needs_durable), "reference"])
 def replay(request: pytest.FixtureRequest, config: Config) -> Any:
     evaluator = make_evaluator(request.param, config.rules)
 
