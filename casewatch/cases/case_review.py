@@ -31,6 +31,7 @@ from casewatch.cases.events import (
     RecommendationsMade,
     ThresholdDecided,
 )
+from casewatch.cases.problems import Problem
 
 STATUTORY_THRESHOLD: Final = 3  # s.104(4): "at least three", or fewer if the procedures say
 COMPLAINT_WITHIN_MONTHS: Final = 1
@@ -132,7 +133,7 @@ class ReviewEvent:
     line: int | None
 
 
-Problem = tuple[int, str, str]  # (line, event id, what is wrong)
+LineProblem = tuple[int, str, Problem]  # (line, event id, what is wrong and where)
 
 
 def review_problems(
@@ -142,7 +143,7 @@ def review_problems(
     settings: CaseReviewSettings,
     *,
     application_refused: bool = False,
-) -> list[Problem]:
+) -> list[LineProblem]:
     """What is wrong with the new case review events of one case, given all of its case
     review events (old and new) in effect order. With `application_refused` (an
     application line of the same file was itself refused) a decision is not also refused
@@ -154,13 +155,16 @@ def review_problems(
             (
                 item.line,
                 item.event.event_id,
-                f"case '{case_id}' is a domestic abuse case: the ASB case review "
-                f"({item.event.TYPE}) applies to ASB cases only",
+                Problem(
+                    "case_id",
+                    f"case '{case_id}' is a domestic abuse case: the ASB case review "
+                    f"({item.event.TYPE}) applies to ASB cases only",
+                ),
             )
             for item in new
             if item.line is not None
         ]
-    problems: list[Problem] = []
+    problems: list[LineProblem] = []
     problems += _decisions(case_id, ordered, settings, application_refused=application_refused)
     problems += _recommendation_ids(case_id, ordered)
     return problems
@@ -172,8 +176,8 @@ def _decisions(
     settings: CaseReviewSettings,
     *,
     application_refused: bool,
-) -> list[Problem]:
-    problems: list[Problem] = []
+) -> list[LineProblem]:
+    problems: list[LineProblem] = []
     request: CaseReviewRequested | None = None
     for item in ordered:
         event = item.event
@@ -188,8 +192,11 @@ def _decisions(
                 (
                     item.line,
                     event.event_id,
-                    f"a threshold decision needs an application first: case '{case_id}' has "
-                    "no case_review_requested at or before this decision",
+                    Problem(
+                        "at",
+                        f"a threshold decision needs an application first: case '{case_id}' "
+                        "has no case_review_requested at or before this decision",
+                    ),
                 )
             )
             continue
@@ -204,16 +211,19 @@ def _decisions(
                 (
                     item.line,
                     event.event_id,
-                    f"the threshold is met, so the decision must be 'met': application "
-                    f"'{request.event_id}' has {len(counted)} qualifying complaints "
-                    f"(the threshold is {settings.threshold}): {named}",
+                    Problem(
+                        "met",
+                        f"the threshold is met, so the decision must be 'met': application "
+                        f"'{request.event_id}' has {len(counted)} qualifying complaints "
+                        f"(the threshold is {settings.threshold}): {named}",
+                    ),
                 )
             )
     return problems
 
 
-def _recommendation_ids(case_id: str, ordered: Sequence[ReviewEvent]) -> list[Problem]:
-    problems: list[Problem] = []
+def _recommendation_ids(case_id: str, ordered: Sequence[ReviewEvent]) -> list[LineProblem]:
+    problems: list[LineProblem] = []
     made: dict[str, str] = {}  # recommendation id -> the event that made it
     for item in ordered:
         event = item.event
@@ -228,8 +238,12 @@ def _recommendation_ids(case_id: str, ordered: Sequence[ReviewEvent]) -> list[Pr
                     (
                         item.line,
                         event.event_id,
-                        f"recommendation id '{recommendation.id}' is already used on case "
-                        f"'{case_id}' (by event '{first}'); give each recommendation its own id",
+                        Problem(
+                            "recommendations",
+                            f"recommendation id '{recommendation.id}' is already used on case "
+                            f"'{case_id}' (by event '{first}'); give each recommendation its "
+                            "own id",
+                        ),
                     )
                 )
     for item in ordered:
@@ -243,9 +257,12 @@ def _recommendation_ids(case_id: str, ordered: Sequence[ReviewEvent]) -> list[Pr
                 (
                     item.line,
                     event.event_id,
-                    f"case '{case_id}' has no recommendation '{event.recommendation_id}' "
-                    "(recommendation_completed must name the id of a recommendation made "
-                    "on this case)",
+                    Problem(
+                        "id",
+                        f"case '{case_id}' has no recommendation '{event.recommendation_id}' "
+                        "(recommendation_completed must name the id of a recommendation made "
+                        "on this case)",
+                    ),
                 )
             )
     return problems

@@ -42,6 +42,7 @@ from sqlalchemy.orm import aliased
 from casewatch.cases.case_review import CaseReviewSettings, ReviewEvent, review_problems
 from casewatch.cases.db import UTCDateTime, is_sqlite
 from casewatch.cases.events import CASE_REVIEW_TYPES, CASE_TYPE_NAMES
+from casewatch.cases.problems import Problem, sentences
 from casewatch.cases.store import (
     CaseHistory,
     Projector,
@@ -98,7 +99,7 @@ class LineError:
     line: int
     event_id: str | None
     error: str  # every problem of the line, in one sentence for the JSON summary
-    problems: tuple[str, ...] = ()  # the same, one by one (the HTTP API names each field)
+    problems: tuple[Problem, ...] = ()  # the same, one by one, each naming its field
 
 
 @frozen
@@ -155,7 +156,7 @@ class Importer:
             # Victim references become link keys under this deployment's secret.
             self.validator = self.validator.with_link_secret(victim_link_secret(conn))
             staging.create(conn)
-            errors: dict[int, list[str]] = defaultdict(list)
+            errors: dict[int, list[Problem]] = defaultdict(list)
             event_ids: dict[int, str | None] = {}
             read = self._stage(conn, lines, errors, event_ids)
             self._check_across_lines(conn, errors, event_ids)
@@ -179,7 +180,7 @@ class Importer:
         self,
         conn: Connection,
         lines: Iterable[bytes],
-        errors: dict[int, list[str]],
+        errors: dict[int, list[Problem]],
         event_ids: dict[int, str | None],
     ) -> int:
         read = 0
@@ -209,7 +210,7 @@ class Importer:
         self,
         number: int,
         raw: bytes,
-        errors: dict[int, list[str]],
+        errors: dict[int, list[Problem]],
         event_ids: dict[int, str | None],
     ) -> dict[str, Any] | None:
         problem = None
@@ -222,14 +223,16 @@ class Importer:
         except RecursionError:  # cannot happen past the nesting check; kept as a guard
             problem = f"the line is {TOO_DEEP}"
         except _TooDeepLineError as exc:
-            errors[number].extend(_printable(p) for p in exc.found.problems)
+            errors[number].extend(
+                Problem(_printable(p.path), _printable(p.words)) for p in exc.found.problems
+            )
             event_id = exc.found.event_id
             event_ids[number] = _printable(event_id) if event_id is not None else None
             return None
         except _UnreadableLineError as exc:
             problem = str(exc)
         if problem is not None:
-            errors[number].append(problem)
+            errors[number].append(Problem("", problem))
             event_ids[number] = None
             return None
         try:
@@ -237,7 +240,9 @@ class Importer:
         except RejectedEventError as rejection:
             # The words may quote the line's text, which may hold a lone surrogate: shown
             # as the escape it was written as, so the summary can still be printed.
-            errors[number].extend(_printable(p) for p in rejection.problems)
+            errors[number].extend(
+                Problem(_printable(p.path), _printable(p.words)) for p in rejection.problems
+            )
             event_id = rejection.event_id
             event_ids[number] = _printable(event_id) if event_id is not None else None
             return _partial_row(number, obj)
@@ -246,7 +251,7 @@ class Importer:
     # -- checks that need the whole file and the database -----------------------------
 
     def _check_across_lines(
-        self, conn: Connection, errors: dict[int, list[str]], event_ids: dict[int, str | None]
+        self, conn: Connection, errors: dict[int, list[Problem]], event_ids: dict[int, str | None]
     ) -> None:
         """Run the set-based checks in order: repeated ids first, because they mark the
         duplicates the opening checks must ignore."""
@@ -259,8 +264,8 @@ class Importer:
             lambda: _case_review_problems(conn, self.validator.case_review),
         ]
         for check in checks:
-            for line, event_id, message in check():
-                errors[line].append(message)
+            for line, event_id, problem in check():
+                errors[line].append(problem)
                 event_ids.setdefault(line, event_id)
 
     # -- apply ------------------------------------------------------------------------
@@ -403,7 +408,7 @@ class _TooDeepLineError(ValueError):
     """A line nested deeper than an event may be, refused before parsing."""
 
     def __init__(self, found: TooDeep) -> None:
-        super().__init__("; ".join(found.problems))
+        super().__init__(sentences(found.problems))
         self.found = found
 
 
@@ -459,7 +464,7 @@ def _printable(text: str) -> str:
 
 # -- the cross-line checks: each returns (line, event id, problem) for every rejection ---
 
-Rejection = tuple[int, str | None, str]
+Rejection = tuple[int, str | None, Problem]
 
 
 def _ids_already_imported(conn: Connection) -> list[Rejection]:
@@ -475,8 +480,11 @@ def _ids_already_imported(conn: Connection) -> list[Rejection]:
         (
             line,
             event_id,
-            f"event_id '{event_id}' was imported before with different content; "
-            "an accepted event cannot be changed — record a new event instead",
+            Problem(
+                "event_id",
+                f"event_id '{event_id}' was imported before with different content; "
+                "an accepted event cannot be changed — record a new event instead",
+            ),
         )
         for line, event_id, same in imported
         if not same
@@ -505,7 +513,11 @@ def _ids_repeated_in_file(conn: Connection) -> list[Rejection]:
         (
             line,
             event_id,
-            f"event_id '{event_id}' is already used on line {first_line} with different content",
+            Problem(
+                "event_id",
+                f"event_id '{event_id}' is already used on line {first_line} "
+                "with different content",
+            ),
         )
         for line, event_id, first_line, same in repeats
         if not same
@@ -531,8 +543,11 @@ def _cases_never_opened(conn: Connection) -> list[Rejection]:
         (
             line,
             event_id,
-            f"case '{case_id}' is not open: no case_opened for it in this file "
-            "or in an earlier import",
+            Problem(
+                "case_id",
+                f"case '{case_id}' is not open: no case_opened for it in this file "
+                "or in an earlier import",
+            ),
         )
         for line, event_id, case_id in rows
     ]
@@ -553,8 +568,11 @@ def _cases_opened_twice(conn: Connection) -> list[Rejection]:
         (
             line,
             event_id,
-            f"case '{case_id}' already exists (opened by an earlier import); "
-            "use case_reopened to reopen a closed case",
+            Problem(
+                "case_id",
+                f"case '{case_id}' already exists (opened by an earlier import); "
+                "use case_reopened to reopen a closed case",
+            ),
         )
         for line, event_id, case_id in existing
     ]
@@ -574,7 +592,11 @@ def _cases_opened_twice(conn: Connection) -> list[Rejection]:
         .group_by(s.line, s.event_id, s.case_id)
     )
     rejections += [
-        (line, event_id, f"case '{case_id}' is already opened on line {earlier_line}")
+        (
+            line,
+            event_id,
+            Problem("case_id", f"case '{case_id}' is already opened on line {earlier_line}"),
+        )
         for line, event_id, case_id, earlier_line in in_file
     ]
     return rejections
@@ -605,8 +627,11 @@ def _policies_of_another_case_type(
         (
             line,
             event_id,
-            f"policy '{policy}' does not apply to case '{case_id}', which is "
-            f"{CASE_TYPE_NAMES.get(case_type, case_type)} case",
+            Problem(
+                "policy",
+                f"policy '{policy}' does not apply to case '{case_id}', which is "
+                f"{CASE_TYPE_NAMES.get(case_type, case_type)} case",
+            ),
         )
         for line, event_id, policy, case_id, case_type in rows
         if case_type is not None and case_type not in policies.get(policy, frozenset())
@@ -745,22 +770,30 @@ def _partial_row(number: int, obj: Any) -> dict[str, Any] | None:
 
 
 def _rejection(
-    read: int, duplicates: int, errors: dict[int, list[str]], event_ids: dict[int, str | None]
+    read: int, duplicates: int, errors: dict[int, list[Problem]], event_ids: dict[int, str | None]
 ) -> ImportSummary:
     ordered = []
     for line in sorted(errors):
-        problems = tuple(dict.fromkeys(errors[line]))
+        problems = _said_once(errors[line])
         ordered.append(
             LineError(
                 line=line,
                 event_id=event_ids.get(line),
-                error="; ".join(problems),
+                error=sentences(problems),
                 problems=problems,
             )
         )
     return ImportSummary(
         read=read, applied=0, duplicates=duplicates, rejected=len(ordered), errors=ordered
     )
+
+
+def _said_once(problems: Sequence[Problem]) -> tuple[Problem, ...]:
+    """Each sentence once, where it was first said (two checks may say the same)."""
+    first: dict[str, Problem] = {}
+    for problem in problems:
+        first.setdefault(problem.words, problem)
+    return tuple(first.values())
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:

@@ -15,26 +15,42 @@ import hmac
 from collections.abc import Mapping
 from typing import Any, Final
 
+from casewatch.cases.problems import Problem
+
 REFERENCE_FIELD: Final = "reference"
+REFERENCE_PATH: Final = "victim.reference"
 MAX_REFERENCE_LENGTH: Final = 64
 
 
-def victim_reference(victim: Mapping[str, Any] | None, problems: list[str]) -> str | None:
+def victim_reference(victim: Mapping[str, Any] | None, problems: list[Problem]) -> str | None:
     """The victim's reference if one is given and usable; a problem (never quoting the
     reference, which is personal data) if it is not."""
     if victim is None or REFERENCE_FIELD not in victim:
         return None
     value = victim[REFERENCE_FIELD]
     if not isinstance(value, str) or not value.strip():
-        problems.append("'victim.reference' must be non-empty text (the partnership's reference)")
+        problems.append(
+            Problem(
+                REFERENCE_PATH,
+                "'victim.reference' must be non-empty text (the partnership's reference)",
+            )
+        )
         return None
     if len(value) > MAX_REFERENCE_LENGTH:
-        problems.append(f"'victim.reference' is longer than {MAX_REFERENCE_LENGTH} characters")
+        problems.append(
+            Problem(
+                REFERENCE_PATH,
+                f"'victim.reference' is longer than {MAX_REFERENCE_LENGTH} characters",
+            )
+        )
         return None
     if not value.isprintable():
         problems.append(
-            "'victim.reference' holds a character that cannot be printed "
-            "(a tab, a line break or a control character)"
+            Problem(
+                REFERENCE_PATH,
+                "'victim.reference' holds a character that cannot be printed "
+                "(a tab, a line break or a control character)",
+            )
         )
         return None
     return value

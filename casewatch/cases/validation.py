@@ -50,6 +50,7 @@ from casewatch.cases.events import (
 )
 from casewatch.cases.linking import victim_link, victim_reference
 from casewatch.cases.matrices import AnswersError, Matrices
+from casewatch.cases.problems import Problem, sentences
 
 ENVELOPE: Final = ("event_id", "type", "case_id", "at")
 PERSONAL_FIELD: Final = "victim"
@@ -64,10 +65,11 @@ TOO_DEEP: Final = (
 
 
 class RejectedEventError(ValueError):
-    """An event that cannot be accepted; `problems` are written for caseworkers."""
+    """An event that cannot be accepted; each problem names its field and says what is
+    wrong in a caseworker's words."""
 
-    def __init__(self, problems: list[str], event_id: str | None) -> None:
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: list[Problem], event_id: str | None) -> None:
+        super().__init__(sentences(problems))
         self.problems = problems
         self.event_id = event_id
 
@@ -96,7 +98,11 @@ class _Fields:
 
     def __init__(self, obj: Mapping[str, Any]) -> None:
         self.obj = obj
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
+
+    def add(self, name: str, words: str) -> None:
+        """A problem of field `name` ("" for the object as a whole)."""
+        self.problems.append(Problem(name, words))
 
     def present(self, name: str) -> bool:
         return name in self.obj and self.obj[name] is not None
@@ -105,16 +111,14 @@ class _Fields:
         if not self.present(name):
             if required:
                 expected = f" (one of {_quoted(choices)})" if choices else ""
-                self.problems.append(f"'{name}' is missing{expected}")
+                self.add(name, f"'{name}' is missing{expected}")
             return None
         value = self.obj[name]
         if not isinstance(value, str) or not value.strip():
-            self.problems.append(f"'{name}' must be non-empty text")
+            self.add(name, f"'{name}' must be non-empty text")
             return None
         if choices and value not in choices:
-            self.problems.append(
-                f"'{name}' must be one of {_quoted(choices)}, not '{_short(value)}'"
-            )
+            self.add(name, f"'{name}' must be one of {_quoted(choices)}, not '{_short(value)}'")
             return None
         return value
 
@@ -123,7 +127,7 @@ class _Fields:
             return None
         value = self.obj[name]
         if not isinstance(value, bool):
-            self.problems.append(f"'{name}' must be true or false")
+            self.add(name, f"'{name}' must be true or false")
             return None
         return value
 
@@ -132,7 +136,7 @@ class _Fields:
             return None
         value = self.obj[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.problems.append(f"'{name}' must be a whole number, 0 or more")
+            self.add(name, f"'{name}' must be a whole number, 0 or more")
             return None
         return value
 
@@ -141,7 +145,7 @@ class _Fields:
             return ()
         value = self.obj[name]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.problems.append(f"'{name}' must be a list of text values")
+            self.add(name, f"'{name}' must be a list of text values")
             return ()
         return tuple(value)
 
@@ -150,7 +154,7 @@ class _Fields:
             return None
         value = self.obj[name]
         if not isinstance(value, dict):
-            self.problems.append(f"'{name}' must be an object")
+            self.add(name, f"'{name}' must be an object")
             return None
         return value
 
@@ -180,7 +184,7 @@ class EventValidator:
 
     def validate(self, obj: Any) -> ValidEvent:
         if not isinstance(obj, dict):
-            raise RejectedEventError(["each line must be a JSON object ({...})"], None)
+            raise RejectedEventError([Problem("", "each line must be a JSON object ({...})")], None)
         fields = _Fields(obj)
         fields.problems.extend(_unstorable_text(obj))
         raw_id = obj.get("event_id")
@@ -189,8 +193,10 @@ class EventValidator:
         self._check_identifier(fields, "case_id")
         event_type = fields.text("type", required=True)
         if event_type is not None and event_type not in EVENT_TYPES:
-            fields.problems.append(
-                f"unknown event type '{_short(event_type)}' (known types: {', '.join(EVENT_TYPES)})"
+            fields.add(
+                "type",
+                f"unknown event type '{_short(event_type)}' "
+                f"(known types: {', '.join(EVENT_TYPES)})",
             )
             event_type = None
         at_problem = self._check_time(obj)
@@ -218,18 +224,23 @@ class EventValidator:
     def _check_identifier(fields: _Fields, name: str) -> None:
         value = fields.text(name, required=True)
         if value is not None and len(value) > _MAX_ID_LENGTH:
-            fields.problems.append(f"'{name}' is longer than {_MAX_ID_LENGTH} characters")
+            fields.add(name, f"'{name}' is longer than {_MAX_ID_LENGTH} characters")
 
     @staticmethod
-    def _check_time(obj: Mapping[str, Any], name: str = "at") -> str | None:
+    def _check_time(obj: Mapping[str, Any], name: str = "at") -> Problem | None:
         if obj.get(name) is None:
-            return f"'{name}' is missing (a timestamp with offset, e.g. 2014-05-06T10:30:00+01:00)"
+            return Problem(
+                name,
+                f"'{name}' is missing (a timestamp with offset, e.g. 2014-05-06T10:30:00+01:00)",
+            )
         try:
             at = parse_event_time(obj[name])
         except TimestampError as exc:
-            return f"'{name}' {exc}"
+            return Problem(name, f"'{name}' {exc}")
         if not within_supported_years(at):
-            return f"'{name}' must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
+            return Problem(
+                name, f"'{name}' must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
+            )
         return None
 
     def _case_opened(self, fields: _Fields) -> dict[str, Any] | None:
@@ -237,7 +248,7 @@ class EventValidator:
         for name in ("team", "caseworker"):
             value = fields.text(name, required=False)
             if value is not None and len(value) > _MAX_NAME_LENGTH:
-                fields.problems.append(f"'{name}' is longer than {_MAX_NAME_LENGTH} characters")
+                fields.add(name, f"'{name}' is longer than {_MAX_NAME_LENGTH} characters")
         fields.text_list("tags")
         victim = fields.mapping(PERSONAL_FIELD)
         reference = victim_reference(victim, fields.problems)
@@ -255,7 +266,7 @@ class EventValidator:
         matrix = fields.text("matrix", required=True, choices=MATRICES)
         has_level, has_answers = fields.present("level"), fields.present("answers")
         if has_level == has_answers:
-            fields.problems.append("give exactly one of 'level' or 'answers'")
+            fields.add("answers", "give exactly one of 'level' or 'answers'")
             return None
         level = fields.text("level", required=False, choices=RISK_LEVELS)
         police = fields.count("police_incidents_12m")
@@ -265,13 +276,14 @@ class EventValidator:
         try:
             assessment = self._assess(fields.obj.get("answers"), level, matrix, police)
         except AnswersError as exc:
-            fields.problems.append(str(exc))
+            fields.add("answers", str(exc))
             return None
         if judgement is not None:
             if level_rank(judgement) < level_rank(assessment.level):
-                fields.problems.append(
+                fields.add(
+                    "professional_judgement",
                     "professional judgement can raise a risk level but never lower it: "
-                    f"the assessment gives '{assessment.level}', the judgement says '{judgement}'"
+                    f"the assessment gives '{assessment.level}', the judgement says '{judgement}'",
                 )
                 return None
             if level_rank(judgement) > level_rank(assessment.level):
@@ -313,7 +325,9 @@ class EventValidator:
         inner = _Fields(judgement)
         level = inner.text("level", required=True, choices=RISK_LEVELS)
         inner.text("reason", required=True)
-        fields.problems.extend(f"professional_judgement: {p}" for p in inner.problems)
+        fields.problems.extend(
+            p.within("professional_judgement", "professional_judgement") for p in inner.problems
+        )
         return level if not inner.problems else None
 
     def _conference(self, fields: _Fields) -> None:
@@ -324,19 +338,22 @@ class EventValidator:
             return
         actions = fields.obj["actions"]
         if not isinstance(actions, list):
-            fields.problems.append("'actions' must be a list of {agency, action, due}")
+            fields.add("actions", "'actions' must be a list of {agency, action, due}")
             return
         for index, action in enumerate(actions, start=1):
             if not isinstance(action, dict):
-                fields.problems.append(
-                    f"actions[{index}] must be an object {{agency, action, due}}"
+                fields.add(
+                    f"actions[{index - 1}]",
+                    f"actions[{index}] must be an object {{agency, action, due}}",
                 )
                 continue
             inner = _Fields(action)
             inner.text("agency", required=True)
             inner.text("action", required=True)
             inner.text("due", required=False)
-            fields.problems.extend(f"actions[{index}]: {p}" for p in inner.problems)
+            fields.problems.extend(
+                p.within(f"actions[{index - 1}]", f"actions[{index}]") for p in inner.problems
+            )
 
     def _contact(self, fields: _Fields) -> None:
         fields.text("method", required=True, choices=CONTACT_METHODS)
@@ -351,9 +368,10 @@ class EventValidator:
                 and self._check_time(fields.obj) is None
                 and parse_event_time(fields.obj["incident_at"]) > parse_event_time(fields.obj["at"])
             ):
-                problem = (
+                problem = Problem(
+                    "incident_at",
                     "'incident_at' (the incident that prompted the referral) cannot be "
-                    "after the referral's 'at'"
+                    "after the referral's 'at'",
                 )
             if problem is not None:
                 fields.problems.append(problem)
@@ -362,8 +380,9 @@ class EventValidator:
         policy = fields.text("policy", required=True)
         fields.text("reason", required=True)
         if policy is not None and policy not in self.policies:
-            fields.problems.append(
-                f"unknown policy '{_short(policy)}' (policies: {', '.join(self.policies)})"
+            fields.add(
+                "policy",
+                f"unknown policy '{_short(policy)}' (policies: {', '.join(self.policies)})",
             )
 
     def _closed(self, fields: _Fields) -> None:
@@ -379,12 +398,14 @@ class EventValidator:
         complaints = fields.obj.get("complaints")
         shape = "{reported_at, behaviour_at, agency, [incident]}"
         if not isinstance(complaints, list) or not complaints:
-            fields.problems.append(f"'complaints' must be a non-empty list of {shape}")
+            fields.add("complaints", f"'complaints' must be a non-empty list of {shape}")
             return
         requested_at = _time_or_none(fields.obj.get("at"))
         for index, complaint in enumerate(complaints, start=1):
             if not isinstance(complaint, dict):
-                fields.problems.append(f"complaints[{index}] must be an object {shape}")
+                fields.add(
+                    f"complaints[{index - 1}]", f"complaints[{index}] must be an object {shape}"
+                )
                 continue
             inner = _Fields(complaint)
             inner.text("agency", required=True)
@@ -392,11 +413,14 @@ class EventValidator:
             for name in ("reported_at", "behaviour_at"):
                 moment = _timestamp_field(inner, name)
                 if moment is not None and requested_at is not None and moment > requested_at:
-                    inner.problems.append(
+                    inner.add(
+                        name,
                         f"'{name}' {complaint[name]} is after the application "
-                        f"('at' {fields.obj['at']}): a complaint relied on must come before it"
+                        f"('at' {fields.obj['at']}): a complaint relied on must come before it",
                     )
-            fields.problems.extend(f"complaints[{index}]: {p}" for p in inner.problems)
+            fields.problems.extend(
+                p.within(f"complaints[{index - 1}]", f"complaints[{index}]") for p in inner.problems
+            )
 
     def _informed(self, fields: _Fields) -> None:
         fields.text("stage", required=True, choices=INFORMED_STAGES)
@@ -409,12 +433,17 @@ class EventValidator:
         shape = "{id, agency, action, due}"
         recommendations = fields.obj.get("recommendations")
         if not isinstance(recommendations, list):
-            fields.problems.append(f"'recommendations' must be a list (it may be empty) of {shape}")
+            fields.add(
+                "recommendations", f"'recommendations' must be a list (it may be empty) of {shape}"
+            )
             return
         seen: dict[str, int] = {}
         for index, recommendation in enumerate(recommendations, start=1):
             if not isinstance(recommendation, dict):
-                fields.problems.append(f"recommendations[{index}] must be an object {shape}")
+                fields.add(
+                    f"recommendations[{index - 1}]",
+                    f"recommendations[{index}] must be an object {shape}",
+                )
                 continue
             inner = _Fields(recommendation)
             rec_id = inner.text("id", required=True)
@@ -422,14 +451,18 @@ class EventValidator:
             inner.text("action", required=True)
             due = inner.text("due", required=True)
             if due is not None and _date_or_none(due) is None:
-                inner.problems.append(f"'due' must be a date (YYYY-MM-DD), not '{_short(due)}'")
+                inner.add("due", f"'due' must be a date (YYYY-MM-DD), not '{_short(due)}'")
             if rec_id is not None:
                 if rec_id in seen:
-                    inner.problems.append(
-                        f"id '{_short(rec_id)}' is already used by recommendations[{seen[rec_id]}]"
+                    inner.add(
+                        "id",
+                        f"id '{_short(rec_id)}' is already used by recommendations[{seen[rec_id]}]",
                     )
                 seen.setdefault(rec_id, index)
-            fields.problems.extend(f"recommendations[{index}]: {p}" for p in inner.problems)
+            fields.problems.extend(
+                p.within(f"recommendations[{index - 1}]", f"recommendations[{index}]")
+                for p in inner.problems
+            )
 
     def _completed(self, fields: _Fields) -> None:
         fields.text("id", required=True)
@@ -585,7 +618,7 @@ def _decode_review(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def _required_flag(fields: _Fields, name: str) -> None:
     if not fields.present(name):
-        fields.problems.append(f"'{name}' is missing (true or false)")
+        fields.add(name, f"'{name}' is missing (true or false)")
     else:
         fields.flag(name)
 
@@ -601,19 +634,17 @@ def _time_or_none(value: Any) -> datetime | None:
 def _timestamp_field(fields: _Fields, name: str) -> datetime | None:
     """A timestamp field other than `at`, held to the same rules as `at`."""
     if not fields.present(name):
-        fields.problems.append(
-            f"'{name}' is missing (a timestamp with offset, e.g. 2014-05-06T10:30:00+01:00)"
+        fields.add(
+            name, f"'{name}' is missing (a timestamp with offset, e.g. 2014-05-06T10:30:00+01:00)"
         )
         return None
     try:
         moment = parse_event_time(fields.obj[name])
     except TimestampError as exc:
-        fields.problems.append(f"'{name}' {exc}")
+        fields.add(name, f"'{name}' {exc}")
         return None
     if not within_supported_years(moment):
-        fields.problems.append(
-            f"'{name}' must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
-        )
+        fields.add(name, f"'{name}' must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
         return None
     return moment
 
@@ -625,7 +656,7 @@ def _date_or_none(text: str) -> date | None:
         return None
 
 
-def _unstorable_text(obj: Mapping[str, Any]) -> list[str]:
+def _unstorable_text(obj: Mapping[str, Any]) -> list[Problem]:
     """What JSON allows but no caseworker means and the database cannot store, named by
     its top-level field: the NUL character (PostgreSQL refuses it), half a UTF-16
     surrogate pair (no character at all: it cannot be written as UTF-8), and nesting so
@@ -633,26 +664,31 @@ def _unstorable_text(obj: Mapping[str, Any]) -> list[str]:
     problems = []
     for key, value in obj.items():
         nul, surrogate, depth = _scan(value)
-        shown = _shown_key(key)
+        shown, path = _shown_key(key), _key_path(key)
         if nul or _NUL in key:
             problems.append(
-                f"'{shown}' contains the NUL character (U+0000), which cannot be stored"
+                Problem(
+                    path, f"'{shown}' contains the NUL character (U+0000), which cannot be stored"
+                )
             )
         if surrogate or _has_surrogate(key):
             problems.append(
-                f"'{shown}' contains half of a UTF-16 surrogate pair (a lone \\uD800-\\uDFFF "
-                "escape), which is not a character and cannot be stored"
+                Problem(
+                    path,
+                    f"'{shown}' contains half of a UTF-16 surrogate pair (a lone \\uD800-\\uDFFF "
+                    "escape), which is not a character and cannot be stored",
+                )
             )
         if depth + 1 > MAX_NESTING:
-            problems.append(f"'{shown}' is {TOO_DEEP}")
+            problems.append(Problem(path, f"'{shown}' is {TOO_DEEP}"))
     return problems
 
 
-def nesting_problems(obj: Mapping[str, Any]) -> list[str]:
+def nesting_problems(obj: Mapping[str, Any]) -> list[Problem]:
     """The fields of an event nested deeper than an event may be, found without recursion
     (the HTTP service checks this before it serialises a body)."""
     return [
-        f"'{_shown_key(key)}' is {TOO_DEEP}"
+        Problem(_key_path(key), f"'{_shown_key(key)}' is {TOO_DEEP}")
         for key, value in obj.items()
         if _scan(value)[2] + 1 > MAX_NESTING
     ]
@@ -664,7 +700,7 @@ class TooDeep:
     field nested too deeply, or one for the whole text) and the event id, when the text
     is an object with a string `event_id`."""
 
-    problems: tuple[str, ...]
+    problems: tuple[Problem, ...]
     event_id: str | None
 
 
@@ -702,7 +738,9 @@ def nesting_before_parsing(text: str, whole: str) -> TooDeep | None:
         return None
     problems = tuple(
         dict.fromkeys(
-            f"'{_shown_key(name)}' is {TOO_DEEP}" if name else f"{whole} is {TOO_DEEP}"
+            Problem(_key_path(name), f"'{_shown_key(name)}' is {TOO_DEEP}")
+            if name
+            else Problem("", f"{whole} is {TOO_DEEP}")
             for name in fields
         )
     )
@@ -721,6 +759,13 @@ def _json_string(token: str) -> str:
 
 def _shown_key(key: str) -> str:
     return key.replace(_NUL, r"\0")
+
+
+def _key_path(key: str) -> str:
+    """A top-level key as a field path: printable (a lone surrogate as its escape), and
+    the event as a whole ("") when nothing of it would show."""
+    shown = _shown_key(key).encode("utf-8", "backslashreplace").decode("utf-8")
+    return shown if shown.strip() else ""
 
 
 def _has_surrogate(text: str) -> bool:

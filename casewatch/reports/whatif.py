@@ -23,6 +23,7 @@ from sqlalchemy import Connection, and_, select
 
 from casewatch.cases.events import Event, RiskAssessed, SlaEvent
 from casewatch.cases.matrices import Matrices
+from casewatch.cases.problems import sentences
 from casewatch.cases.store import Decoder, load_histories
 from casewatch.cases.tables import EventRow
 from casewatch.cases.validation import EventValidator, RejectedEventError, decode_event
@@ -195,7 +196,7 @@ def rescoring_decoder(proposal: Proposal) -> Decoder:
                 raise ProposalRefusedError(
                     [
                         f"event {payload['event_id']} (case {payload['case_id']}) could not "
-                        f"have been imported under the proposal: {'; '.join(exc.problems)}"
+                        f"have been imported under the proposal: {sentences(exc.problems)}"
                     ]
                 ) from None
         return decode_event(payload, derived)

@@ -9,7 +9,6 @@ exactly as a line of a file would be.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from casewatch.cases.clock import local_iso
 from casewatch.cases.db import upsert_insert
 from casewatch.cases.importing import Importer, ImportSummary
+from casewatch.cases.problems import Problem
 from casewatch.cases.store import (
     ConcurrentUpdateError,
     linked_cases,
@@ -68,16 +68,19 @@ class ConflictError(RuntimeError):
     """The case kept changing under the request; trying again will work."""
 
 
-@frozen
-class FieldProblem:
-    field: str
-    error: str
+WHOLE_EVENT: Final = "body"  # the field named by a problem of the event as a whole
 
 
 class InvalidEventError(ValueError):
-    def __init__(self, problems: Sequence[FieldProblem]) -> None:
-        super().__init__("; ".join(f"{p.field}: {p.error}" for p in problems))
+    """An event refused, with the validator's problems (each names its field path)."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
+        super().__init__("; ".join(f"{field}: {words}" for field, words in self.fields()))
+
+    def fields(self) -> list[tuple[str, str]]:
+        """(field path, words) of each problem, as the API and the pages show them."""
+        return [(p.path or WHOLE_EVENT, p.words) for p in self.problems]
 
 
 @frozen
@@ -250,10 +253,10 @@ class Casework:
             event.pop("caseworker")
         team = event.get("team")
         if not isinstance(team, str) or not team.strip():
-            raise InvalidEventError([FieldProblem("team", "'team' must be non-empty text")])
+            raise InvalidEventError([Problem("team", "'team' must be non-empty text")])
         if not can_open_case_in(who, team):
             raise InvalidEventError(
-                [FieldProblem("team", f"you can open cases only in your teams: {_teams(who)}")]
+                [Problem("team", f"you can open cases only in your teams: {_teams(who)}")]
             )
         case_id = str(event["case_id"])
         self._apply(who, event, "case.open", address)
@@ -269,13 +272,11 @@ class Casework:
         event = dict(body)
         if event.get("case_id", case_id) != case_id:
             raise InvalidEventError(
-                [FieldProblem("case_id", f"'case_id' must be '{case_id}', the case in the path")]
+                [Problem("case_id", f"'case_id' must be '{case_id}', the case in the path")]
             )
         event["case_id"] = case_id
         if event.get("type") == "case_opened":
-            raise InvalidEventError(
-                [FieldProblem("type", "a case is opened with POST /api/v1/cases")]
-            )
+            raise InvalidEventError([Problem("type", "a case is opened with POST /api/v1/cases")])
         self._apply(who, event, "event.record", address)
         return self._current_view(who, case_id, None)
 
@@ -401,7 +402,7 @@ class Casework:
         event.setdefault("at", self.clock().astimezone(self.tz).isoformat())
         too_deep = nesting_problems(event)  # before json.dumps recurses into it
         if too_deep:
-            raise InvalidEventError([FieldProblem(field_of(p), p) for p in too_deep])
+            raise InvalidEventError(too_deep)
         line = json.dumps(event, ensure_ascii=False).encode()
 
         def audited(conn: Connection, summary: ImportSummary) -> None:
@@ -433,11 +434,7 @@ class Casework:
                 continue
             if summary.rejected:
                 raise InvalidEventError(
-                    [
-                        FieldProblem(field_of(problem), problem)
-                        for line_error in summary.errors
-                        for problem in line_error.problems
-                    ]
+                    [problem for line_error in summary.errors for problem in line_error.problems]
                 )
             return
 
@@ -762,46 +759,6 @@ def my_alerts(
         )
         for row in conn.execute(query)
     ]
-
-
-def field_of(problem: str) -> str:
-    """The body field a rejection is about, for the 422's field path (the validator's
-    sentences name it; this reads it back rather than changing every message)."""
-    for pattern, path in _FIELD_PATTERNS:
-        found = pattern.match(problem)
-        if found:
-            # Messages count list items from 1, as people do; paths from 0, as JSON does.
-            return _ITEM.sub(lambda m: f"[{int(m.group(1)) - 1}]", path.format(*found.groups()))
-    return "body"
-
-
-_ITEM: Final = re.compile(r"\[(\d+)\]")
-
-
-_FIELD_PATTERNS: Final = tuple(
-    (re.compile(pattern), path)
-    for pattern, path in (
-        (r"^((?:actions|complaints|recommendations)\[\d+\]): '(\w+)'", "{}.{}"),
-        (r"^((?:actions|complaints|recommendations)\[\d+\])", "{}"),
-        (r"^the threshold is met, so the decision", "met"),
-        (r"^a threshold decision needs an application", "at"),
-        (r"^recommendation id '", "recommendations"),
-        (r"^case '[^']*' has no recommendation", "id"),
-        (r"^professional_judgement: '(\w+)'", "professional_judgement.{}"),
-        (r"^professional judgement", "professional_judgement"),
-        (r"^'(victim\.reference)'", "{}"),
-        (r"^'([A-Za-z_][A-Za-z0-9_]*)'", "{}"),
-        (
-            r"^(?:DASH 'answers'|ASB 'answers'|a DASH checklist|unknown ASB matrix|"
-            r"give exactly one of)",
-            "answers",
-        ),
-        (r"^unknown event type", "type"),
-        (r"^(?:unknown policy|policy ')", "policy"),
-        (r"^event_id ", "event_id"),
-        (r"^case '", "case_id"),
-    )
-)
 
 
 def visible_cases(who: Principal) -> Any:

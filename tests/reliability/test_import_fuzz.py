@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
+from casewatch.cases.problems import Problem
 from casewatch.cases.tables import EventRow
 from casewatch.cases.validation import EventValidator, RejectedEventError
-from casewatch.service.casework import field_of
 from casewatch.service.config import Config
 from tests.databases import fingerprint
 from tests.reliability.strategies import (
@@ -202,15 +202,15 @@ def test_the_validator_accepts_or_rejects_in_words(
         validator.validate(value)
     rejection = caught.value
     assert rejection.problems
-    assert all(isinstance(p, str) and p.strip() for p in rejection.problems)
-    assert str(rejection) == "; ".join(rejection.problems)
+    assert all(isinstance(p.words, str) and p.words.strip() for p in rejection.problems)
+    assert str(rejection) == "; ".join(p.words for p in rejection.problems)
     if line is None:
-        assert rejection.problems == ["each line must be a JSON object ({...})"]
+        assert rejection.problems == [Problem("", "each line must be a JSON object ({...})")]
         assert rejection.event_id is None
         return
     raw_id = value.get("event_id")
     assert rejection.event_id == (raw_id if isinstance(raw_id, str) and raw_id.strip() else None)
-    fields = [field_of(p) for p in rejection.problems]
+    fields = [p.path or "body" for p in rejection.problems]
     if _identifier_keys(value):
         assert "body" not in fields, rejection.problems
     if line.field not in (None, "body"):

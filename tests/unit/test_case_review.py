@@ -17,6 +17,7 @@ from casewatch.cases.case_review import (
     review_problems,
 )
 from casewatch.cases.events import CaseReviewRequested, Complaint, ThresholdDecided
+from casewatch.cases.problems import Problem
 from casewatch.cases.validation import EventValidator, RejectedEventError
 from casewatch.service.config import Config, ConfigError, load_config
 from tests.builders import ev
@@ -114,10 +115,13 @@ def test_a_not_met_decision_is_refused_naming_the_qualifying_complaints() -> Non
         (
             2,
             "d1",
-            "the threshold is met, so the decision must be 'met': application 'r1' has 3 "
-            "qualifying complaints (the threshold is 3): complaint 1 (reported 2024-02-01 "
-            "to police); complaint 2 (reported 2024-02-10 to council); complaint 4 "
-            "(reported 2024-02-21 to housing)",
+            Problem(
+                "met",
+                "the threshold is met, so the decision must be 'met': application 'r1' has 3 "
+                "qualifying complaints (the threshold is 3): complaint 1 (reported 2024-02-01 "
+                "to police); complaint 2 (reported 2024-02-10 to council); complaint 4 "
+                "(reported 2024-02-21 to housing)",
+            ),
         )
     ]
     allowed = ThresholdDecided(
@@ -134,7 +138,8 @@ def test_a_decision_before_any_application_is_refused() -> None:
     request = _request([complaint("2024-02-01T21:00:00+00:00", "2024-02-01T20:00:00+00:00")])
     found = review_problems("C1", "asb", [ReviewEvent(decision, 1), request], SETTINGS)
     assert len(found) == 1
-    assert found[0][2].startswith("a threshold decision needs an application first")
+    assert found[0][2].path == "at"
+    assert found[0][2].words.startswith("a threshold decision needs an application first")
 
 
 def test_review_problems_refuse_events_on_a_domestic_abuse_case(config: Config) -> None:
@@ -146,8 +151,11 @@ def test_review_problems_refuse_events_on_a_domestic_abuse_case(config: Config) 
         (
             4,
             held.event_id,
-            "case 'D1' is a domestic abuse case: the ASB case review (case_review_held) "
-            "applies to ASB cases only",
+            Problem(
+                "case_id",
+                "case 'D1' is a domestic abuse case: the ASB case review (case_review_held) "
+                "applies to ASB cases only",
+            ),
         )
     ]
 

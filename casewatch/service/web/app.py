@@ -36,17 +36,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from casewatch import __version__
+from casewatch.cases.problems import sentences
 from casewatch.cases.validation import TOO_DEEP, nesting_before_parsing
 from casewatch.cases.wording import case_type_words, value_words, words
 from casewatch.migrations.schema import current_revision, head_revision
 from casewatch.service.casework import (
     Casework,
     ConflictError,
-    FieldProblem,
     ForbiddenError,
     InvalidEventError,
     NotFoundError,
-    field_of,
     utc_now,
 )
 from casewatch.service.logging import get_logger
@@ -230,7 +229,7 @@ class _Request(Request[Any, Any, Any]):
         with contextlib.suppress(UnicodeDecodeError):  # the decoder says it in words below
             too_deep = nesting_before_parsing(body.decode("utf-8"), "the request body")
             if too_deep is not None:
-                raise InvalidEventError([FieldProblem(field_of(p), p) for p in too_deep.problems])
+                raise InvalidEventError(too_deep.problems)
         try:
             return await super().json()
         except UnicodeDecodeError:
@@ -269,8 +268,8 @@ def _on_error(request: AnyRequest, exc: Exception) -> Response[Any]:
     errors: list[FieldErrorBody] | None = None
     headers: dict[str, str] | None = None
     if isinstance(exc, InvalidEventError):
-        status, detail = 422, "the event was rejected: " + "; ".join(p.error for p in exc.problems)
-        errors = [FieldErrorBody(p.field, p.error) for p in exc.problems]
+        status, detail = 422, "the event was rejected: " + sentences(exc.problems)
+        errors = [FieldErrorBody(field, words) for field, words in exc.fields()]
     elif type(exc) in _STATUS_OF:
         status, detail = _STATUS_OF[type(exc)]
     elif isinstance(exc, HTTPException):

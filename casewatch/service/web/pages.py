@@ -423,7 +423,7 @@ def assess(
 def _problems(exc: InvalidEventError | FormError) -> list[dict[str, str]]:
     if isinstance(exc, FormError):
         return [{"field": exc.field, "error": str(exc)}]
-    return [{"field": p.field, "error": p.error} for p in exc.problems]
+    return [{"field": field, "error": words} for field, words in exc.fields()]
 
 
 # -- alerts and the team --------------------------------------------------------------
