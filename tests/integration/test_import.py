@@ -10,7 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, MetaData, select, text
 
+from casewatch.cases.importing import Importer
 from casewatch.migrations.schema import target_metadata
+from casewatch.service.config import Config
 from tests.builders import assessed, ev, jsonl, opened
 from tests.cli import casewatch
 
@@ -315,3 +317,38 @@ def test_text_the_database_cannot_hold_is_rejected_in_words(
     assert "between the years 1900 and 2999" in errors[4]
     assert "between the years 1900 and 2999" in errors[5]
     assert snapshot(engine) == before
+
+
+def test_cross_line_problems_name_their_field(
+    db_url: str, engine: Engine, config: Config, tmp_path: Any
+) -> None:
+    """Each check that needs other lines says which field it refuses, beside its words."""
+    first = write(tmp_path, [opened("C1", AT, event_id="e1", team="north")], "first.jsonl")
+    assert casewatch("import", first, db=db_url).exit_code == 0
+    importer = Importer(engine, config.validator(), [])  # refused whole: nothing to project
+    lines = [
+        opened("C1", AT, event_id="e1", team="south"),
+        opened("C2", AT, event_id="o2"),
+        opened("C2", AT, event_id="o3"),
+        ev("incident_reported", "NOPE", AT, "n4", category="noise"),
+        ev("sla_paused", "C2", AT, "p5", policy="da-high-risk-idva-contact", reason="court"),
+        ev("incident_reported", "C2", AT, "r6", category="noise"),
+        ev("incident_reported", "C2", AT, "r6", category="litter"),
+        "{not json",
+    ]
+    summary = importer.run(jsonl(lines).splitlines(keepends=True), source="test")
+    found = {e.line: [p.path for p in e.problems] for e in summary.errors}
+    assert found == {
+        1: ["event_id", "case_id"],
+        3: ["case_id"],
+        4: ["case_id"],
+        5: ["policy"],
+        7: ["event_id"],
+        8: [""],
+    }
+    for error in summary.errors:
+        assert error.error == "; ".join(p.words for p in error.problems)
+    assert summary.errors[0].problems[1].words == (
+        "case 'C1' already exists (opened by an earlier import); "
+        "use case_reopened to reopen a closed case"
+    )

@@ -160,6 +160,30 @@ def test_review_problems_refuse_events_on_a_domestic_abuse_case(config: Config) 
     ]
 
 
+def test_recommendation_id_problems_name_their_field(config: Config) -> None:
+    """An id made twice on the case names `recommendations`; completing an unknown id, `id`."""
+    validator = config.validator()
+    rec = {"id": "r1", "agency": "council", "action": "fence", "due": "2024-04-01"}
+    at = "2024-03-01T09:00:00+00:00"
+    made = validator.validate(ev("recommendations_made", "C1", at, "m1", recommendations=[rec]))
+    again = validator.validate(ev("recommendations_made", "C1", at, "m2", recommendations=[rec]))
+    done = validator.validate(ev("recommendation_completed", "C1", at, "c1", id="r9"))
+    found = review_problems(
+        "C1",
+        "asb",
+        [ReviewEvent(made.event, None), ReviewEvent(again.event, 2), ReviewEvent(done.event, 3)],
+        SETTINGS,
+    )
+    assert [(line, problem.path) for line, _, problem in found] == [
+        (2, "recommendations"),
+        (3, "id"),
+    ]
+    assert found[0][2].words == (
+        "recommendation id 'r1' is already used on case 'C1' (by event 'm1'); "
+        "give each recommendation its own id"
+    )
+
+
 def test_settings_threshold_defaults_to_three_and_may_be_lower() -> None:
     """No setting means the Act's three; 1 and 2 are allowed."""
     assert case_review_settings_from_mapping(None, "settings.yaml", LONDON).threshold == 3
