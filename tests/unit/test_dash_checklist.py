@@ -94,8 +94,9 @@ def test_an_import_line_with_bad_ids_is_rejected_whole(config: Config) -> None:
               answers={"injury": True})  # fmt: skip
     with pytest.raises(RejectedEventError) as caught:
         config.validator().validate(line)
-    assert "'very_frightened'" in caught.value.problems[0]
-    assert "'criminal_history'" in caught.value.problems[0]
+    assert caught.value.problems[0].path == "answers"
+    assert "'very_frightened'" in caught.value.problems[0].words
+    assert "'criminal_history'" in caught.value.problems[0].words
 
 
 def _dash(counts: str, threshold: int = 3, months: int = 12) -> Matrices:

@@ -47,10 +47,11 @@ def test_a_bad_reference_is_refused_without_quoting_it(
     with pytest.raises(RejectedEventError) as caught:
         _validated(config, line)
     [problem] = caught.value.problems
-    assert problem.startswith("'victim.reference'")
-    assert words in problem
+    assert problem.path == "victim.reference"
+    assert problem.words.startswith("'victim.reference'")
+    assert words in problem.words
     if isinstance(reference, str) and reference.strip():
-        assert reference.strip() not in problem
+        assert reference.strip() not in problem.words
 
 
 def test_a_good_reference_gives_a_link_key_that_is_not_the_reference(config: Config) -> None:
@@ -85,7 +86,10 @@ def test_incident_at_is_checked_like_at(config: Config, incident_at: str, words:
               incident_at=incident_at)  # fmt: skip
     with pytest.raises(RejectedEventError) as caught:
         _validated(config, line)
-    assert any("'incident_at'" in p and words in p for p in caught.value.problems)
+    assert any(
+        p.path == "incident_at" and "'incident_at'" in p.words and words in p.words
+        for p in caught.value.problems
+    )
 
 
 def test_incident_at_is_read_back(config: Config) -> None:

@@ -142,6 +142,24 @@ CASES: list[tuple[str, Any, str, str]] = [
         "deep",
         "'deep' is nested too deeply",
     ),
+    (
+        "victim reference blank",
+        opened("C1", AT, victim={"reference": " "}),
+        "victim.reference",
+        "'victim.reference' must be non-empty text (the partnership's reference)",
+    ),
+    (
+        "victim reference too long",
+        opened("C1", AT, victim={"reference": "R" * 65}),
+        "victim.reference",
+        "'victim.reference' is longer than 64 characters",
+    ),
+    (
+        "victim reference unprintable",
+        opened("C1", AT, victim={"reference": "PR\t1"}),
+        "victim.reference",
+        "'victim.reference' holds a character that cannot be printed",
+    ),
     ("no category", ev("incident_reported", "C1", AT), "category", "'category' is missing"),
     (
         "police_attended not a flag",
@@ -248,6 +266,31 @@ CASES: list[tuple[str, Any, str, str]] = [
         "'method' must be one of",
     ),
     ("no referral target", ev("referral_made", "C1", AT), "to", "'to' is missing (one of "),
+    (
+        "referral incident_at without offset",
+        ev("referral_made", "C1", AT, to="marac", incident_at="2014-05-06T09:00:00"),
+        "incident_at",
+        "'incident_at' '2014-05-06T09:00:00' has no UTC offset",
+    ),
+    (
+        "referral incident in 1850",
+        ev("referral_made", "C1", AT, to="marac", incident_at="1850-05-06T09:00:00+00:00"),
+        "incident_at",
+        "'incident_at' must fall between the years 1900 and 2999",
+    ),
+    (
+        "referral incident after the referral",
+        ev("referral_made", "C1", AT, to="marac", incident_at="2014-05-07T09:00:00+01:00"),
+        "incident_at",
+        "'incident_at' (the incident that prompted the referral) cannot be after the "
+        "referral's 'at'",
+    ),
+    (
+        "DASH answers by id, one unknown",
+        ev("risk_assessed", "C1", AT, matrix="dash", answers={"zz": True}),
+        "answers",
+        "DASH 'answers' by question id must name every question of the checklist once",
+    ),
     (
         "unknown policy",
         ev("sla_paused", "C1", AT, policy="nope", reason="r"),
