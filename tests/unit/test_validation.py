@@ -22,6 +22,7 @@ from casewatch.cases.events import (
     content_hash,
     level_rank,
 )
+from casewatch.cases.problems import Problem
 from casewatch.cases.validation import (
     TOO_DEEP,
     EventValidator,
@@ -419,7 +420,7 @@ def test_nesting_is_judged_before_parsing_as_the_validator_judges_it(
         assert parsed == []
     else:
         assert found is not None
-        assert list(found.problems) == parsed == [f"'x_deep' is {TOO_DEEP}"]
+        assert list(found.problems) == parsed == [Problem("x_deep", f"'x_deep' is {TOO_DEEP}")]
         assert found.event_id == f"e-{depth}"
 
 
@@ -429,9 +430,9 @@ def test_nesting_far_past_any_parsers_stack_is_refused_the_same_way() -> None:
     text = '{"event_id": "deep", "x": ' + _deep(50_000, "list") + "}"
     found = nesting_before_parsing(text, "the line")
     assert found is not None
-    assert found.problems == (f"'x' is {TOO_DEEP}",)
+    assert found.problems == (Problem("x", f"'x' is {TOO_DEEP}"),)
     assert found.event_id == "deep"
     whole = nesting_before_parsing(_deep(3_000, "list"), "the request body")
     assert whole is not None
-    assert whole.problems == (f"the request body is {TOO_DEEP}",)
+    assert whole.problems == (Problem("", f"the request body is {TOO_DEEP}"),)
     assert whole.event_id is None
