@@ -1,5 +1,6 @@
 """What every HTML page module shares: the signed-in caller, the permission check, the
-template with the layout's context, the words of a refused form and the report query.
+template with the layout's context, the words of a refused form, the report query and
+a download.
 
 Its own module so the page modules import it, not each other."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from litestar import Response
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import URLEncodedBody
 from litestar.response import Template
@@ -58,6 +60,14 @@ def form_problems(exc: InvalidEventError | FormError) -> list[dict[str, str]]:
     if isinstance(exc, FormError):
         return [{"field": exc.field, "error": str(exc)}]
     return [{"field": p.field, "error": p.error} for p in exc.problems]
+
+
+def download(
+    body: bytes, media_type: str, filename: str, *, inline: bool = False
+) -> Response[bytes]:
+    """A file to save under `filename`, or with `inline` one the browser shows in place."""
+    disposition = "inline" if inline else f'attachment; filename="{filename}"'
+    return Response(body, media_type=media_type, headers={"content-disposition": disposition})
 
 
 def report_query(request: AnyRequest, service: Service) -> tuple[dict[str, Any], str | None]:

@@ -42,6 +42,7 @@ from casewatch.service.web.oidc_pages import sign_in_options
 from casewatch.service.web.page_parts import (
     Form,
     allowed,
+    download,
     form_problems,
     page,
     report_query,
@@ -488,9 +489,7 @@ def report_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
                 detail={**chosen, "format": fmt},
             )
     media_type, name = DOWNLOADS[fmt]
-    filename = f"{chosen['period']}-{name}"
-    disposition = "inline" if inline else f'attachment; filename="{filename}"'
-    return Response(body, media_type=media_type, headers={"content-disposition": disposition})
+    return download(body, media_type, f"{chosen['period']}-{name}", inline=inline)
 
 
 # -- administration -------------------------------------------------------------------

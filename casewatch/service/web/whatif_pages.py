@@ -22,7 +22,7 @@ from casewatch.service import audit
 from casewatch.service.access import Action, Principal
 from casewatch.service.casework import NotFoundError
 from casewatch.service.config import ConfigError
-from casewatch.service.web.page_parts import allowed, page, report_query, signed_in
+from casewatch.service.web.page_parts import allowed, download, page, report_query, signed_in
 from casewatch.service.web.security import AnyRequest, client_address
 from casewatch.service.web.state import Service
 from casewatch.service.whatif import (
@@ -156,12 +156,7 @@ def whatif_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
     names = titles(service.runtime.config, outcome["loaded"].config)
     body = render_whatif(outcome["whatif"], form["by"] or None, fmt, names)
     media_type, name = DOWNLOADS[fmt]
-    filename = f"{form['period']}-{name}"
-    return Response(
-        body,
-        media_type=media_type,
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
-    )
+    return download(body, media_type, f"{form['period']}-{name}")
 
 
 def _audit(
