@@ -8,12 +8,10 @@ and RAG without breach or exclusion reasons. Agencies are organisations, not peo
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
 from typing import Any, Final
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
 from casewatch.reports.formats import to_csv
+from casewatch.reports.templating import report_templates
 
 CSV_FIELDS: Final = ("section", "measure", "agency", "value")
 STATUTORY: Final = (
@@ -53,21 +51,10 @@ def case_review_csv(report: Mapping[str, Any]) -> str:
     return to_csv(CSV_FIELDS, case_review_rows(report))
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("casewatch.reports", "templates"),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def case_review_html(report: Mapping[str, Any], label: str | None = None) -> str:
     """One self-contained page, the same figures as the CSV."""
     return (
-        _environment()
+        report_templates()
         .get_template("case_reviews.html")
         .render(
             report=report,

@@ -8,36 +8,24 @@ import math
 import textwrap
 from collections import defaultdict
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any, Final
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 from matplotlib import pyplot as plt
 from matplotlib.axes import Axes
 
 from casewatch.reports.periods import quarter_note
+from casewatch.reports.templating import report_templates
 
 RAG_COLOURS: Final = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828"}
 BAND_COLOURS: Final = {"green": "#e3f1e3", "amber": "#fff2cc", "red": "#f9dede"}
 DRILL_DOWN_ROWS: Final = 50  # per policy on the page; the CSV and XLSX carry every row
 CHART_DPI: Final = 100
 PANEL_INCHES: Final = (5.0, 3.0)
-
-
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("casewatch.reports", "templates"),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def chart_title(report: Mapping[str, Any]) -> str:
@@ -152,7 +140,7 @@ def report_html(
     for miss in report.get("misses", ()):
         misses[miss["policy"]].append(miss)
     return (
-        _environment()
+        report_templates()
         .get_template("report.html")
         .render(
             report=report,
@@ -169,10 +157,10 @@ def report_html(
 
 def whatif_html(whatif: Mapping[str, Any], by: str | None, titles: Mapping[str, str]) -> str:
     """The what-if comparison as one self-contained page; `titles` names each policy."""
-    return _environment().get_template("whatif.html").render(w=whatif, by=by, titles=titles)
+    return report_templates().get_template("whatif.html").render(w=whatif, by=by, titles=titles)
 
 
 def whatif_fragment(whatif: Mapping[str, Any], by: str | None, titles: Mapping[str, str]) -> str:
     """The comparison as a section, for a page that has its own head and styles."""
-    module = _environment().get_template("_whatif.html").module
+    module = report_templates().get_template("_whatif.html").module
     return str(module.whatif_section(whatif, by, titles, 2))  # type: ignore[attr-defined]

@@ -140,6 +140,19 @@ def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
+def _write_out(content: bytes, output: Path | None) -> None:
+    """A report's bytes to --output, or to stdout without it; a file that cannot be
+    written is a usage error in the operating system's words."""
+    if output is None:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_bytes(content)
+    except OSError as exc:
+        _fail(EXIT_USAGE, f"cannot write {output}: {exc.strerror or exc}")
+
+
 @app.command()
 def init(db: DbOption = None, config: ConfigOption = None) -> None:
     """Create the database, or migrate it to the current schema (safe to repeat)."""
@@ -263,6 +276,9 @@ ByOption = Annotated[
     str | None,
     typer.Option("--by", help=f"Break down by {', '.join(GROUPINGS)}; totals are added."),
 ]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", help="Write to this file instead of stdout.")
+]
 
 
 @report_app.command("sla")
@@ -288,9 +304,7 @@ def report_sla(
     output_format: Annotated[
         str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")
     ] = "json",
-    output: Annotated[
-        Path | None, typer.Option("--output", help="Write to this file instead of stdout.")
-    ] = None,
+    output: OutputOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -318,14 +332,7 @@ def report_sla(
     content = render(
         report, request.by, output_format, pretty=output is None and sys.stdout.isatty()
     )
-    if output is None:
-        sys.stdout.buffer.write(content)
-        sys.stdout.flush()
-        return
-    try:
-        output.write_bytes(content)
-    except OSError as exc:
-        _fail(EXIT_USAGE, f"cannot write {output}: {exc.strerror or exc}")
+    _write_out(content, output)
 
 
 @report_app.command("case-reviews")
@@ -337,9 +344,7 @@ def report_case_reviews(
     output_format: Annotated[
         str, typer.Option("--format", help=f"One of {', '.join(CASE_REVIEW_FORMATS)}.")
     ] = "json",
-    output: Annotated[
-        Path | None, typer.Option("--output", help="Write to this file instead of stdout.")
-    ] = None,
+    output: OutputOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -353,14 +358,7 @@ def report_case_reviews(
         report = build_case_review_report(runtime, request)
     log.info("report_built", action="report_case_reviews", applications=report["applications"])
     content = render_case_reviews(report, output_format, chosen.label)
-    if output is None:
-        sys.stdout.buffer.write(content)
-        sys.stdout.flush()
-        return
-    try:
-        output.write_bytes(content)
-    except OSError as exc:
-        _fail(EXIT_USAGE, f"cannot write {output}: {exc.strerror or exc}")
+    _write_out(content, output)
 
 
 @report_app.command("pack")

@@ -12,19 +12,19 @@ import typer
 from casewatch.reports.whatif import GROUPINGS, Period, ProposalRefusedError
 from casewatch.service.cli import (
     EXIT_REJECTED,
-    EXIT_USAGE,
     AsOfOption,
     DbOption,
     FromOption,
+    OutputOption,
     PeriodOption,
     ToOption,
     _check_format,
-    _fail,
     _globals,
     _operator_time,
     _period,
     _print_json,
     _runtime,
+    _write_out,
     app,
 )
 from casewatch.service.config import ConfigError
@@ -63,9 +63,7 @@ def whatif(
     output_format: Annotated[
         str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")
     ] = "json",
-    output: Annotated[
-        Path | None, typer.Option("--output", help="Write to this file instead of stdout.")
-    ] = None,
+    output: OutputOption = None,
     db: DbOption = None,
 ) -> None:
     """What a period's SLA report would have read under a proposed configuration: current
@@ -107,14 +105,7 @@ def whatif(
         titles(runtime.config, loaded.config),
         pretty=output is None and sys.stdout.isatty(),
     )
-    if output is None:
-        sys.stdout.buffer.write(content)
-        sys.stdout.flush()
-        return
-    try:
-        output.write_bytes(content)
-    except OSError as exc:
-        _fail(EXIT_USAGE, f"cannot write {output}: {exc.strerror or exc}")
+    _write_out(content, output)
 
 
 def _refuse(problems: list[str]) -> NoReturn:

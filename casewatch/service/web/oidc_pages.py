@@ -92,17 +92,22 @@ def _refuse(request: AnyRequest, refused: oidc.SignInRefused, status: int = 401)
     return response
 
 
+def _not_set_up(request: AnyRequest) -> Template:
+    """The refusal at either end of the flow where no identity provider is configured."""
+    return _refuse(
+        request,
+        oidc.SignInRefused("Sign-in through an identity provider is not set up here.",
+                           "not_configured"),
+        status=404,
+    )  # fmt: skip
+
+
 @get(START, sync_to_thread=True)
 def start(request: AnyRequest) -> Response[Any]:
     service = service_of(request)
     settings = service.runtime.config.sign_in.oidc
     if settings is None:
-        return _refuse(
-            request,
-            oidc.SignInRefused("Sign-in through an identity provider is not set up here.",
-                               "not_configured"),
-            status=404,
-        )  # fmt: skip
+        return _not_set_up(request)
     next_path = request.query_params.get("next", "/")
     if not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
         next_path = "/"
@@ -135,12 +140,7 @@ def callback(request: AnyRequest) -> Response[Any]:
     service = service_of(request)
     settings = service.runtime.config.sign_in.oidc
     if settings is None:
-        return _refuse(
-            request,
-            oidc.SignInRefused("Sign-in through an identity provider is not set up here.",
-                               "not_configured"),
-            status=404,
-        )  # fmt: skip
+        return _not_set_up(request)
     query = request.query_params
     now, address = service.clock(), client_address(request)
     try:

@@ -13,8 +13,7 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from litestar import Response, Router, get, post
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from casewatch.cases.events import CASE_TYPES, CONTACT_METHODS, REFERRAL_TARGETS, RISK_LEVELS
@@ -36,10 +35,19 @@ from casewatch.service.forms import (
     opening_event,
     recorded_event,
 )
-from casewatch.service.reporting import build_report, landing_period, render
+from casewatch.service.reporting import build_report, render
 from casewatch.service.views import CaseView
 from casewatch.service.web.api import report_request_of
 from casewatch.service.web.oidc_pages import sign_in_options
+from casewatch.service.web.page_parts import (
+    Form,
+    allowed,
+    download,
+    form_problems,
+    page,
+    report_query,
+    signed_in,
+)
 from casewatch.service.web.security import (
     LOGIN_COOKIE,
     LOGIN_FORM_EXPIRED,
@@ -50,14 +58,12 @@ from casewatch.service.web.security import (
     login_cookie,
     login_form_genuine,
     login_form_token,
-    require_csrf,
     session_cookie,
 )
-from casewatch.service.web.state import Service, service_of
+from casewatch.service.web.state import service_of
 from casewatch.service.web.two_factor_pages import PAGE as ENROLMENT_PAGE
 from casewatch.service.web.two_factor_pages import after_password
 
-Form = URLEncodedBody[dict[str, str]]
 HOME: Final = {
     Role.CASEWORKER: "/cases",
     Role.MANAGER: "/team",
@@ -73,40 +79,6 @@ DOWNLOADS: Final = {
         "report.xlsx",
     ),
 }
-
-
-def _page(
-    request: AnyRequest, name: str, caller: Caller | None, status: int = 200, **context: Any
-) -> Template:
-    service = service_of(request)
-    return Template(
-        name,
-        context={
-            "caller": caller,
-            "who": caller.who if caller else None,
-            "csrf": caller.csrf_token if caller else None,
-            "policies": service.runtime.config.policies.policies,
-            "path": request.url.path,
-            **context,
-        },
-        status_code=status,
-    )
-
-
-def _signed_in(
-    request: AnyRequest, form: Mapping[str, str] | None = None
-) -> tuple[Service, Caller]:
-    service = service_of(request)
-    caller = service.caller(request)
-    if caller is None:
-        raise NotAuthorizedException
-    require_csrf(request, caller, form)
-    return service, caller
-
-
-def _allowed(caller: Caller, action: Action) -> None:
-    if not caller.who.may(action):
-        raise PermissionDeniedException(f"a {caller.who.role} may not {action}")
 
 
 # -- signing in and out ---------------------------------------------------------------
@@ -127,9 +99,9 @@ def login_form(request: AnyRequest) -> Template:
 def _login_page(request: AnyRequest, status: int = 200, **context: Any) -> Template:
     """The sign-in form with a fresh login CSRF token, in the form and in its cookie."""
     token = login_form_token()
-    page = _page(request, "login.html", None, status=status, csrf=token, **context)
-    page.set_cookie(login_cookie(request, token))
-    return page
+    template = page(request, "login.html", None, status=status, csrf=token, **context)
+    template.set_cookie(login_cookie(request, token))
+    return template
 
 
 @post("/login", sync_to_thread=True, status_code=303)
@@ -210,7 +182,7 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
 
 @post("/logout", sync_to_thread=True, status_code=303)
 def logout(request: AnyRequest, data: Form) -> Response[Any]:
-    service, caller = _signed_in(request, data)
+    service, caller = signed_in(request, data)
     with service.runtime.engine.connect() as conn, conn.begin():
         accounts.end_session(conn, request.cookies.get(SESSION_COOKIE, ""))
         audit.record(
@@ -245,8 +217,8 @@ def _safe_next(target: str) -> str:
 
 @get("/cases", sync_to_thread=True)
 def cases_page(request: AnyRequest) -> Template:
-    service, caller = _signed_in(request)
-    _allowed(caller, Action.LIST_CASES)
+    service, caller = signed_in(request)
+    allowed(caller, Action.LIST_CASES)
     query = request.query_params
     mine = query.get("mine", "1" if caller.who.role is Role.CASEWORKER else "0") == "1"
     due = query.get("due_within_days", "")
@@ -261,7 +233,7 @@ def cases_page(request: AnyRequest) -> Template:
         limit=200,
     )
     listed = service.casework.case_page(caller.who, filters, address=client_address(request))
-    return _page(
+    return page(
         request,
         "cases.html",
         caller,
@@ -276,26 +248,26 @@ def cases_page(request: AnyRequest) -> Template:
 
 @get("/cases/new", sync_to_thread=True)
 def new_case_form(request: AnyRequest) -> Template:
-    _service, caller = _signed_in(request)
-    _allowed(caller, Action.OPEN_CASE)
-    return _page(request, "case_new.html", caller, form={}, errors=[], case_types=CASE_TYPES)
+    _service, caller = signed_in(request)
+    allowed(caller, Action.OPEN_CASE)
+    return page(request, "case_new.html", caller, form={}, errors=[], case_types=CASE_TYPES)
 
 
 @post("/cases/new", sync_to_thread=True, status_code=303)
 def open_case(request: AnyRequest, data: Form) -> Response[Any]:
-    service, caller = _signed_in(request, data)
-    _allowed(caller, Action.OPEN_CASE)
+    service, caller = signed_in(request, data)
+    allowed(caller, Action.OPEN_CASE)
     try:
         body = opening_event(data, service.runtime.config.timezone)
         view = service.casework.open_case(caller.who, body, address=client_address(request))
     except (InvalidEventError, FormError) as exc:
-        return _page(
+        return page(
             request,
             "case_new.html",
             caller,
             status=422,
             form=data,
-            errors=_problems(exc),
+            errors=form_problems(exc),
             case_types=CASE_TYPES,
         )
     return Redirect(f"/cases/{view.case_id}", status_code=303)
@@ -303,7 +275,7 @@ def open_case(request: AnyRequest, data: Form) -> Response[Any]:
 
 @get("/cases/{case_id:str}", sync_to_thread=True)
 def case_page(request: AnyRequest, case_id: FromPath[str]) -> Template:
-    service, caller = _signed_in(request)
+    service, caller = signed_in(request)
     view = service.casework.view_case(caller.who, case_id, address=client_address(request))
     return _case_page(request, caller, view)
 
@@ -321,7 +293,7 @@ def _case_page(
     policies = [
         p for p in service.runtime.config.policies.policies if view.case_type in p.case_types
     ]
-    return _page(
+    return page(
         request,
         "case.html",
         caller,
@@ -343,20 +315,20 @@ def _case_page(
 
 @post("/cases/{case_id:str}/events", sync_to_thread=True, status_code=303)
 def record_event(request: AnyRequest, case_id: FromPath[str], data: Form) -> Response[Any]:
-    service, caller = _signed_in(request, data)
+    service, caller = signed_in(request, data)
     kind = data.get("type", "")
     try:
         event = recorded_event(kind, data, service.runtime.config.timezone)
         service.casework.record_event(caller.who, case_id, event, address=client_address(request))
     except (InvalidEventError, FormError) as exc:
         view = service.casework.view_case(caller.who, case_id, address=client_address(request))
-        return _case_page(request, caller, view, status=422, form=data, errors=_problems(exc))
+        return _case_page(request, caller, view, status=422, form=data, errors=form_problems(exc))
     return Redirect(f"/cases/{case_id}#timeline", status_code=303)
 
 
 @post("/cases/{case_id:str}/shares", sync_to_thread=True, status_code=303)
 def share_case(request: AnyRequest, case_id: FromPath[str], data: Form) -> Response[Any]:
-    service, caller = _signed_in(request, data)
+    service, caller = signed_in(request, data)
     agency = data.get("agency", "").strip()
     if not agency or len(agency) > 100:
         view = service.casework.view_case(caller.who, case_id, address=client_address(request))
@@ -368,7 +340,7 @@ def share_case(request: AnyRequest, case_id: FromPath[str], data: Form) -> Respo
 
 @get("/cases/{case_id:str}/assess/{matrix:str}", sync_to_thread=True)
 def assessment_form(request: AnyRequest, case_id: FromPath[str], matrix: FromPath[str]) -> Template:
-    service, caller = _signed_in(request)
+    service, caller = signed_in(request)
     view = service.casework.view_case(caller.who, case_id, address=client_address(request))
     return _assessment_page(request, caller, view, matrix)
 
@@ -386,7 +358,7 @@ def _assessment_page(
     matrices = service_of(request).runtime.config.matrices
     if matrix not in ("dash", "asb"):
         raise NotFoundError
-    return _page(
+    return page(
         request,
         f"assess_{matrix}.html",
         caller,
@@ -404,7 +376,7 @@ def _assessment_page(
 def assess(
     request: AnyRequest, case_id: FromPath[str], matrix: FromPath[str], data: Form
 ) -> Response[Any]:
-    service, caller = _signed_in(request, data)
+    service, caller = signed_in(request, data)
     config = service.runtime.config
     build = {"dash": dash_event, "asb": asb_event}.get(matrix)
     if build is None:
@@ -415,15 +387,9 @@ def assess(
     except (InvalidEventError, FormError) as exc:
         view = service.casework.view_case(caller.who, case_id, address=client_address(request))
         return _assessment_page(
-            request, caller, view, matrix, status=422, form=data, errors=_problems(exc)
+            request, caller, view, matrix, status=422, form=data, errors=form_problems(exc)
         )
     return Redirect(f"/cases/{case_id}", status_code=303)
-
-
-def _problems(exc: InvalidEventError | FormError) -> list[dict[str, str]]:
-    if isinstance(exc, FormError):
-        return [{"field": exc.field, "error": str(exc)}]
-    return [{"field": field, "error": words} for field, words in exc.fields()]
 
 
 # -- alerts and the team --------------------------------------------------------------
@@ -431,47 +397,37 @@ def _problems(exc: InvalidEventError | FormError) -> list[dict[str, str]]:
 
 @get("/alerts", sync_to_thread=True)
 def alerts_page(request: AnyRequest) -> Template:
-    service, caller = _signed_in(request)
-    _allowed(caller, Action.VIEW_ALERTS)
+    service, caller = signed_in(request)
+    allowed(caller, Action.VIEW_ALERTS)
     show_all = request.query_params.get("all") == "1"
     alerts = service.casework.alerts(caller.who, include_acknowledged=show_all)
     total = service.casework.alert_count(caller.who, include_acknowledged=show_all)
-    return _page(request, "alerts.html", caller, alerts=alerts, total=total, show_all=show_all)
+    return page(request, "alerts.html", caller, alerts=alerts, total=total, show_all=show_all)
 
 
 @post("/alerts/{alert_id:int}/acknowledge", sync_to_thread=True, status_code=303)
 def acknowledge(request: AnyRequest, alert_id: FromPath[int], data: Form) -> Redirect:
-    service, caller = _signed_in(request, data)
+    service, caller = signed_in(request, data)
     service.casework.acknowledge(caller.who, alert_id, address=client_address(request))
     return Redirect("/alerts", status_code=303)
 
 
 @get("/team", sync_to_thread=True)
 def team_page(request: AnyRequest) -> Template:
-    service, caller = _signed_in(request)
-    _allowed(caller, Action.VIEW_TEAM)
+    service, caller = signed_in(request)
+    allowed(caller, Action.VIEW_TEAM)
     summary = service.casework.team_summary(caller.who, address=client_address(request))
-    return _page(request, "team.html", caller, summary=summary, now=service.clock())
+    return page(request, "team.html", caller, summary=summary, now=service.clock())
 
 
 # -- reports --------------------------------------------------------------------------
 
 
-def _report_query(request: AnyRequest, service: Service) -> tuple[dict[str, Any], str | None]:
-    """The period and grouping asked for; with no period, the landing one and why."""
-    query = request.query_params
-    period, why = query.get("period"), None
-    if not period:
-        landing, why = landing_period(service.runtime, service.clock())
-        period = landing.label
-    return {"period": period, "by": query.get("by") or None}, why
-
-
 @get("/reports", sync_to_thread=True)
 def reports_page(request: AnyRequest) -> Template:
-    service, caller = _signed_in(request)
-    _allowed(caller, Action.VIEW_REPORTS)
-    chosen, why = _report_query(request, service)
+    service, caller = signed_in(request)
+    allowed(caller, Action.VIEW_REPORTS)
+    chosen, why = report_query(request, service)
     report_request = report_request_of(
         service, chosen["period"], None, None, None, chosen["by"], "previous", details=True
     )
@@ -485,7 +441,7 @@ def reports_page(request: AnyRequest) -> Template:
             address=client_address(request),
             detail=chosen,
         )
-    return _page(
+    return page(
         request,
         "reports.html",
         caller,
@@ -503,11 +459,11 @@ def reports_page(request: AnyRequest) -> Template:
 
 @get("/reports/download/{fmt:str}", sync_to_thread=True)
 def report_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
-    service, caller = _signed_in(request)
-    _allowed(caller, Action.VIEW_REPORTS)
+    service, caller = signed_in(request)
+    allowed(caller, Action.VIEW_REPORTS)
     if fmt not in DOWNLOADS:
         raise NotFoundError
-    chosen, _why = _report_query(request, service)
+    chosen, _why = report_query(request, service)
     report_request = report_request_of(
         service,
         chosen["period"],
@@ -533,9 +489,7 @@ def report_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
                 detail={**chosen, "format": fmt},
             )
     media_type, name = DOWNLOADS[fmt]
-    filename = f"{chosen['period']}-{name}"
-    disposition = "inline" if inline else f'attachment; filename="{filename}"'
-    return Response(body, media_type=media_type, headers={"content-disposition": disposition})
+    return download(body, media_type, f"{chosen['period']}-{name}", inline=inline)
 
 
 # -- administration -------------------------------------------------------------------
@@ -543,17 +497,17 @@ def report_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
 
 @get("/admin/users", sync_to_thread=True)
 def users_page(request: AnyRequest) -> Template:
-    service, caller = _signed_in(request)
-    _allowed(caller, Action.MANAGE_USERS)
+    service, caller = signed_in(request)
+    allowed(caller, Action.MANAGE_USERS)
     with service.runtime.engine.connect() as conn:
         users = accounts.list_users(conn)
-    return _page(request, "users.html", caller, users=users, roles=ROLES, form={}, error=None)
+    return page(request, "users.html", caller, users=users, roles=ROLES, form={}, error=None)
 
 
 @post("/admin/users", sync_to_thread=True, status_code=303)
 def add_user(request: AnyRequest, data: Form) -> Response[Any]:
-    service, caller = _signed_in(request, data)
-    _allowed(caller, Action.MANAGE_USERS)
+    service, caller = signed_in(request, data)
+    allowed(caller, Action.MANAGE_USERS)
     now = service.clock()
     try:
         with service.runtime.engine.connect() as conn, conn.begin():
@@ -579,7 +533,7 @@ def add_user(request: AnyRequest, data: Form) -> Response[Any]:
         with service.runtime.engine.connect() as conn:
             users = accounts.list_users(conn)
         kept = {k: v for k, v in data.items() if k != "password"}
-        return _page(
+        return page(
             request,
             "users.html",
             caller,
@@ -594,15 +548,15 @@ def add_user(request: AnyRequest, data: Form) -> Response[Any]:
 
 @get("/admin/audit", sync_to_thread=True)
 def audit_page(request: AnyRequest) -> Template:
-    service, caller = _signed_in(request)
-    _allowed(caller, Action.VIEW_AUDIT)
+    service, caller = signed_in(request)
+    allowed(caller, Action.VIEW_AUDIT)
     case_id = request.query_params.get("case_id") or None
     username = request.query_params.get("username") or None
     with service.runtime.engine.connect() as conn:
         rows = audit.entries(
             conn, service.runtime.config.timezone, case_id=case_id, username=username, limit=500
         )
-    return _page(request, "audit.html", caller, rows=rows, case_id=case_id, username=username)
+    return page(request, "audit.html", caller, rows=rows, case_id=case_id, username=username)
 
 
 def pages_router() -> Router:

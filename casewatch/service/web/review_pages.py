@@ -28,7 +28,7 @@ from casewatch.service.forms import CASE_REVIEW_STEPS, FormError, case_review_ev
 from casewatch.service.reporting import build_case_review_report, render_case_reviews
 from casewatch.service.views import CaseView
 from casewatch.service.web.api import report_request_of
-from casewatch.service.web.pages import Form, _allowed, _page, _problems, _signed_in
+from casewatch.service.web.page_parts import Form, allowed, form_problems, page, signed_in
 from casewatch.service.web.security import AnyRequest, Caller, client_address
 from casewatch.service.web.state import Service, service_of
 
@@ -38,7 +38,7 @@ RECOMMENDATION_ROWS: Final = 4
 
 @get("/cases/{case_id:str}/case-review", sync_to_thread=True)
 def case_review_page(request: AnyRequest, case_id: FromPath[str]) -> Template:
-    service, caller = _signed_in(request)
+    service, caller = signed_in(request)
     view = service.casework.view_case(caller.who, case_id, address=client_address(request))
     return _review_page(request, caller, view)
 
@@ -59,7 +59,7 @@ def _review_page(
     with service.runtime.engine.connect() as conn:
         review = case_review_of(conn, view.case_id, service.clock(), settings)
     typed = dict(form or {})
-    return _page(
+    return page(
         request,
         "case_review.html",
         caller,
@@ -91,21 +91,21 @@ def _rows_typed(form: Mapping[str, str], prefix: str) -> int:
 
 @post("/cases/{case_id:str}/case-review", sync_to_thread=True, status_code=303)
 def record_review_step(request: AnyRequest, case_id: FromPath[str], data: Form) -> Response[Any]:
-    service, caller = _signed_in(request, data)
+    service, caller = signed_in(request, data)
     try:
         event = case_review_event(data.get("type", ""), data, service.runtime.config.timezone)
         service.casework.record_event(caller.who, case_id, event, address=client_address(request))
     except (InvalidEventError, FormError) as exc:
         view = service.casework.view_case(caller.who, case_id, address=client_address(request))
-        return _review_page(request, caller, view, status=422, form=data, errors=_problems(exc))
+        return _review_page(request, caller, view, status=422, form=data, errors=form_problems(exc))
     return Redirect(f"/cases/{case_id}/case-review", status_code=303)
 
 
 @get("/case-reviews", sync_to_thread=True)
 def reviews_page(request: AnyRequest) -> Template:
     """A manager's view of every review in progress in their teams, soonest deadline first."""
-    service, caller = _signed_in(request)
-    _allowed(caller, Action.VIEW_TEAM)
+    service, caller = signed_in(request)
+    allowed(caller, Action.VIEW_TEAM)
     settings = service.runtime.config.case_review
     now = service.clock()
     with service.runtime.engine.connect() as conn, conn.begin():
@@ -118,15 +118,15 @@ def reviews_page(request: AnyRequest) -> Template:
             address=client_address(request),
             detail={"filters": {"case_reviews": "in progress"}, "cases": len(rows)},
         )
-    return _page(request, "case_reviews.html", caller, rows=rows, now=now, tz=settings.tz)
+    return page(request, "case_reviews.html", caller, rows=rows, now=now, tz=settings.tz)
 
 
 @get("/reports/case-reviews", sync_to_thread=True)
 def review_report_page(request: AnyRequest) -> Response[bytes]:
     """The published figures of a financial year or quarter (default: the current
     financial year), as the page a council puts on its website, or as CSV."""
-    service, caller = _signed_in(request)
-    _allowed(caller, Action.VIEW_REPORTS)
+    service, caller = signed_in(request)
+    allowed(caller, Action.VIEW_REPORTS)
     query = request.query_params
     fmt = query.get("format") or "html"
     if fmt not in ("html", "csv"):

@@ -22,7 +22,7 @@ from casewatch.service import audit
 from casewatch.service.access import Action, Principal
 from casewatch.service.casework import NotFoundError
 from casewatch.service.config import ConfigError
-from casewatch.service.web.pages import _allowed, _page, _report_query, _signed_in
+from casewatch.service.web.page_parts import allowed, download, page, report_query, signed_in
 from casewatch.service.web.security import AnyRequest, client_address
 from casewatch.service.web.state import Service
 from casewatch.service.whatif import (
@@ -88,7 +88,7 @@ def _number(text: str, name: str) -> Any:
 
 def _whatif(request: AnyRequest, service: Service) -> tuple[dict[str, Any], dict[str, Any]]:
     """The form as typed and the what-if it asks for (or the problem with it)."""
-    chosen, _ = _report_query(request, service)
+    chosen, _ = report_query(request, service)
     by = chosen["by"] if chosen["by"] in GROUPINGS else None
     form: dict[str, Any] = {"period": chosen["period"], "by": by or ""}
     try:
@@ -116,8 +116,8 @@ def _period(label: str) -> ChosenPeriod:
 
 @get("/reports/whatif", sync_to_thread=True)
 def whatif_page(request: AnyRequest) -> Template:
-    service, caller = _signed_in(request)
-    _allowed(caller, Action.VIEW_REPORTS)
+    service, caller = signed_in(request)
+    allowed(caller, Action.VIEW_REPORTS)
     form, outcome = _whatif(request, service)
     _audit(request, service, caller.who, "report.whatif", form)
     section = None
@@ -126,7 +126,7 @@ def whatif_page(request: AnyRequest) -> Template:
 
         names = titles(service.runtime.config, outcome["loaded"].config)
         section = Markup(whatif_fragment(outcome["whatif"], form["by"] or None, names))  # noqa: S704 - our own template's output, autoescaped
-    return _page(
+    return page(
         request,
         "reports_whatif.html",
         caller,
@@ -143,8 +143,8 @@ def whatif_page(request: AnyRequest) -> Template:
 
 @get("/reports/whatif/download/{fmt:str}", sync_to_thread=True)
 def whatif_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
-    service, caller = _signed_in(request)
-    _allowed(caller, Action.VIEW_REPORTS)
+    service, caller = signed_in(request)
+    allowed(caller, Action.VIEW_REPORTS)
     if fmt not in DOWNLOADS:
         raise NotFoundError
     form, outcome = _whatif(request, service)
@@ -156,12 +156,7 @@ def whatif_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
     names = titles(service.runtime.config, outcome["loaded"].config)
     body = render_whatif(outcome["whatif"], form["by"] or None, fmt, names)
     media_type, name = DOWNLOADS[fmt]
-    filename = f"{form['period']}-{name}"
-    return Response(
-        body,
-        media_type=media_type,
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
-    )
+    return download(body, media_type, f"{form['period']}-{name}")
 
 
 def _audit(
