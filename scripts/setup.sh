@@ -10,43 +10,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# --with-browser: the test suite looks at rendered pages in headless Chromium, which comes
-# from Debian's `chromium` package (never a browser downloaded by a test tool).
-if [ "${1:-}" = "--with-browser" ] && ! command -v chromium >/dev/null 2>&1; then
+# A Debian package the browser tests need: installed with apt-get when run as root,
+# otherwise the command to run is said. Usage: debian_package PACKAGE WHAT-NEEDS-IT
+debian_package() {
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing Debian's chromium for the browser tests" >&2
-    apt-get install -y -qq chromium >/dev/null \
-      || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+    echo "setup: installing Debian's $1 for $2" >&2
+    apt-get install -y -qq "$1" >/dev/null \
+      || { apt-get update -qq && apt-get install -y -qq "$1" >/dev/null; }
   else
-    echo "setup: the browser tests need Chromium: run 'sudo apt-get install chromium'" >&2
+    echo "setup: $2 need Debian's $1: run 'sudo apt-get install $1'" >&2
     exit 1
   fi
-fi
-# The TLS proxy test puts Debian's `nginx` in front of `casewatch serve` (tests/browser).
-if [ "${1:-}" = "--with-browser" ] && [ ! -x /usr/sbin/nginx ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing Debian's nginx for the TLS proxy test" >&2
-    apt-get install -y -qq nginx >/dev/null \
-      || { apt-get update -qq && apt-get install -y -qq nginx >/dev/null; }
-  else
-    echo "setup: the TLS proxy test needs nginx: run 'sudo apt-get install nginx'" >&2
-    exit 1
-  fi
-fi
+}
 
-# --with-browser: axe-core, the accessibility checker the browser tests inject into every
-# page, from the npm registry at the version package-lock.json pins (npm from Debian's `npm`).
+# --with-browser: the test suite looks at rendered pages in headless Chromium, which comes
+# from Debian's `chromium` package (never a browser downloaded by a test tool); the TLS
+# proxy test puts Debian's `nginx` in front of `casewatch serve`; and axe-core, the
+# accessibility checker injected into every page, comes from the npm registry at the
+# version package-lock.json pins (npm from Debian's `npm`).
 if [ "${1:-}" = "--with-browser" ]; then
-  if ! command -v npm >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-      echo "setup: installing Debian's npm for axe-core" >&2
-      apt-get install -y -qq npm >/dev/null \
-        || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
-    else
-      echo "setup: the browser tests need npm for axe-core: run 'sudo apt-get install npm'" >&2
-      exit 1
-    fi
-  fi
+  command -v chromium >/dev/null 2>&1 || debian_package chromium "the browser tests"
+  [ -x /usr/sbin/nginx ] || debian_package nginx "the TLS proxy tests"
+  command -v npm >/dev/null 2>&1 || debian_package npm "the accessibility checks"
   if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/axe-core/axe.min.js ]; then
     npm ci --no-audit --no-fund --silent
     touch node_modules/axe-core/axe.min.js
