@@ -110,7 +110,9 @@ class DurableEvaluator:
                 def _run(self) -> None:
                     """No dispatch threads: casewatch never uses durable's timers."""
 
-            cls._host = _TimerlessHost()
+            host = _TimerlessHost()
+            _check_canary(host)
+            cls._host = host
             cls._host_pid = os.getpid()
             cls._registered.clear()
         return cls._host
@@ -134,6 +136,46 @@ class DurableEvaluator:
                 host.update_state(self.name, {"sid": "0", "exception": None})
                 raise RuleEvaluationError("a rule action failed inside durable-rules")
             return sorted(set(self._sink))
+
+
+CANARY: Final = "casewatch_canary"
+DURABLE_SILENT: Final = (
+    "durable-rules loaded but its start-up check matched nothing where one rule must "
+    "match (its C core swallowed an error): choose the matcher 'reference'"
+)
+
+
+def _check_canary(host: Any, name: str = CANARY) -> None:
+    """One rule that must match one fact and not another, before any case is derived.
+
+    durable's C core swallows errors raised inside it: on Python 3.12 a warning turned
+    into an error made every rule silently match nothing. A matcher that cannot find a
+    match it must find is refused here, in words, instead of deriving no cycles at all.
+    """
+    from durable.engine import MessageNotHandledException  # noqa: PLC0415
+
+    sink: list[int] = []
+    host.register_rulesets(
+        {
+            name: {
+                "canary": {
+                    "all": [{"m": {"$and": [{"type": "canary"}, {"$gte": {"n": 2}}]}}],
+                    "run": _collector(sink, 0),
+                }
+            }
+        }
+    )
+    seen: list[list[int]] = []
+    for sequence, n in enumerate((3, 1)):
+        fact = {"type": "canary", "n": n, "casewatch_seq": sequence}
+        sink.clear()
+        with contextlib.suppress(MessageNotHandledException):
+            host.assert_fact(name, fact)
+        with contextlib.suppress(MessageNotHandledException):
+            host.retract_fact(name, fact)
+        seen.append(list(sink))
+    if seen != [[0], []]:
+        raise RuleEvaluationError(DURABLE_SILENT)
 
 
 def _definition(rules: RuleSet, sink: list[int]) -> dict[str, Any]:

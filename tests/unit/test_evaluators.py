@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from casewatch.cases.state import LinkedEvent
 from casewatch.engine.derive import derive
-from casewatch.engine.evaluators import DurableEvaluator, ReferenceEvaluator, RuleEvaluationError
+from casewatch.engine.evaluators import (
+    CANARY,
+    DurableEvaluator,
+    ReferenceEvaluator,
+    RuleEvaluationError,
+    _check_canary,
+)
 from casewatch.service.config import Config
 from tests.builders import ev, needs_durable
 
@@ -174,3 +180,28 @@ def test_durable_action_failures_are_not_swallowed(config: Config) -> None:
     with pytest.raises(RuleEvaluationError):
         broken.matching({"type": "bad"})
     assert broken.matching({"type": "fine"}) == []
+
+
+def test_the_durable_start_up_check_passes_on_a_working_core(config: Config) -> None:
+    """A host that matches as it must passes the canary, and every new host runs it."""
+    DurableEvaluator(config.rules)
+    DurableEvaluator._host.get_ruleset(CANARY)  # registered when the host was built
+    _check_canary(DurableEvaluator._host, name=f"casewatch_test_{uuid.uuid4().hex[:8]}")
+
+
+def test_a_durable_core_that_silently_matches_nothing_is_refused(config: Config) -> None:
+    """A core that swallows its own error and matches nothing is refused in words,
+    before any case could be derived with no cycles."""
+    DurableEvaluator(config.rules)
+    real = DurableEvaluator._host
+
+    class Swallowing:
+        register_rulesets = real.register_rulesets
+        retract_fact = real.retract_fact
+
+        @staticmethod
+        def assert_fact(_name: str, _fact: Any) -> None:
+            """What durable did on 3.12 under warnings-as-errors: nothing, no error."""
+
+    with pytest.raises(RuleEvaluationError, match="choose the matcher 'reference'"):
+        _check_canary(Swallowing(), name=f"casewatch_test_{uuid.uuid4().hex[:8]}")
