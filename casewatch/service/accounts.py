@@ -136,11 +136,7 @@ def authenticate(
 ) -> Principal | None:
     """The user if the password is right; None otherwise. Raises ThrottledError once too
     many attempts failed recently, before looking at the password at all."""
-    since = now - THROTTLE_WINDOW
-    failures = select(func.count()).select_from(LoginAttemptRow).where(LoginAttemptRow.at >= since)
-    by_user = conn.execute(failures.where(LoginAttemptRow.username == username)).scalar_one()
-    by_address = conn.execute(failures.where(LoginAttemptRow.address == address)).scalar_one()
-    if by_user >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS:
+    if throttled(conn, username, address, now):
         raise ThrottledError
     row = _user(conn, username=username, active=True)
     try:
@@ -157,6 +153,16 @@ def authenticate(
             update(UserRow).where(UserRow.id == row.id).values(password_hash=_hasher.hash(password))
         )
     return principal_of(row)
+
+
+def throttled(conn: Connection, username: str, address: str, now: datetime) -> bool:
+    """Too many failed sign-ins (passwords or codes) lately, by this person or from this
+    address."""
+    since = now - THROTTLE_WINDOW
+    failures = select(func.count()).select_from(LoginAttemptRow).where(LoginAttemptRow.at >= since)
+    by_user = conn.execute(failures.where(LoginAttemptRow.username == username)).scalar_one()
+    by_address = conn.execute(failures.where(LoginAttemptRow.address == address)).scalar_one()
+    return by_user >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS
 
 
 def clear_failures(conn: Connection, username: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from attrs import frozen
 from sqlalchemy import Connection, exists, select
 
+from casewatch.app.case_list import visible_cases
 from casewatch.cases.case_review import (
     CaseReviewSettings,
     describe_complaint,
@@ -26,7 +27,6 @@ from casewatch.reports.case_reviews import (
     review_progress,
 )
 from casewatch.service.access import Principal
-from casewatch.service.casework import visible_cases
 
 
 @frozen

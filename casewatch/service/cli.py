@@ -20,6 +20,7 @@ import typer
 from attrs import asdict
 from rich.console import Console
 
+from casewatch.app.case_view import read_case
 from casewatch.cases.clock import TimestampError, parse_operator_time
 from casewatch.cases.db import DatabaseUrlError
 from casewatch.cases.importing import Importer
@@ -34,7 +35,6 @@ from casewatch.reports.sla import GROUPINGS
 from casewatch.reports.whatif import GROUPINGS as WHATIF_GROUPINGS
 from casewatch.reports.whatif import Period as WhatifPeriod
 from casewatch.reports.whatif import ProposalRefusedError
-from casewatch.service.casework import read_case
 from casewatch.service.config import ConfigError, check_rules
 from casewatch.service.logging import configure_logging, get_logger
 from casewatch.service.render import print_alerts, print_case, print_cases, table_console

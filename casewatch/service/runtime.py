@@ -15,7 +15,7 @@ from casewatch.cases.db import create_db_engine
 from casewatch.cases.store import Projector
 from casewatch.engine.store import DerivedProjector
 from casewatch.migrations.schema import current_revision, head_revision, upgrade
-from casewatch.notifications.channels import channels_from_env
+from casewatch.notifications.channels import Channel, channels_from_env
 from casewatch.notifications.relay import relay
 from casewatch.notifications.scan import scan
 from casewatch.service.config import Config, database_url, load_config
@@ -39,6 +39,12 @@ class Runtime:
         """What an append re-derives: the case row first (cycles refer to it), then its
         cycles and flags, all from one fold of each case."""
         return [DerivedProjector(self.config.rulesets())]
+
+    def channels(self) -> dict[str, Channel]:
+        """The enabled delivery channels, from the environment: built here only, for
+        `tick`, `worker` and the scheduler `serve` runs."""
+        routing = self.config.routing
+        return channels_from_env(os.environ, routing.channels, routing.timeout.total_seconds())
 
     @property
     def safe_url(self) -> str:
@@ -85,10 +91,7 @@ def run_tick(runtime: Runtime, now: datetime) -> dict[str, Any]:
     """One scan and one relay pass at `now`: what `casewatch tick` and each worker do."""
     config = runtime.config
     scanned = scan(runtime.engine, config.rulesets(), config.routing, now, config.timezone)
-    channels = channels_from_env(
-        os.environ, config.routing.channels, config.routing.timeout.total_seconds()
-    )
-    relayed = relay(runtime.engine, channels, config.routing, now)
+    relayed = relay(runtime.engine, runtime.channels(), config.routing, now)
     finished = datetime.now(UTC)  # when the pass ran, whatever `now` it ran as
     record_pass(runtime.engine, "sla_scan", finished, scanned.cycles_checked, scanned.backlog)
     handled = relayed.sent + relayed.failed + relayed.dead

@@ -19,7 +19,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from attrs import asdict, define, field
 from sqlalchemy.exc import OperationalError
 
-from casewatch.notifications.channels import channels_from_env
 from casewatch.notifications.relay import relay
 from casewatch.notifications.scan import scan
 from casewatch.service.logging import get_logger
@@ -46,9 +45,7 @@ def start_scheduler(
     """The SLA scan and the outbox relay as background jobs (for `worker` and `serve`)."""
     config = runtime.config
     rulesets = config.rulesets()
-    channels = channels_from_env(
-        os.environ, config.routing.channels, config.routing.timeout.total_seconds()
-    )
+    channels = runtime.channels()
     heartbeat = Heartbeat(interval=max(scan_seconds, relay_seconds))
 
     def sla_scan() -> None:

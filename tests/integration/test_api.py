@@ -13,11 +13,12 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from casewatch.app.commands import RecordEvent
+from casewatch.app.repositories import SqlCases
 from casewatch.cases.tables import EventRow
 from casewatch.engine.consistency import check_cases
 from casewatch.engine.evaluators import durable_loads
 from casewatch.service import accounts
-from casewatch.service.casework import Casework
 from casewatch.service.tables import AuditRow, UserRow
 from tests.cli import casewatch
 from tests.web import PASSWORD, PEOPLE, SEED, Site, api_token, csrf_of, login_token, sign_in
@@ -365,7 +366,7 @@ def test_a_database_outage_is_a_503_to_retry_on_the_api_and_the_pages(
         raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
 
     browser = sign_in(client, "caseworker")
-    monkeypatch.setattr(Casework, "case_page", unavailable)  # every case list reads through it
+    monkeypatch.setattr(SqlCases, "page", unavailable)  # every case list reads through it
     answer = client.get("/api/v1/cases", headers=bearer(site, "caseworker"))
     assert answer.status_code == 503
     assert answer.headers["retry-after"] == "5"
@@ -394,7 +395,7 @@ def test_health_and_readiness(site: Site, client: TestClient[Litestar]) -> None:
 def test_two_writers_on_one_case_lose_nothing(site: Site) -> None:
     """Concurrent posts to one case (the service layer the API calls, from two threads,
     each with its own connections) all land, and the case equals the fold of its events."""
-    casework = site.app.state["service"].casework
+    application = site.app.state["service"].app
     with site.runtime.engine.connect() as conn:
         who = accounts.principal_of(
             conn.execute(select(UserRow).where(UserRow.username == "cw.north")).one()
@@ -409,7 +410,7 @@ def test_two_writers_on_one_case_lose_nothing(site: Site) -> None:
             body = {"type": "contact_attempted", "method": "call",
                     "at": f"2015-03-{10 + n:02d}T1{writer}:00:00Z"}  # fmt: skip
             try:
-                casework.record_event(who, "SEED-02", body, address="test")
+                application.handle(RecordEvent(who, "SEED-02", body, "test"))
             except Exception as exc:
                 failures.append(exc)
 

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from casewatch.app.case_list import CaseFilters, list_cases, team_counts
 from casewatch.service import accounts
 from casewatch.service.access import Principal, Role
-from casewatch.service.casework import CaseFilters, list_cases, team_counts
 from casewatch.service.reporting import landing_period
 from casewatch.service.runtime import open_runtime
 from casewatch.service.tables import UserRow

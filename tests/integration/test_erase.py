@@ -6,9 +6,9 @@ import json
 
 from sqlalchemy import func, select
 
+from casewatch.app.case_view import victim_data
 from casewatch.cases.db import create_db_engine
 from casewatch.cases.tables import EventRow, PersonalDataRow
-from casewatch.service.casework import victim_data
 from casewatch.service.tables import AuditRow
 from tests.cli import casewatch
 from tests.web import SEED

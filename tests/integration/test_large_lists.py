@@ -11,19 +11,14 @@ from zoneinfo import ZoneInfo
 import attrs
 from sqlalchemy import Engine, insert
 
+from casewatch.app.case_list import CaseFilters, count_cases, list_cases, team_counts
+from casewatch.app.inbox import count_alerts, my_alerts
+from casewatch.app.queries import ViewTeam
 from casewatch.cases.tables import CaseRow
 from casewatch.engine.tables import AlertRow, SlaCycleRow
 from casewatch.service import accounts
 from casewatch.service.access import Principal, Role
-from casewatch.service.casework import (
-    CaseFilters,
-    Casework,
-    count_alerts,
-    count_cases,
-    list_cases,
-    my_alerts,
-    team_counts,
-)
+from casewatch.service.bootstrap import bootstrap
 from casewatch.service.runtime import open_runtime
 
 NOW: Final = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -212,7 +207,7 @@ def test_the_team_dashboard_summary_counts_every_case_and_pages_the_list(db_url:
                 agency="council", teams=["t1"], password="a long enough password", now=NOW,
             )  # fmt: skip
         manager = attrs.evolve(MANAGER, user_id=user_id)
-        summary = Casework(runtime, lambda: NOW).team_summary(manager, address=None)
+        summary = bootstrap(runtime, lambda: NOW).handle(ViewTeam(manager, address=None))
     finally:
         runtime.engine.dispose()
     (t1,) = summary.teams

@@ -10,10 +10,10 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
 
+from casewatch.app.case_view import victim_data
 from casewatch.cases.db import create_db_engine
 from casewatch.cases.tables import CaseRow, LinkSecretRow
 from casewatch.engine.tables import CaseFlagRow
-from casewatch.service.casework import victim_data
 from tests.builders import ev, jsonl, opened
 from tests.cli import casewatch
 from tests.web import Site, api_token, sign_in

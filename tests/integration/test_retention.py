@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from casewatch.app.case_view import victim_data
 from casewatch.cases.db import create_db_engine
-from casewatch.service.casework import victim_data
 from casewatch.service.tables import AuditRow
 from tests.cli import casewatch
 from tests.web import DEMO

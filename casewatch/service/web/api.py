@@ -1,5 +1,5 @@
-"""The JSON API under /api/v1. Handlers translate HTTP to casework calls and back; the
-access rules, validation and audit live in casewatch.service.casework."""
+"""The JSON API under /api/v1. Handlers translate HTTP to the application's commands and
+queries and back; the access rules, validation and audit live in casewatch.app."""
 
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from casewatch.app.case_list import CaseFilters, CaseSummary
+from casewatch.app.commands import AcknowledgeAlert, OpenCase, RecordEvent, ShareCase
+from casewatch.app.errors import ForbiddenError, NotFoundError
+from casewatch.app.inbox import AlertItem
+from casewatch.app.queries import Inbox, ListCases, ViewAudit, ViewCase, ViewReport
 from casewatch.cases.clock import (
     EARLIEST_YEAR,
     LATEST_YEAR,
@@ -24,16 +29,8 @@ from casewatch.cases.events import RISK_LEVELS
 from casewatch.reports.board import COMPARISONS, ReportRequest
 from casewatch.reports.periods import PeriodError, choose_period
 from casewatch.reports.sla import GROUPINGS
-from casewatch.service import audit
 from casewatch.service.access import Action, Principal
-from casewatch.service.casework import (
-    AlertItem,
-    CaseFilters,
-    CaseSummary,
-    ForbiddenError,
-    NotFoundError,
-)
-from casewatch.service.reporting import build_report
+from casewatch.service.audit import MAX_LISTED, AuditEntry
 from casewatch.service.views import CaseView
 from casewatch.service.web.security import AnyRequest, client_address, require_csrf
 from casewatch.service.web.state import Service, service_of
@@ -165,7 +162,7 @@ def list_cases(
         limit=limit,
         offset=offset,
     )
-    return service.casework.list_cases(who, filters, address=address)
+    return service.app.handle(ListCases(who, filters, address, counted=False)).cases
 
 
 @post(
@@ -181,7 +178,7 @@ def list_cases(
 )
 def open_case(request: AnyRequest, data: JSONBody[dict[str, Any]]) -> CaseView:
     service, who, address = _caller(request, write=True)
-    return service.casework.open_case(who, data, address=address)
+    return service.app.handle(OpenCase(who, data, address))
 
 
 @get("/cases/{case_id:str}", sync_to_thread=True, responses=_READ, summary="One case")
@@ -192,7 +189,7 @@ def view_case(
 ) -> CaseView:
     service, who, address = _caller(request)
     moment = _moment(service, as_of, "as_of")
-    return service.casework.view_case(who, case_id, address=address, as_of=moment)
+    return service.app.handle(ViewCase(who, case_id, address, as_of=moment))
 
 
 @post(
@@ -211,7 +208,7 @@ def record_event(
     request: AnyRequest, case_id: FromPath[str], data: JSONBody[dict[str, Any]]
 ) -> CaseView:
     service, who, address = _caller(request, write=True)
-    return service.casework.record_event(who, case_id, data, address=address)
+    return service.app.handle(RecordEvent(who, case_id, data, address))
 
 
 @post(
@@ -228,14 +225,14 @@ def share_case(request: AnyRequest, case_id: FromPath[str], data: JSONBody[Share
         raise ValidationException("'agency' must be 1-100 characters")
     if NUL in agency:
         raise ValidationException(f"'agency' {NUL_REFUSED}")
-    shared = service.casework.share_case(who, case_id, agency, address=address)
+    shared = service.app.handle(ShareCase(who, case_id, agency, address))
     return Shares(case_id=case_id, shared_with=shared)
 
 
 @get("/alerts", sync_to_thread=True, responses=_READ, summary="Your alerts inbox")
 def alerts(request: AnyRequest, include_acknowledged: FromQuery[bool] = False) -> list[AlertItem]:
     service, who, _ = _caller(request)
-    return service.casework.alerts(who, include_acknowledged=include_acknowledged)
+    return service.app.handle(Inbox(who, include_acknowledged=include_acknowledged))
 
 
 @post(
@@ -247,7 +244,7 @@ def alerts(request: AnyRequest, include_acknowledged: FromQuery[bool] = False) -
 )
 def acknowledge(request: AnyRequest, alert_id: FromPath[int]) -> AlertItem:
     service, who, address = _caller(request, write=True)
-    return service.casework.acknowledge(who, alert_id, address=address)
+    return service.app.handle(AcknowledgeAlert(who, alert_id, address))
 
 
 @get(
@@ -268,22 +265,13 @@ def sla_report(
     details: FromQuery[bool] = False,
 ) -> dict[str, Any]:
     service, who, address = _caller(request)
-    if not who.may(Action.VIEW_REPORTS):
+    if not who.may(Action.VIEW_REPORTS):  # a 403 before any 400 about the period
         raise ForbiddenError
     report_request = report_request_of(
         service, period, date_from, date_to, as_of, by, compare, details=details
     )
-    report = build_report(service.runtime, report_request)
-    with service.runtime.engine.connect() as conn, conn.begin():
-        audit.record(
-            conn,
-            who,
-            "report.view",
-            now=service.clock(),
-            address=address,
-            detail={"period": report_request.period.label, "by": by, "details": details},
-        )
-    return report
+    detail = {"period": report_request.period.label, "by": by, "details": details}
+    return service.app.handle(ViewReport(who, report_request, address, detail=detail))
 
 
 def report_request_of(
@@ -329,15 +317,10 @@ def audit_log(
     request: AnyRequest,
     case_id: FromQuery[str | None] = None,
     username: FromQuery[str | None] = None,
-    limit: Annotated[int, QueryParameter(ge=1, le=audit.MAX_LISTED)] = 200,
-) -> list[audit.AuditEntry]:
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_LISTED)] = 200,
+) -> list[AuditEntry]:
     service, who, _ = _caller(request)
-    if not who.may(Action.VIEW_AUDIT):
-        raise ForbiddenError
-    with service.runtime.engine.connect() as conn, conn.begin():
-        return audit.entries(
-            conn, service.runtime.config.timezone, case_id=case_id, username=username, limit=limit
-        )
+    return service.app.handle(ViewAudit(who, case_id=case_id, username=username, limit=limit))
 
 
 # OpenAPI security schemes (declared in app.py) and what each operation needs: an API

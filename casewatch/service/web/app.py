@@ -1,8 +1,8 @@
 """The app factory: one Litestar application serving the API, the pages and health checks.
 
-No work happens at import time; `create_app` wires a Runtime (configuration and a
-migrated database) into handlers. The scheduler, when this process runs it, is started
-and stopped with the application.
+No work happens at import time; `create_app` wires the Application built over a Runtime
+(configuration and a migrated database) into handlers. The scheduler, when this process
+runs it, is started and stopped with the application.
 """
 
 from __future__ import annotations
@@ -36,18 +36,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from casewatch import __version__
+from casewatch.app.errors import ConflictError, ForbiddenError, InvalidEventError, NotFoundError
 from casewatch.cases.problems import sentences
 from casewatch.cases.validation import TOO_DEEP, nesting_before_parsing
 from casewatch.cases.wording import case_type_words, value_words, words
 from casewatch.migrations.schema import current_revision, head_revision
-from casewatch.service.casework import (
-    Casework,
-    ConflictError,
-    ForbiddenError,
-    InvalidEventError,
-    NotFoundError,
-    utc_now,
-)
+from casewatch.service.bootstrap import bootstrap, utc_now
 from casewatch.service.logging import get_logger
 from casewatch.service.runtime import Runtime
 from casewatch.service.web.api import (
@@ -169,7 +163,7 @@ def create_app(
     on_shutdown: list[Callable[[], None]] | None = None,
 ) -> Litestar:
     service = Service(
-        runtime=runtime, casework=Casework(runtime, clock), clock=clock, heartbeat=heartbeat
+        runtime=runtime, app=bootstrap(runtime, clock), clock=clock, heartbeat=heartbeat
     )
     stop_watching = watch_pool(runtime.engine)
     return MeasuredApp(

@@ -12,7 +12,8 @@ from litestar import Response, Router, get
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
-from casewatch.service import accounts, audit, oidc
+from casewatch.app.commands import OidcSignIn, RefuseSignIn, StartOidc, TakeOidcRequest
+from casewatch.service import accounts, oidc
 from casewatch.service.deployment import OidcSettings
 from casewatch.service.web.security import (
     AnyRequest,
@@ -64,17 +65,13 @@ def _redirect_uri(request: AnyRequest) -> str:
 
 
 def _refuse(request: AnyRequest, refused: oidc.SignInRefused, status: int = 401) -> Template:
-    service = service_of(request)
-    with service.runtime.engine.connect() as conn, conn.begin():
-        audit.record(
-            conn,
-            None,
-            "user.sign_in_refused",
-            now=service.clock(),
-            address=client_address(request),
-            username=refused.claimed or "-",
-            detail={"method": "oidc", "reason": refused.reason},
+    service_of(request).app.handle(
+        RefuseSignIn(
+            refused.claimed or "-",
+            client_address(request),
+            {"method": "oidc", "reason": refused.reason},
         )
+    )
     response = Template(
         "login.html",
         context={
@@ -113,11 +110,9 @@ def start(request: AnyRequest) -> Response[Any]:
         next_path = "/"
     try:
         provider = discovery(settings).provider()
-        with service.runtime.engine.connect() as conn, conn.begin():
-            started = oidc.start(
-                conn, settings, provider=provider, redirect_uri=_redirect_uri(request),
-                next_path=next_path[:500], now=service.clock(),
-            )  # fmt: skip
+        started = service.app.handle(
+            StartOidc(settings, provider, _redirect_uri(request), next_path[:500])
+        )
     except oidc.SignInRefused as refused:
         return _refuse(request, refused, status=502)
     response: Response[Any] = Redirect(started.authorization_url, status_code=302)
@@ -144,14 +139,11 @@ def callback(request: AnyRequest) -> Response[Any]:
     query = request.query_params
     now, address = service.clock(), client_address(request)
     try:
-        with service.runtime.engine.connect() as conn, conn.begin():  # used up, whatever follows
-            pending = oidc.take_request(
-                conn,
-                query.get("state", ""),
-                request.cookies.get(STATE_COOKIE, ""),
-                now,
-                provider_error=query.get("error"),
+        pending = service.app.handle(  # used up, whatever follows
+            TakeOidcRequest(
+                query.get("state", ""), request.cookies.get(STATE_COOKIE, ""), query.get("error")
             )
+        )
         found = discovery(settings)
         id_token = oidc.exchange(
             settings, found.provider(), client=_http, code=query.get("code", ""),
@@ -159,13 +151,7 @@ def callback(request: AnyRequest) -> Response[Any]:
             secret=os.environ.get(oidc.CLIENT_SECRET_ENV),
         )  # fmt: skip
         claims = oidc.verify(found, settings, id_token, pending.nonce, now)
-        with service.runtime.engine.connect() as conn, conn.begin():
-            who = oidc.person_for(conn, settings, claims)
-            token, _csrf = accounts.start_session(conn, who.user_id, now)
-            accounts.clear_failures(conn, who.username)
-            audit.record(
-                conn, who, "user.sign_in", now=now, address=address, detail={"method": "oidc"}
-            )
+        token = service.app.handle(OidcSignIn(settings, claims, address)).token
     except oidc.SignInRefused as refused:
         return _refuse(request, refused)
     response: Response[Any] = Redirect(pending.next_path, status_code=303)

@@ -14,10 +14,10 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.params import URLEncodedBody
 from litestar.response import Template
 
+from casewatch.app.errors import InvalidEventError
+from casewatch.app.queries import LandingPeriod
 from casewatch.service.access import Action
-from casewatch.service.casework import InvalidEventError
 from casewatch.service.forms import FormError
-from casewatch.service.reporting import landing_period
 from casewatch.service.web.security import AnyRequest, Caller, require_csrf
 from casewatch.service.web.state import Service, service_of
 
@@ -75,6 +75,6 @@ def report_query(request: AnyRequest, service: Service) -> tuple[dict[str, Any],
     query = request.query_params
     period, why = query.get("period"), None
     if not period:
-        landing, why = landing_period(service.runtime, service.clock())
+        landing, why = service.app.handle(LandingPeriod())
         period = landing.label
     return {"period": period, "by": query.get("by") or None}, why

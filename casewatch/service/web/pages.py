@@ -8,7 +8,6 @@ get), so a reload never records an event twice.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -16,17 +15,35 @@ from litestar import Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from casewatch.app.case_list import CaseFilters
+from casewatch.app.commands import (
+    AcknowledgeAlert,
+    AddUser,
+    OpenCase,
+    RecordEvent,
+    RefuseSignIn,
+    ShareCase,
+    SignedIn,
+    SignIn,
+    SignOut,
+)
+from casewatch.app.errors import InvalidEventError, NotFoundError
+from casewatch.app.queries import (
+    CountInbox,
+    Inbox,
+    ListCases,
+    ListUsers,
+    ViewAudit,
+    ViewCase,
+    ViewReport,
+    ViewTeam,
+)
 from casewatch.cases.events import CASE_TYPES, CONTACT_METHODS, REFERRAL_TARGETS, RISK_LEVELS
 from casewatch.engine.policies import TARGET_KINDS
 from casewatch.reports.periods import quarter_note, year_to_date
 from casewatch.reports.whatif import GROUPINGS as WHATIF_GROUPINGS
-from casewatch.service import accounts, audit, two_factor
+from casewatch.service import accounts, two_factor
 from casewatch.service.access import ROLES, Action, CaseScope, Role, can_share_case
-from casewatch.service.casework import (
-    CaseFilters,
-    InvalidEventError,
-    NotFoundError,
-)
 from casewatch.service.forms import (
     RECORDABLE,
     FormError,
@@ -35,7 +52,7 @@ from casewatch.service.forms import (
     opening_event,
     recorded_event,
 )
-from casewatch.service.reporting import build_report, render
+from casewatch.service.reporting import render
 from casewatch.service.views import CaseView
 from casewatch.service.web.api import report_request_of
 from casewatch.service.web.oidc_pages import sign_in_options
@@ -62,7 +79,6 @@ from casewatch.service.web.security import (
 )
 from casewatch.service.web.state import service_of
 from casewatch.service.web.two_factor_pages import PAGE as ENROLMENT_PAGE
-from casewatch.service.web.two_factor_pages import after_password
 
 HOME: Final = {
     Role.CASEWORKER: "/cases",
@@ -109,10 +125,9 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
     service = service_of(request)
     username, password = data.get("username", "").strip(), data.get("password", "")
     target = _safe_next(data.get("next", "/"))
-    now = service.clock()
     address = client_address(request)
     if not service.runtime.config.sign_in.local_passwords:  # nobody can sign in here
-        return _passwords_off(request, username, address, now)
+        return _passwords_off(request, username, address)
     if not login_form_genuine(request, data):
         return _login_page(
             request,
@@ -122,52 +137,24 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
             next=target,
             **sign_in_options(request),
         )
-    with service.runtime.engine.connect() as conn, conn.begin():
-        try:
-            who = accounts.authenticate(conn, username, password, address, now)
-        except accounts.ThrottledError:
-            who, throttled = None, True
-        else:
-            throttled = False
-        stage = None
-        if who is not None:
-            required = service.runtime.config.sign_in.two_factor_roles
-            code = data.get("code", "")
-            stage = after_password(
-                conn, who, code=code, required_roles=required, address=address, now=now
-            )
-            who = who if stage else None
-        if who is not None and stage is not None:
-            token, _csrf = accounts.start_session(conn, who.user_id, now, stage)
-            if stage == two_factor.FULL:
-                accounts.clear_failures(conn, username)
-                audit.record(conn, who, "user.sign_in", now=now, address=address)
-            else:
-                audit.record(conn, who, "user.two_factor_required", now=now, address=address)
-        else:
-            audit.record(
-                conn,
-                None,
-                "user.sign_in_refused",
-                now=now,
-                address=address,
-                username=username,
-                detail={"throttled": throttled},
-            )
-    if who is None:
+    outcome = service.app.handle(
+        SignIn(username, password, code=data.get("code", ""), address=address)
+    )
+    if not isinstance(outcome, SignedIn):
         message = (
             "Too many failed sign-ins. Wait 15 minutes, then try again."
-            if throttled
+            if outcome.throttled
             else "The username, password or code is not right."
         )
         return _login_page(
             request,
-            status=429 if throttled else 401,
+            status=429 if outcome.throttled else 401,
             error=message,
             username=username,
             next=target,
             **sign_in_options(request),
         )
+    who, token, stage = outcome.who, outcome.token, outcome.stage
     if stage == two_factor.ENROL:
         target = ENROLMENT_PAGE
     elif target == "/":
@@ -183,22 +170,17 @@ def login(request: AnyRequest, data: Form) -> Response[Any]:
 @post("/logout", sync_to_thread=True, status_code=303)
 def logout(request: AnyRequest, data: Form) -> Response[Any]:
     service, caller = signed_in(request, data)
-    with service.runtime.engine.connect() as conn, conn.begin():
-        accounts.end_session(conn, request.cookies.get(SESSION_COOKIE, ""))
-        audit.record(
-            conn, caller.who, "user.sign_out", now=service.clock(), address=client_address(request)
-        )
+    token = request.cookies.get(SESSION_COOKIE, "")
+    service.app.handle(SignOut(caller.who, token, client_address(request)))
     response: Response[Any] = Redirect("/login?signed_out", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
-def _passwords_off(request: AnyRequest, username: str, address: str, now: datetime) -> Template:
+def _passwords_off(request: AnyRequest, username: str, address: str) -> Template:
     """This deployment signs people in through its identity provider only."""
-    service = service_of(request)
-    with service.runtime.engine.connect() as conn, conn.begin():
-        audit.record(conn, None, "user.sign_in_refused", now=now, address=address,
-                     username=username, detail={"reason": "local_passwords_off"})  # fmt: skip
+    refusal = RefuseSignIn(username, address, {"reason": "local_passwords_off"})
+    service_of(request).app.handle(refusal)
     return _login_page(
         request, status=403, next="/", **sign_in_options(request),
         error="Signing in with a password is switched off here: use the button below.",
@@ -232,7 +214,7 @@ def cases_page(request: AnyRequest) -> Template:
         caseworker=caller.who.username if mine else None,
         limit=200,
     )
-    listed = service.casework.case_page(caller.who, filters, address=client_address(request))
+    listed = service.app.handle(ListCases(caller.who, filters, client_address(request)))
     return page(
         request,
         "cases.html",
@@ -259,7 +241,7 @@ def open_case(request: AnyRequest, data: Form) -> Response[Any]:
     allowed(caller, Action.OPEN_CASE)
     try:
         body = opening_event(data, service.runtime.config.timezone)
-        view = service.casework.open_case(caller.who, body, address=client_address(request))
+        view = service.app.handle(OpenCase(caller.who, body, client_address(request)))
     except (InvalidEventError, FormError) as exc:
         return page(
             request,
@@ -276,7 +258,7 @@ def open_case(request: AnyRequest, data: Form) -> Response[Any]:
 @get("/cases/{case_id:str}", sync_to_thread=True)
 def case_page(request: AnyRequest, case_id: FromPath[str]) -> Template:
     service, caller = signed_in(request)
-    view = service.casework.view_case(caller.who, case_id, address=client_address(request))
+    view = service.app.handle(ViewCase(caller.who, case_id, client_address(request)))
     return _case_page(request, caller, view)
 
 
@@ -319,9 +301,9 @@ def record_event(request: AnyRequest, case_id: FromPath[str], data: Form) -> Res
     kind = data.get("type", "")
     try:
         event = recorded_event(kind, data, service.runtime.config.timezone)
-        service.casework.record_event(caller.who, case_id, event, address=client_address(request))
+        service.app.handle(RecordEvent(caller.who, case_id, event, client_address(request)))
     except (InvalidEventError, FormError) as exc:
-        view = service.casework.view_case(caller.who, case_id, address=client_address(request))
+        view = service.app.handle(ViewCase(caller.who, case_id, client_address(request)))
         return _case_page(request, caller, view, status=422, form=data, errors=form_problems(exc))
     return Redirect(f"/cases/{case_id}#timeline", status_code=303)
 
@@ -331,17 +313,17 @@ def share_case(request: AnyRequest, case_id: FromPath[str], data: Form) -> Respo
     service, caller = signed_in(request, data)
     agency = data.get("agency", "").strip()
     if not agency or len(agency) > 100:
-        view = service.casework.view_case(caller.who, case_id, address=client_address(request))
+        view = service.app.handle(ViewCase(caller.who, case_id, client_address(request)))
         problem = {"field": "agency", "error": "'agency' must be 1-100 characters"}
         return _case_page(request, caller, view, status=422, form=data, errors=[problem])
-    service.casework.share_case(caller.who, case_id, agency, address=client_address(request))
+    service.app.handle(ShareCase(caller.who, case_id, agency, client_address(request)))
     return Redirect(f"/cases/{case_id}", status_code=303)
 
 
 @get("/cases/{case_id:str}/assess/{matrix:str}", sync_to_thread=True)
 def assessment_form(request: AnyRequest, case_id: FromPath[str], matrix: FromPath[str]) -> Template:
     service, caller = signed_in(request)
-    view = service.casework.view_case(caller.who, case_id, address=client_address(request))
+    view = service.app.handle(ViewCase(caller.who, case_id, client_address(request)))
     return _assessment_page(request, caller, view, matrix)
 
 
@@ -383,9 +365,9 @@ def assess(
         raise NotFoundError
     try:
         event = build(data, config.matrices, config.timezone)
-        service.casework.record_event(caller.who, case_id, event, address=client_address(request))
+        service.app.handle(RecordEvent(caller.who, case_id, event, client_address(request)))
     except (InvalidEventError, FormError) as exc:
-        view = service.casework.view_case(caller.who, case_id, address=client_address(request))
+        view = service.app.handle(ViewCase(caller.who, case_id, client_address(request)))
         return _assessment_page(
             request, caller, view, matrix, status=422, form=data, errors=form_problems(exc)
         )
@@ -400,15 +382,15 @@ def alerts_page(request: AnyRequest) -> Template:
     service, caller = signed_in(request)
     allowed(caller, Action.VIEW_ALERTS)
     show_all = request.query_params.get("all") == "1"
-    alerts = service.casework.alerts(caller.who, include_acknowledged=show_all)
-    total = service.casework.alert_count(caller.who, include_acknowledged=show_all)
+    alerts = service.app.handle(Inbox(caller.who, include_acknowledged=show_all))
+    total = service.app.handle(CountInbox(caller.who, include_acknowledged=show_all))
     return page(request, "alerts.html", caller, alerts=alerts, total=total, show_all=show_all)
 
 
 @post("/alerts/{alert_id:int}/acknowledge", sync_to_thread=True, status_code=303)
 def acknowledge(request: AnyRequest, alert_id: FromPath[int], data: Form) -> Redirect:
     service, caller = signed_in(request, data)
-    service.casework.acknowledge(caller.who, alert_id, address=client_address(request))
+    service.app.handle(AcknowledgeAlert(caller.who, alert_id, client_address(request)))
     return Redirect("/alerts", status_code=303)
 
 
@@ -416,7 +398,7 @@ def acknowledge(request: AnyRequest, alert_id: FromPath[int], data: Form) -> Red
 def team_page(request: AnyRequest) -> Template:
     service, caller = signed_in(request)
     allowed(caller, Action.VIEW_TEAM)
-    summary = service.casework.team_summary(caller.who, address=client_address(request))
+    summary = service.app.handle(ViewTeam(caller.who, client_address(request)))
     return page(request, "team.html", caller, summary=summary, now=service.clock())
 
 
@@ -431,16 +413,9 @@ def reports_page(request: AnyRequest) -> Template:
     report_request = report_request_of(
         service, chosen["period"], None, None, None, chosen["by"], "previous", details=True
     )
-    report = build_report(service.runtime, report_request)
-    with service.runtime.engine.connect() as conn, conn.begin():
-        audit.record(
-            conn,
-            caller.who,
-            "report.view",
-            now=service.clock(),
-            address=client_address(request),
-            detail=chosen,
-        )
+    report = service.app.handle(
+        ViewReport(caller.who, report_request, client_address(request), detail=chosen)
+    )
     return page(
         request,
         "reports.html",
@@ -475,19 +450,19 @@ def report_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
         details=fmt in ("html", "xlsx"),
         quarters=fmt in ("html", "png", "xlsx"),
     )
-    report = build_report(service.runtime, report_request)
-    body = render(report, chosen["by"], fmt)
     inline = request.query_params.get("inline") == "1"
-    if not (inline and fmt == "png"):  # the report page's own chart: its view is audited
-        with service.runtime.engine.connect() as conn, conn.begin():
-            audit.record(
-                conn,
-                caller.who,
-                "report.download",
-                now=service.clock(),
-                address=client_address(request),
-                detail={**chosen, "format": fmt},
-            )
+    report = service.app.handle(
+        ViewReport(
+            caller.who,
+            report_request,
+            client_address(request),
+            action="report.download",
+            detail={**chosen, "format": fmt},
+            # the report page's own chart: the page's view is audited already
+            audited=not (inline and fmt == "png"),
+        )
+    )
+    body = render(report, chosen["by"], fmt)
     media_type, name = DOWNLOADS[fmt]
     return download(body, media_type, f"{chosen['period']}-{name}", inline=inline)
 
@@ -499,8 +474,7 @@ def report_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
 def users_page(request: AnyRequest) -> Template:
     service, caller = signed_in(request)
     allowed(caller, Action.MANAGE_USERS)
-    with service.runtime.engine.connect() as conn:
-        users = accounts.list_users(conn)
+    users = service.app.handle(ListUsers(caller.who))
     return page(request, "users.html", caller, users=users, roles=ROLES, form={}, error=None)
 
 
@@ -508,30 +482,20 @@ def users_page(request: AnyRequest) -> Template:
 def add_user(request: AnyRequest, data: Form) -> Response[Any]:
     service, caller = signed_in(request, data)
     allowed(caller, Action.MANAGE_USERS)
-    now = service.clock()
+    command = AddUser(
+        caller.who,
+        username=data.get("username", ""),
+        display_name=data.get("display_name", ""),
+        role=data.get("role", ""),
+        agency=data.get("agency", ""),
+        teams=data.get("teams", "").split(","),
+        password=data.get("password", ""),
+        address=client_address(request),
+    )
     try:
-        with service.runtime.engine.connect() as conn, conn.begin():
-            accounts.add_user(
-                conn,
-                username=data.get("username", "").strip(),
-                display_name=data.get("display_name", "").strip(),
-                role=data.get("role", ""),
-                agency=data.get("agency", "").strip(),
-                teams=[t.strip() for t in data.get("teams", "").split(",") if t.strip()],
-                password=data.get("password", ""),
-                now=now,
-            )
-            audit.record(
-                conn,
-                caller.who,
-                "user.add",
-                now=now,
-                address=client_address(request),
-                detail={"username": data.get("username", ""), "role": data.get("role", "")},
-            )
+        service.app.handle(command)
     except accounts.AccountError as exc:
-        with service.runtime.engine.connect() as conn:
-            users = accounts.list_users(conn)
+        users = service.app.handle(ListUsers(caller.who))
         kept = {k: v for k, v in data.items() if k != "password"}
         return page(
             request,
@@ -552,10 +516,7 @@ def audit_page(request: AnyRequest) -> Template:
     allowed(caller, Action.VIEW_AUDIT)
     case_id = request.query_params.get("case_id") or None
     username = request.query_params.get("username") or None
-    with service.runtime.engine.connect() as conn:
-        rows = audit.entries(
-            conn, service.runtime.config.timezone, case_id=case_id, username=username, limit=500
-        )
+    rows = service.app.handle(ViewAudit(caller.who, case_id=case_id, username=username, limit=500))
     return page(request, "audit.html", caller, rows=rows, case_id=case_id, username=username)
 
 

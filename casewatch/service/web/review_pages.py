@@ -15,22 +15,24 @@ from typing import Any, Final
 from litestar import Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import func, select
 
+from casewatch.app.commands import RecordEvent
+from casewatch.app.errors import InvalidEventError, NotFoundError
+from casewatch.app.queries import (
+    CaseReview,
+    LatestYear,
+    ReviewsInProgress,
+    ViewCaseReview,
+    ViewReport,
+)
 from casewatch.cases.events import APPLICANTS, INFORMED_STAGES
-from casewatch.cases.tables import EventRow
-from casewatch.reports.periods import financial_year, fy_of
-from casewatch.service import audit
 from casewatch.service.access import Action, Role
-from casewatch.service.case_reviews import case_review_of, reviews_in_progress
-from casewatch.service.casework import InvalidEventError, NotFoundError
 from casewatch.service.forms import CASE_REVIEW_STEPS, FormError, case_review_event
-from casewatch.service.reporting import build_case_review_report, render_case_reviews
-from casewatch.service.views import CaseView
+from casewatch.service.reporting import render_case_reviews
 from casewatch.service.web.api import report_request_of
 from casewatch.service.web.page_parts import Form, allowed, form_problems, page, signed_in
 from casewatch.service.web.security import AnyRequest, Caller, client_address
-from casewatch.service.web.state import Service, service_of
+from casewatch.service.web.state import service_of
 
 COMPLAINT_ROWS: Final = 6  # rows shown at first; the page adds more
 RECOMMENDATION_ROWS: Final = 4
@@ -39,25 +41,21 @@ RECOMMENDATION_ROWS: Final = 4
 @get("/cases/{case_id:str}/case-review", sync_to_thread=True)
 def case_review_page(request: AnyRequest, case_id: FromPath[str]) -> Template:
     service, caller = signed_in(request)
-    view = service.casework.view_case(caller.who, case_id, address=client_address(request))
-    return _review_page(request, caller, view)
+    shown = service.app.handle(ViewCaseReview(caller.who, case_id, client_address(request)))
+    return _review_page(request, caller, shown)
 
 
 def _review_page(
     request: AnyRequest,
     caller: Caller,
-    view: CaseView,
+    shown: CaseReview,
     *,
     status: int = 200,
     form: Mapping[str, str] | None = None,
     errors: list[dict[str, str]] | None = None,
 ) -> Template:
-    if view.case_type != "asb":
-        raise NotFoundError  # the ASB case review applies to ASB cases only
-    service = service_of(request)
-    settings = service.runtime.config.case_review
-    with service.runtime.engine.connect() as conn:
-        review = case_review_of(conn, view.case_id, service.clock(), settings)
+    settings = service_of(request).runtime.config.case_review
+    view, review = shown.view, shown.review
     typed = dict(form or {})
     return page(
         request,
@@ -94,10 +92,12 @@ def record_review_step(request: AnyRequest, case_id: FromPath[str], data: Form) 
     service, caller = signed_in(request, data)
     try:
         event = case_review_event(data.get("type", ""), data, service.runtime.config.timezone)
-        service.casework.record_event(caller.who, case_id, event, address=client_address(request))
+        service.app.handle(RecordEvent(caller.who, case_id, event, client_address(request)))
     except (InvalidEventError, FormError) as exc:
-        view = service.casework.view_case(caller.who, case_id, address=client_address(request))
-        return _review_page(request, caller, view, status=422, form=data, errors=form_problems(exc))
+        shown = service.app.handle(ViewCaseReview(caller.who, case_id, client_address(request)))
+        return _review_page(
+            request, caller, shown, status=422, form=data, errors=form_problems(exc)
+        )
     return Redirect(f"/cases/{case_id}/case-review", status_code=303)
 
 
@@ -108,16 +108,7 @@ def reviews_page(request: AnyRequest) -> Template:
     allowed(caller, Action.VIEW_TEAM)
     settings = service.runtime.config.case_review
     now = service.clock()
-    with service.runtime.engine.connect() as conn, conn.begin():
-        rows = reviews_in_progress(conn, caller.who, now, settings)
-        audit.record(
-            conn,
-            caller.who,
-            "case.list",
-            now=now,
-            address=client_address(request),
-            detail={"filters": {"case_reviews": "in progress"}, "cases": len(rows)},
-        )
+    rows = service.app.handle(ReviewsInProgress(caller.who, client_address(request)))
     return page(request, "case_reviews.html", caller, rows=rows, now=now, tz=settings.tz)
 
 
@@ -131,18 +122,17 @@ def review_report_page(request: AnyRequest) -> Response[bytes]:
     fmt = query.get("format") or "html"
     if fmt not in ("html", "csv"):
         raise NotFoundError
-    period = query.get("period") or _latest_year(service)
+    period = query.get("period") or service.app.handle(LatestYear())
     report_request = report_request_of(service, period, None, None, None, None, None, details=False)
-    report = build_case_review_report(service.runtime, report_request)
-    with service.runtime.engine.connect() as conn, conn.begin():
-        audit.record(
-            conn,
+    report = service.app.handle(
+        ViewReport(
             caller.who,
-            "report.view",
-            now=service.clock(),
-            address=client_address(request),
+            report_request,
+            client_address(request),
             detail={"report": "case-reviews", "period": period, "format": fmt},
+            kind="case-reviews",
         )
+    )
     body = render_case_reviews(report, fmt, report_request.period.label)
     media_type = "text/csv; charset=utf-8" if fmt == "csv" else "text/html; charset=utf-8"
     headers = (
@@ -151,14 +141,6 @@ def review_report_page(request: AnyRequest) -> Response[bytes]:
         else {}
     )
     return Response(body, media_type=media_type, headers=headers)
-
-
-def _latest_year(service: Service) -> str:
-    """The financial year of the newest event: this year on a live system."""
-    with service.runtime.engine.connect() as conn:
-        latest = conn.execute(select(func.max(EventRow.at))).scalar_one_or_none()
-    day = (latest or service.clock()).astimezone(service.runtime.config.timezone).date()
-    return financial_year(fy_of(day)).label
 
 
 def review_router() -> Router:

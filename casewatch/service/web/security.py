@@ -20,9 +20,9 @@ from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
-from casewatch.service import accounts
+from casewatch.app.bus import Application
+from casewatch.app.queries import Identify
 from casewatch.service.access import Principal
-from casewatch.service.runtime import Runtime
 
 SESSION_COOKIE: Final = "casewatch_session"
 CSRF_HEADER: Final = "x-csrf-token"
@@ -45,16 +45,15 @@ class Caller:
     csrf_token: str | None  # None for bearer tokens
 
 
-def identify(request: AnyRequest, runtime: Runtime, now: datetime) -> Caller | None:
+def identify(request: AnyRequest, app: Application) -> Caller | None:
     authorization = request.headers.get("authorization", "")
-    with runtime.engine.connect().execution_options(read_only=True) as conn, conn.begin():
-        if authorization.lower().startswith("bearer "):
-            who = accounts.token_principal(conn, authorization[7:].strip())
-            return Caller(who, None) if who else None
+    if authorization.lower().startswith("bearer "):
+        found = app.handle(Identify(bearer=authorization[7:].strip()))
+    else:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             return None
-        found = accounts.session_principal(conn, token, now)
+        found = app.handle(Identify(session=token))
     return Caller(found[0], found[1]) if found else None
 
 

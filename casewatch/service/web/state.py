@@ -7,7 +7,7 @@ from datetime import datetime
 
 from attrs import define
 
-from casewatch.service.casework import Casework
+from casewatch.app.bus import Application
 from casewatch.service.runtime import Runtime
 from casewatch.service.web.security import AnyRequest, Caller, identify, require_caller
 from casewatch.service.worker import Heartbeat
@@ -15,8 +15,8 @@ from casewatch.service.worker import Heartbeat
 
 @define
 class Service:
-    runtime: Runtime
-    casework: Casework
+    runtime: Runtime  # configuration, and the engine /readyz and /metrics look at
+    app: Application
     clock: Callable[[], datetime]
     heartbeat: Heartbeat | None = None  # None when the scheduler runs elsewhere
 
@@ -24,7 +24,7 @@ class Service:
         """Identified once per request; pages and the API both ask."""
         cached = request.scope.get("casewatch_caller", False)
         if cached is False:
-            cached = identify(request, self.runtime, self.clock())
+            cached = identify(request, self.app)
             request.scope["casewatch_caller"] = cached  # type: ignore[typeddict-unknown-key]
         return cached  # type: ignore[return-value]
 

@@ -8,17 +8,15 @@ set it up here from a full session. API tokens never meet any of this.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Final
 
 from litestar import Response, Router, get, post
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
-from sqlalchemy import Connection, func, select
 
-from casewatch.service import accounts, audit, two_factor
-from casewatch.service.access import Principal
-from casewatch.service.tables import LoginAttemptRow
+from casewatch.app.commands import ConfirmEnrolment, EnrolmentRefused, OpenEnrolment
+from casewatch.app.queries import EnrolmentSession
+from casewatch.service import accounts, two_factor
 from casewatch.service.web.security import (
     SESSION_COOKIE,
     AnyRequest,
@@ -38,35 +36,14 @@ WRONG_CODE: Final = (
 THROTTLED: Final = "Too many wrong codes. Wait 15 minutes, then try again."
 
 
-def after_password(
-    conn: Connection,
-    who: Principal,
-    *,
-    code: str,
-    required_roles: frozenset[str],
-    address: str,
-    now: datetime,
-) -> str | None:
-    """The stage of the session to start once the password was right, or None when the
-    person uses two-factor and the code is missing or wrong (counted as a failed sign-in)."""
-    if two_factor.enrolled(conn, who.user_id):
-        if two_factor.verify(conn, who.user_id, code, now) is None:
-            two_factor.record_failure(conn, who.username, address, now)
-            return None
-        return two_factor.FULL
-    return two_factor.ENROL if who.role in required_roles else two_factor.FULL
-
-
 def _session(request: AnyRequest) -> tuple[Caller, bool] | None:
     """The caller of a live session at either stage, and whether it is a full one."""
     service = service_of(request)
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    now = service.clock()
-    with service.runtime.engine.connect() as conn, conn.begin():
-        found = two_factor.enrolment_session(conn, token, now)
-        full = service.caller(request) is not None
+    found = service.app.handle(EnrolmentSession(token))
+    full = service.caller(request) is not None
     return (Caller(found[0], found[1]), full) if found else None
 
 
@@ -96,13 +73,10 @@ def enrolment_page(request: AnyRequest) -> Response[Any]:
     if found is None:
         return Redirect(f"/login?next={PAGE}")
     caller, full = found
-    service = service_of(request)
-    with service.runtime.engine.connect() as conn, conn.begin():
-        if two_factor.enrolled(conn, caller.who.user_id):
-            left = two_factor.recovery_codes_left(conn, caller.who.user_id)
-            return _page(request, caller, full, enrolled=True, codes_left=left)
-        secret = two_factor.pending_secret(conn, caller.who.user_id)
-    return _enrol_form(request, caller, full, secret)
+    enrolment = service_of(request).app.handle(OpenEnrolment(caller.who))
+    if enrolment.enrolled:
+        return _page(request, caller, full, enrolled=True, codes_left=enrolment.codes_left)
+    return _enrol_form(request, caller, full, enrolment.secret)
 
 
 def _enrol_form(
@@ -129,44 +103,30 @@ def confirm(request: AnyRequest, data: Form) -> Response[Any]:
         return Redirect(f"/login?next={PAGE}", status_code=303)
     caller, full = found
     require_csrf(request, caller, data)
-    service = service_of(request)
-    now, address, who = service.clock(), client_address(request), caller.who
-    with service.runtime.engine.connect() as conn, conn.begin():
-        error: str | None = None
-        if _throttled(conn, who.username, address, now):
-            codes, error = None, THROTTLED
-        else:
-            codes = two_factor.confirm_enrolment(conn, who.user_id, data.get("code", ""), now)
-            if codes is None:
-                error = WRONG_CODE
-        if codes is None:
-            two_factor.record_failure(conn, who.username, address, now)
-            audit.record(conn, who, "user.two_factor_refused", now=now, address=address)
-            secret = two_factor.pending_secret(conn, who.user_id)
-        else:
-            accounts.end_session(conn, request.cookies.get(SESSION_COOKIE, ""))
-            accounts.clear_failures(conn, who.username)
-            token, csrf = accounts.start_session(conn, who.user_id, now)
-            audit.record(conn, who, "user.two_factor_enrolled", now=now, address=address)
-    if codes is None:
-        return _enrol_form(request, caller, full, secret, status=400, error=error)
+    outcome = service_of(request).app.handle(
+        ConfirmEnrolment(
+            caller.who,
+            data.get("code", ""),
+            request.cookies.get(SESSION_COOKIE, ""),
+            client_address(request),
+        )
+    )
+    if isinstance(outcome, EnrolmentRefused):
+        error = THROTTLED if outcome.throttled else WRONG_CODE
+        return _enrol_form(request, caller, full, outcome.secret, status=400, error=error)
+    codes, token = outcome.recovery_codes, outcome.token
     response = _page(
-        request, Caller(who, csrf), True, enrolled=True, recovery_codes=codes, codes_left=len(codes)
+        request,
+        Caller(caller.who, outcome.csrf),
+        True,
+        enrolled=True,
+        recovery_codes=codes,
+        codes_left=len(codes),
     )
     response.set_cookie(
         session_cookie(request, token, int(accounts.SESSION_LIFETIME.total_seconds()))
     )
     return response
-
-
-def _throttled(conn: Connection, username: str, address: str, now: datetime) -> bool:
-    since = now - accounts.THROTTLE_WINDOW
-    failures = select(func.count()).select_from(LoginAttemptRow).where(LoginAttemptRow.at >= since)
-    by_user = conn.execute(failures.where(LoginAttemptRow.username == username)).scalar_one()
-    by_address = conn.execute(failures.where(LoginAttemptRow.address == address)).scalar_one()
-    return (
-        by_user >= accounts.MAX_FAILURES_PER_USER or by_address >= accounts.MAX_FAILURES_PER_ADDRESS
-    )
 
 
 def two_factor_router() -> Router:

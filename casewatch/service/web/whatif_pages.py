@@ -14,23 +14,19 @@ from litestar.params import FromPath
 from litestar.response import Template
 from markupsafe import Markup
 
+from casewatch.app.errors import NotFoundError
+from casewatch.app.queries import RunWhatIf, WhatIfOutcome
 from casewatch.engine.policies import TARGET_KINDS
 from casewatch.reports.periods import Period as ChosenPeriod
 from casewatch.reports.periods import PeriodError, choose_period
-from casewatch.reports.whatif import GROUPINGS, Period, ProposalRefusedError
-from casewatch.service import audit
+from casewatch.reports.whatif import GROUPINGS, Period
 from casewatch.service.access import Action, Principal
-from casewatch.service.casework import NotFoundError
-from casewatch.service.config import ConfigError
 from casewatch.service.web.page_parts import allowed, download, page, report_query, signed_in
 from casewatch.service.web.security import AnyRequest, client_address
 from casewatch.service.web.state import Service
 from casewatch.service.whatif import (
-    LoadedProposal,
     PolicyEdit,
-    edited_proposal,
     render_whatif,
-    run_whatif,
     titles,
 )
 
@@ -86,23 +82,37 @@ def _number(text: str, name: str) -> Any:
     return int(value) if value.is_integer() else value
 
 
-def _whatif(request: AnyRequest, service: Service) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The form as typed and the what-if it asks for (or the problem with it)."""
+def _whatif(
+    request: AnyRequest, service: Service, who: Principal, fmt: str | None = None
+) -> tuple[dict[str, Any], WhatIfOutcome]:
+    """The form as typed and the what-if it asks for (or the problems with it): a view
+    (`fmt` None) is audited either way, a download only once made."""
     chosen, _ = report_query(request, service)
     by = chosen["by"] if chosen["by"] in GROUPINGS else None
     form: dict[str, Any] = {"period": chosen["period"], "by": by or ""}
+    edit: PolicyEdit | None = None
+    period: Period | None = None
+    problems: list[str] = []
     try:
         typed, edit = _edit(request.query_params, service)
         form |= typed
-        period = _period(chosen["period"])
-        loaded: LoadedProposal = edited_proposal(service.runtime.config, edit)
-        whatif = run_whatif(
-            service.runtime, loaded, Period(period.first, period.last, service.clock(), by)
+        chosen_period = _period(chosen["period"])
+    except (FormProblemError, PeriodError) as exc:
+        edit, problems = None, getattr(exc, "problems", None) or [str(exc)]
+    else:
+        period = Period(chosen_period.first, chosen_period.last, service.clock(), by)
+    outcome = service.app.handle(
+        RunWhatIf(
+            who,
+            client_address(request),
+            action="report.whatif" if fmt is None else "report.whatif.download",
+            detail=form if fmt is None else {**form, "format": fmt},
+            edit=edit,
+            period=period,
+            audit_refused=fmt is None,
         )
-    except (FormProblemError, PeriodError, ConfigError, ProposalRefusedError) as exc:
-        problems = getattr(exc, "problems", None) or [str(exc)]
-        return form, {"problems": problems}
-    return form, {"whatif": whatif, "loaded": loaded}
+    )
+    return form, WhatIfOutcome(None, None, problems) if problems else outcome
 
 
 def _period(label: str) -> ChosenPeriod:
@@ -118,14 +128,13 @@ def _period(label: str) -> ChosenPeriod:
 def whatif_page(request: AnyRequest) -> Template:
     service, caller = signed_in(request)
     allowed(caller, Action.VIEW_REPORTS)
-    form, outcome = _whatif(request, service)
-    _audit(request, service, caller.who, "report.whatif", form)
+    form, outcome = _whatif(request, service, caller.who)
     section = None
-    if "whatif" in outcome:
+    if outcome.whatif is not None and outcome.loaded is not None:
         from casewatch.reports.render import whatif_fragment  # noqa: PLC0415 - matplotlib
 
-        names = titles(service.runtime.config, outcome["loaded"].config)
-        section = Markup(whatif_fragment(outcome["whatif"], form["by"] or None, names))  # noqa: S704 - our own template's output, autoescaped
+        names = titles(service.runtime.config, outcome.loaded.config)
+        section = Markup(whatif_fragment(outcome.whatif, form["by"] or None, names))  # noqa: S704 - our own template's output, autoescaped
     return page(
         request,
         "reports_whatif.html",
@@ -133,7 +142,7 @@ def whatif_page(request: AnyRequest) -> Template:
         status=200 if section is not None else 400,
         form=form,
         section=section,
-        problems=outcome.get("problems", []),
+        problems=outcome.problems,
         kinds=TARGET_KINDS,
         groupings=GROUPINGS,
         query=urlencode({k: v for k, v in form.items() if v}),
@@ -147,26 +156,15 @@ def whatif_download(request: AnyRequest, fmt: FromPath[str]) -> Response[bytes]:
     allowed(caller, Action.VIEW_REPORTS)
     if fmt not in DOWNLOADS:
         raise NotFoundError
-    form, outcome = _whatif(request, service)
-    if "whatif" not in outcome:
+    form, outcome = _whatif(request, service, caller.who, fmt)
+    if outcome.whatif is None or outcome.loaded is None:
         return Response(
-            "\n".join(outcome["problems"]).encode(), status_code=400, media_type="text/plain"
+            "\n".join(outcome.problems).encode(), status_code=400, media_type="text/plain"
         )
-    _audit(request, service, caller.who, "report.whatif.download", {**form, "format": fmt})
-    names = titles(service.runtime.config, outcome["loaded"].config)
-    body = render_whatif(outcome["whatif"], form["by"] or None, fmt, names)
+    names = titles(service.runtime.config, outcome.loaded.config)
+    body = render_whatif(outcome.whatif, form["by"] or None, fmt, names)
     media_type, name = DOWNLOADS[fmt]
     return download(body, media_type, f"{form['period']}-{name}")
-
-
-def _audit(
-    request: AnyRequest, service: Service, who: Principal, action: str, detail: Mapping[str, Any]
-) -> None:
-    with service.runtime.engine.connect() as conn, conn.begin():
-        audit.record(
-            conn, who, action, now=service.clock(), address=client_address(request),
-            detail=dict(detail),
-        )  # fmt: skip
 
 
 def whatif_router() -> Router:

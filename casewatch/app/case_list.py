@@ -1,0 +1,290 @@
+"""The case list: every case a person may see that the filters keep, one page of them
+with their RAG and breaches, how many in all, and the team dashboard's counts. The list
+pages one query and the counts group the same query, so both always agree."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from attrs import Factory, asdict, frozen
+from sqlalchemy import Connection, and_, case, exists, func, or_, select
+
+from casewatch.app.case_view import _victims
+from casewatch.cases.clock import local_iso
+from casewatch.cases.tables import CaseRow
+from casewatch.cases.wording import late_by
+from casewatch.engine.tables import CaseFlagRow, SlaCycleRow
+from casewatch.service.access import Principal, Role
+from casewatch.service.tables import CaseShareRow
+
+MAX_PAGE: Final = 500
+
+
+@frozen
+class CaseFilters:
+    team: str | None = None
+    risk: str | None = None
+    flag: str | None = None
+    due_within_days: int | None = None
+    breached: bool | None = None
+    status: str | None = "open"
+    caseworker: str | None = None
+    at_risk: bool = False  # only cases with a target breached or past its warning point
+    limit: int = 100
+    offset: int = 0
+
+
+@frozen
+class BreachSummary:
+    """A target of the case that is breached, or running past its due time."""
+
+    policy: str
+    cycle: int
+    due_at: str
+    late: str  # in words: "2 days 3 hours late" (until it stopped, or until now)
+    reason: str | None  # the breach reason recorded, if any
+
+
+@frozen
+class CaseSummary:
+    """One row of a case list: enough to decide what to open next."""
+
+    case_id: str
+    case_type: str | None
+    team: str | None
+    caseworker: str | None
+    status: str
+    risk_level: str | None
+    flags: list[str]
+    next_due_at: str | None  # the soonest due time of a running cycle not yet overdue
+    rag: str | None  # the worst of the case's cycles that are running or breached
+    breached: bool
+    victim_name: str | None = None
+    breaches: list[BreachSummary] = Factory(list)
+
+
+@frozen
+class CasePage:
+    cases: list[CaseSummary]
+    total: int  # every case the filters keep, not only this page
+
+
+def _case_cycles(now: datetime) -> Any:
+    """Per case: the soonest due time still ahead, whether a target is breached (or
+    overdue), past its warning point, or running — the case list's RAG in SQL."""
+    s = SlaCycleRow
+    running = s.state == "running"
+    overdue = or_(s.outcome == "breached", and_(running, s.due_at < now))
+    return (
+        select(
+            s.case_id,
+            func.min(case((and_(running, s.due_at >= now), s.due_at))).label("next_due"),
+            func.max(case((overdue, 1), else_=0)).label("breached"),
+            func.max(case((and_(running, s.warn_at <= now), 1), else_=0)).label("warned"),
+            func.max(case((running, 1), else_=0)).label("running"),
+        )
+        .group_by(s.case_id)
+        .subquery()
+    )
+
+
+def _case_query(who: Principal, filters: CaseFilters, now: datetime, cycles: Any) -> Any:
+    """Every case this person may see that the filters keep, unordered and unpaged: the
+    list pages it, the counts group it, so both always agree."""
+    c = CaseRow
+    query = (
+        select(c.case_id, c.case_type, c.team, c.caseworker, c.status, c.risk_level, cycles)
+        .outerjoin(cycles, cycles.c.case_id == c.case_id)
+        .where(_visible_to(who))
+    )
+    if filters.team is not None:
+        query = query.where(c.team == filters.team)
+    if filters.status is not None:
+        query = query.where(c.status == filters.status)
+    if filters.caseworker is not None:
+        query = query.where(c.caseworker == filters.caseworker)
+    if filters.risk is not None:
+        query = query.where(c.risk_level == filters.risk)
+    if filters.flag is not None:
+        query = query.where(
+            exists().where(CaseFlagRow.case_id == c.case_id, CaseFlagRow.flag == filters.flag)
+        )
+    if filters.breached is not None:
+        query = query.where(
+            cycles.c.breached == 1 if filters.breached else func.coalesce(cycles.c.breached, 0) == 0
+        )
+    if filters.at_risk:
+        query = query.where(or_(cycles.c.breached == 1, cycles.c.warned == 1))
+    if filters.due_within_days is not None:
+        horizon = now + timedelta(days=filters.due_within_days)
+        query = query.where(cycles.c.next_due <= horizon)
+    return query
+
+
+def count_cases(conn: Connection, who: Principal, filters: CaseFilters, now: datetime) -> int:
+    """How many cases the filters keep, before paging: what a list of them says it shows."""
+    matching = _case_query(who, filters, now, _case_cycles(now)).subquery()
+    return int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
+
+
+@frozen
+class TeamCounts:
+    """A team's cases that the filters keep: how many, how many at each RAG, how many high
+    risk. Red is a breached or overdue target; amber one past its warning point only."""
+
+    team: str | None
+    cases: int
+    red: int
+    amber: int
+    high: int
+
+
+@frozen
+class TeamSummary:
+    teams: list[TeamCounts]  # one per team of the manager's, in name order
+    at_risk: list[CaseSummary]  # the first page of them, soonest due first
+    at_risk_total: int
+    alerts_waiting: int
+
+
+def team_counts(
+    conn: Connection, who: Principal, filters: CaseFilters, now: datetime
+) -> list[TeamCounts]:
+    """The dashboard's figures, one GROUP BY over every matching case (no page limit)."""
+    matching = _case_query(who, filters, now, _case_cycles(now)).subquery()
+    red = matching.c.breached == 1
+    amber = and_(func.coalesce(matching.c.breached, 0) == 0, matching.c.warned == 1)
+    query = (
+        select(
+            matching.c.team,
+            func.count().label("cases"),
+            func.sum(case((red, 1), else_=0)).label("red"),
+            func.sum(case((amber, 1), else_=0)).label("amber"),
+            func.sum(case((matching.c.risk_level == "high", 1), else_=0)).label("high"),
+        )
+        .group_by(matching.c.team)
+        .order_by(matching.c.team)
+    )
+    return [
+        TeamCounts(row.team, int(row.cases), int(row.red), int(row.amber), int(row.high))
+        for row in conn.execute(query)
+    ]
+
+
+def list_cases(
+    conn: Connection, who: Principal, filters: CaseFilters, now: datetime, tz: Any
+) -> list[CaseSummary]:
+    """One page of the matching cases, soonest target due first."""
+    cycles = _case_cycles(now)
+    query = (
+        _case_query(who, filters, now, cycles)
+        .order_by(cycles.c.next_due.is_(None), cycles.c.next_due, CaseRow.case_id)
+        .limit(min(max(filters.limit, 1), MAX_PAGE))
+        .offset(max(filters.offset, 0))
+    )
+    rows = conn.execute(query).all()
+    ids = [row.case_id for row in rows]
+    flags: dict[str, list[str]] = {}
+    for case_id, flag in conn.execute(
+        select(CaseFlagRow.case_id, CaseFlagRow.flag)
+        .where(CaseFlagRow.case_id.in_(ids))
+        .order_by(CaseFlagRow.case_id, CaseFlagRow.flag)
+    ):
+        flags.setdefault(case_id, []).append(flag)
+    names = _victim_names(conn, ids) if who.sees_personal_data else {}
+    breaches = _breaches(conn, ids, now, tz)
+    return [
+        CaseSummary(
+            case_id=row.case_id,
+            case_type=row.case_type,
+            team=row.team,
+            caseworker=row.caseworker,
+            status=row.status,
+            risk_level=row.risk_level,
+            flags=flags.get(row.case_id, []),
+            next_due_at=local_iso(_utc(row.next_due), tz),
+            rag=_case_rag(row.breached, row.warned, row.running),
+            breached=bool(row.breached),
+            victim_name=names.get(row.case_id),
+            breaches=breaches.get(row.case_id, []),
+        )
+        for row in rows
+    ]
+
+
+def _breaches(
+    conn: Connection, case_ids: Sequence[str], now: datetime, tz: Any
+) -> dict[str, list[BreachSummary]]:
+    """Each listed case's breached or overdue targets: due when, how late, and why."""
+    s = SlaCycleRow
+    overdue = or_(s.outcome == "breached", and_(s.state == "running", s.due_at < now))
+    found: dict[str, list[BreachSummary]] = {}
+    for row in conn.execute(
+        select(s.case_id, s.policy, s.cycle, s.due_at, s.stopped_at, s.breach_reason)
+        .where(s.case_id.in_(case_ids), overdue)
+        .order_by(s.case_id, s.due_at, s.policy, s.cycle)
+    ):
+        due = _utc(row.due_at)
+        until = _utc(row.stopped_at) or now
+        assert due is not None
+        found.setdefault(row.case_id, []).append(
+            BreachSummary(
+                policy=row.policy,
+                cycle=row.cycle,
+                due_at=local_iso(due, tz) or "",
+                late=late_by(until - due),
+                reason=row.breach_reason,
+            )
+        )
+    return found
+
+
+def visible_cases(who: Principal) -> Any:
+    """The cases `who` may see, as a condition on `cases` (the lists' access rule)."""
+    return _visible_to(who)
+
+
+def _visible_to(who: Principal) -> Any:
+    """The SQL form of access.can_view_case, for lists."""
+    teams = sorted(who.teams)
+    if who.role is Role.PSG:
+        return CaseRow.case_id.is_not(None)
+    if who.role is Role.MANAGER:
+        return CaseRow.team.in_(teams)
+    if who.role is Role.CASEWORKER:
+        shared = select(CaseShareRow.case_id).where(CaseShareRow.agency == who.agency)
+        return or_(CaseRow.team.in_(teams), CaseRow.case_id.in_(shared))
+    return CaseRow.case_id.is_(None)
+
+
+def _victim_names(conn: Connection, case_ids: Sequence[str]) -> dict[str, str]:
+    return {
+        case_id: victim["name"]
+        for case_id, victim in _victims(conn, case_ids).items()
+        if isinstance(victim.get("name"), str)
+    }
+
+
+def _case_rag(breached: int | None, warned: int | None, running: int | None) -> str | None:
+    if breached:
+        return "red"
+    if warned:
+        return "amber"
+    return "green" if running else None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Aggregates lose the column type on SQLite: naive UTC text comes back."""
+    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
+        return value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
+def _non_default(filters: CaseFilters) -> dict[str, Any]:
+    """The filters someone actually set, for the audit row."""
+    defaults = asdict(CaseFilters())
+    return {k: v for k, v in asdict(filters).items() if v != defaults[k]}

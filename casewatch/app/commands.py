@@ -1,0 +1,176 @@
+"""Commands: what people ask casewatch to change. Each carries the principal (or what
+identifies them) and the request's address, for the access decision and the audit row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from attrs import field, frozen
+
+from casewatch.app.inbox import AlertItem
+from casewatch.app.messages import Message
+from casewatch.service.access import Principal
+from casewatch.service.deployment import OidcSettings
+from casewatch.service.oidc import Pending, Provider, Started
+from casewatch.service.views import CaseView
+
+
+def _texts(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+@frozen
+class OpenCase(Message[CaseView]):
+    """Open a case from the body of a `case_opened` event (without its type)."""
+
+    who: Principal
+    body: Mapping[str, Any]
+    address: str | None
+
+
+@frozen
+class RecordEvent(Message[CaseView]):
+    """Record any other event on a case."""
+
+    who: Principal
+    case_id: str
+    body: Mapping[str, Any]
+    address: str | None
+
+
+@frozen
+class ShareCase(Message[list[str]]):
+    """Share a case with another agency; the agencies it is shared with after."""
+
+    who: Principal
+    case_id: str
+    agency: str
+    address: str | None
+
+
+@frozen
+class AcknowledgeAlert(Message[AlertItem]):
+    who: Principal
+    alert_id: int
+    address: str | None
+
+
+@frozen
+class SignedIn:
+    """A right password (and code): the session to set, at its stage."""
+
+    who: Principal
+    token: str
+    stage: str
+
+
+@frozen
+class SignInRefusal:
+    throttled: bool
+
+
+@frozen
+class SignIn(Message[SignedIn | SignInRefusal]):
+    """A password (and, for people using two-factor sign-in, a code) from the form."""
+
+    username: str
+    password: str
+    code: str
+    address: str
+
+
+@frozen
+class RefuseSignIn(Message[None]):
+    """A sign-in refused before any password was looked at (recorded, nothing else)."""
+
+    username: str
+    address: str
+    detail: Mapping[str, Any]
+
+
+@frozen
+class SignOut(Message[None]):
+    who: Principal
+    token: str
+    address: str
+
+
+@frozen
+class AddUser(Message[None]):
+    """An administrator adds a person; raises accounts.AccountError in words."""
+
+    who: Principal
+    username: str
+    display_name: str
+    role: str
+    agency: str
+    teams: tuple[str, ...] = field(converter=_texts)
+    password: str = field(repr=False, default="")
+    address: str | None = None
+
+
+@frozen
+class Enrolment:
+    """Where a person's two-factor set-up stands: enrolled (with codes left), or the
+    secret being set up."""
+
+    enrolled: bool
+    codes_left: int = 0
+    secret: str = field(repr=False, default="")
+
+
+@frozen
+class OpenEnrolment(Message[Enrolment]):
+    who: Principal
+
+
+@frozen
+class Enrolled:
+    """Two-factor is on: the recovery codes to show once and the full session."""
+
+    recovery_codes: list[str] = field(repr=False)
+    token: str = field(repr=False)
+    csrf: str = field(repr=False)
+
+
+@frozen
+class EnrolmentRefused:
+    throttled: bool
+    secret: str = field(repr=False)
+
+
+@frozen
+class ConfirmEnrolment(Message[Enrolled | EnrolmentRefused]):
+    """The code from the person's app, confirming the pending secret."""
+
+    who: Principal
+    code: str
+    token: str  # the session it replaces
+    address: str
+
+
+@frozen
+class StartOidc(Message[Started]):
+    settings: OidcSettings
+    provider: Provider
+    redirect_uri: str
+    next_path: str
+
+
+@frozen
+class TakeOidcRequest(Message[Pending]):
+    """The provider's answer brought back: the sign-in it belongs to, used up."""
+
+    state: str
+    cookie: str
+    provider_error: str | None
+
+
+@frozen
+class OidcSignIn(Message[SignedIn]):
+    """The provider's verified claims: sign in the person they name."""
+
+    settings: OidcSettings
+    claims: Mapping[str, Any]
+    address: str
