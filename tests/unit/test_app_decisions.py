@@ -1,0 +1,244 @@
+"""Access and audit decisions of the application layer's handlers, on an in-memory unit
+of work: who may see and change what, and exactly which audit rows each request leaves."""
+
+from __future__ import annotations
+
+import pytest
+
+from casewatch.app.case_list import CaseFilters
+from casewatch.app.commands import (
+    AcknowledgeAlert,
+    AddUser,
+    OpenCase,
+    RecordEvent,
+    ShareCase,
+    SignedIn,
+    SignIn,
+    SignInRefusal,
+    SignOut,
+)
+from casewatch.app.errors import ForbiddenError, InvalidEventError, NotFoundError
+from casewatch.app.queries import CountInbox, Inbox, ListCases, ViewCase, ViewTeam
+from casewatch.cases.problems import Problem
+from casewatch.service.access import Principal, Role
+from casewatch.service.config import Config
+from tests.unit.fakes import Alert, Store, fake_application
+
+CASEWORKER = Principal(1, "cw.north", "CW", Role.CASEWORKER, "council", ["asb-north"])
+OTHER_TEAM = Principal(2, "cw.south", "CW2", Role.CASEWORKER, "housing", ["asb-south"])
+MANAGER = Principal(3, "mgr.north", "Mgr", Role.MANAGER, "council", ["asb-north", "da-idva"])
+PSG = Principal(4, "psg.chair", "PSG", Role.PSG, "csp", [])
+ADMIN = Principal(5, "admin", "Admin", Role.ADMIN, "csp", [])
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def store() -> Store:
+    store = Store()
+    store.add_case("ASB-1", "asb-north", caseworker="cw.north", victim={"name": "Ada"})
+    store.add_case("ASB-2", "asb-south", caseworker="cw.south", victim={"name": "Ada"})
+    store.add_case("DA-1", "da-idva", case_type="domestic_abuse")
+    store.links = {"ASB-1": ["ASB-2", "DA-1"]}
+    store.alerts = [
+        Alert(1, "ASB-1", "warning", ("caseworker",)),
+        Alert(2, "ASB-1", "breach", ("team_manager",)),
+        Alert(3, "ASB-2", "breach", ("team_manager",)),
+        Alert(4, "DA-1", "escalation", ("service_manager", "psg_chair")),
+    ]
+    for who in (CASEWORKER, MANAGER):
+        store.passwords[who.username] = (who, PASSWORD)
+    return store
+
+
+def test_a_caseworker_outside_the_team_is_told_not_found_and_nothing_is_audited(
+    store: Store, config: Config
+) -> None:
+    """Another team's case is NotFound, never Forbidden, and leaves no audit row."""
+    app, _ = fake_application(store, config)
+    with pytest.raises(NotFoundError):
+        app.handle(ViewCase(OTHER_TEAM, "ASB-1", "10.0.0.1"))
+    with pytest.raises(NotFoundError):
+        app.handle(ViewCase(CASEWORKER, "NO-SUCH-CASE", "10.0.0.1"))
+    assert store.audit == []
+
+
+def test_a_view_writes_exactly_one_case_view_row(store: Store, config: Config) -> None:
+    """One view, one committed `case.view` row naming the case, the address and whether
+    personal data was shown."""
+    app, _ = fake_application(store, config)
+    view = app.handle(ViewCase(CASEWORKER, "ASB-1", "10.0.0.1"))
+    assert view.victim == {"name": "Ada"}
+    assert [(r.action, r.case_id, r.detail, r.address) for r in store.audit] == [
+        ("case.view", "ASB-1", {"personal_data": True}, "10.0.0.1")
+    ]
+
+
+def test_linked_cases_are_listed_only_where_the_reader_may_see_them(
+    store: Store, config: Config
+) -> None:
+    """The victim's other cases shown to a caseworker leave out another team's case; a
+    PSG sees neither the victim nor the linked cases."""
+    app, _ = fake_application(store, config)
+    assert app.handle(ViewCase(CASEWORKER, "ASB-1", None)).other_cases == []
+    assert app.handle(ViewCase(MANAGER, "ASB-1", None)).other_cases == ["DA-1"]
+    psg_view = app.handle(ViewCase(PSG, "ASB-1", None))
+    assert (psg_view.victim, psg_view.other_cases) == (None, None)
+    assert store.audit[-1].detail == {"personal_data": False}
+
+
+def test_a_refused_share_writes_no_row_and_a_repeated_share_one(
+    store: Store, config: Config
+) -> None:
+    """A caseworker the case is shared with may not share it on; the owning team's
+    share is audited once, sharing again changes nothing."""
+    store.add_case("ASB-3", "asb-north", shared_with=["housing"])
+    app, _ = fake_application(store, config)
+    with pytest.raises(ForbiddenError):
+        app.handle(ShareCase(OTHER_TEAM, "ASB-3", "police", None))
+    with pytest.raises(NotFoundError):
+        app.handle(ShareCase(OTHER_TEAM, "ASB-1", "police", None))
+    assert store.audit == []
+    assert app.handle(ShareCase(CASEWORKER, "ASB-1", "police", None)) == ["police"]
+    assert app.handle(ShareCase(CASEWORKER, "ASB-1", "police", None)) == ["police"]
+    assert app.handle(ShareCase(CASEWORKER, "ASB-1", "council", None)) == ["police"]
+    assert [(r.action, r.detail) for r in store.audit] == [("case.share", {"agency": "police"})]
+    assert store.cases["ASB-1"].shared_with == {"police"}
+
+
+def test_acknowledging_twice_writes_one_row(store: Store, config: Config) -> None:
+    """The second acknowledgement returns the first one's and is not audited again."""
+    app, _ = fake_application(store, config)
+    first = app.handle(AcknowledgeAlert(MANAGER, 2, "10.0.0.2"))
+    second = app.handle(AcknowledgeAlert(MANAGER, 2, "10.0.0.2"))
+    assert first.acknowledged_at is not None
+    assert second.acknowledged_at == first.acknowledged_at
+    assert [(r.action, r.case_id, r.detail) for r in store.audit] == [
+        ("alert.acknowledge", "ASB-1", {"alert": 2, "level": "breach"})
+    ]
+
+
+def test_an_alert_not_in_the_inbox_cannot_be_acknowledged(store: Store, config: Config) -> None:
+    """Another role's alert, another team's alert and an id past bigint are NotFound;
+    an admin has no inbox at all."""
+    app, _ = fake_application(store, config)
+    for alert_id in (1, 3, 2**63):
+        with pytest.raises(NotFoundError):
+            app.handle(AcknowledgeAlert(MANAGER, alert_id, None))
+    with pytest.raises(ForbiddenError):
+        app.handle(AcknowledgeAlert(ADMIN, 2, None))
+    assert store.audit == []
+    assert store.acknowledged == {}
+
+
+def test_a_managers_inbox_holds_the_alerts_for_their_role_and_teams(
+    store: Store, config: Config
+) -> None:
+    """Manager alerts on the manager's teams only, newest first; the caseworker's alert
+    is not among them, nor another team's; an admin is refused."""
+    app, _ = fake_application(store, config)
+    assert [a.id for a in app.handle(Inbox(MANAGER))] == [4, 2]
+    assert app.handle(CountInbox(MANAGER)) == 2
+    assert [a.id for a in app.handle(Inbox(CASEWORKER))] == [1]
+    assert [a.id for a in app.handle(Inbox(PSG))] == [4]
+    with pytest.raises(ForbiddenError):
+        app.handle(Inbox(ADMIN))
+    app.handle(AcknowledgeAlert(MANAGER, 4, None))
+    assert [a.id for a in app.handle(Inbox(MANAGER))] == [2]
+    assert [a.id for a in app.handle(Inbox(MANAGER, include_acknowledged=True))] == [4, 2]
+
+
+def test_lists_are_audited_once_with_the_filters_set(store: Store, config: Config) -> None:
+    """A case list records the filters someone set and how many cases it showed; an
+    admin may not list cases and leaves no row."""
+    app, _ = fake_application(store, config)
+    page = app.handle(ListCases(MANAGER, CaseFilters(team="asb-north", limit=1), None))
+    assert (len(page.cases), page.total) == (1, 2)
+    with pytest.raises(ForbiddenError):
+        app.handle(ListCases(ADMIN, CaseFilters(), None))
+    assert [(r.action, r.detail) for r in store.audit] == [
+        ("case.list", {"filters": {"team": "asb-north", "limit": 1}, "cases": 1})
+    ]
+
+
+def test_the_team_dashboard_is_a_managers_and_audited_as_a_list(
+    store: Store, config: Config
+) -> None:
+    """Every team of the manager's gets a line (none for other teams); a caseworker is
+    refused without a row."""
+    app, _ = fake_application(store, config)
+    with pytest.raises(ForbiddenError):
+        app.handle(ViewTeam(CASEWORKER, None))
+    summary = app.handle(ViewTeam(MANAGER, None))
+    assert [(t.team, t.cases) for t in summary.teams] == [("asb-north", 1), ("da-idva", 1)]
+    assert summary.alerts_waiting == 2
+    assert store.actions() == ["case.list"]
+
+
+def test_recording_an_event_is_audited_with_the_event(store: Store, config: Config) -> None:
+    """The audit row is written by the event's own transaction; a refused event, an
+    unseen case and a role that may not edit leave no event and no row."""
+    app, events = fake_application(store, config)
+    body = {"type": "contact_attempted", "method": "call"}
+    with pytest.raises(NotFoundError):
+        app.handle(RecordEvent(OTHER_TEAM, "ASB-1", body, None))
+    with pytest.raises(ForbiddenError):
+        app.handle(RecordEvent(PSG, "ASB-1", body, None))
+    with pytest.raises(InvalidEventError):
+        app.handle(RecordEvent(CASEWORKER, "ASB-1", {**body, "case_id": "ASB-2"}, None))
+    events.refuse_with = [Problem("method", "'method' must be one of call, visit")]
+    with pytest.raises(InvalidEventError) as refused:
+        app.handle(RecordEvent(CASEWORKER, "ASB-1", body, None))
+    assert refused.value.fields() == [("method", "'method' must be one of call, visit")]
+    assert (store.events, store.audit) == ([], [])
+    events.refuse_with = None
+    app.handle(RecordEvent(CASEWORKER, "ASB-1", {**body, "event_id": "e-1"}, "10.0.0.3"))
+    assert [e["case_id"] for e in store.events] == ["ASB-1"]
+    detail = {"event_id": "e-1", "type": "contact_attempted", "duplicate": False}
+    assert [(r.action, r.case_id, r.detail) for r in store.audit] == [
+        ("event.record", "ASB-1", detail)
+    ]
+
+
+def test_a_case_is_opened_only_in_ones_own_teams(store: Store, config: Config) -> None:
+    """Another team is refused in words naming the teams, before anything is written."""
+    app, _ = fake_application(store, config)
+    with pytest.raises(InvalidEventError) as refused:
+        app.handle(OpenCase(CASEWORKER, {"case_type": "asb", "team": "asb-south"}, None))
+    assert refused.value.fields() == [("team", "you can open cases only in your teams: asb-north")]
+    with pytest.raises(ForbiddenError):
+        app.handle(OpenCase(PSG, {"case_type": "asb", "team": "asb-north"}, None))
+    assert (store.events, store.audit) == ([], [])
+
+
+def test_signing_in_and_out_is_audited_every_time(store: Store, config: Config) -> None:
+    """A wrong password is a refusal row and no session; a right one a session and a
+    sign-in row; signing out ends the session with its own row."""
+    app, _ = fake_application(store, config)
+    refused = app.handle(SignIn("cw.north", "wrong", "", "10.0.0.4"))
+    assert refused == SignInRefusal(throttled=False)
+    assert store.sessions == {}
+    signed = app.handle(SignIn("cw.north", PASSWORD, "", "10.0.0.4"))
+    assert isinstance(signed, SignedIn)
+    assert signed.stage == "full"
+    assert store.sessions == {signed.token: (CASEWORKER, "full")}
+    app.handle(SignOut(CASEWORKER, signed.token, "10.0.0.4"))
+    assert store.sessions == {}
+    assert [(r.username, r.action, r.detail) for r in store.audit] == [
+        ("cw.north", "user.sign_in_refused", {"throttled": False}),
+        ("cw.north", "user.sign_in", {}),
+        ("cw.north", "user.sign_out", {}),
+    ]
+
+
+def test_only_an_admin_adds_people(store: Store, config: Config) -> None:
+    """A manager is refused without a row; the admin's addition is audited with the
+    username and role only."""
+    app, _ = fake_application(store, config)
+    person = {"username": "new.person", "display_name": "New", "role": "caseworker",
+              "agency": "council", "teams": ["asb-north"], "password": PASSWORD}  # fmt: skip
+    with pytest.raises(ForbiddenError):
+        app.handle(AddUser(MANAGER, **person))
+    app.handle(AddUser(ADMIN, **person))
+    assert [(r.action, r.detail) for r in store.audit] == [
+        ("user.add", {"username": "new.person", "role": "caseworker"})
+    ]
