@@ -90,6 +90,13 @@ class RefuseSignIn(Message[None]):
 
 
 @frozen
+class RefuseScrape(Message[None]):
+    """A /metrics scrape from an address not allowed and without the token."""
+
+    address: str
+
+
+@frozen
 class SignOut(Message[None]):
     who: Principal
     token: str

@@ -16,7 +16,10 @@ from casewatch.reports.board import ReportRequest
 from casewatch.reports.periods import Period
 from casewatch.reports.whatif import Period as WhatIfPeriod
 from casewatch.service.access import Principal
-from casewatch.service.audit import AuditEntry
+
+# Re-exported: the audit log's entries are what the API returns for it.
+from casewatch.service.audit import MAX_LISTED as MAX_LISTED  # noqa: PLC0414
+from casewatch.service.audit import AuditEntry as AuditEntry  # noqa: PLC0414
 from casewatch.service.case_reviews import ReviewRow
 from casewatch.service.views import CaseView
 from casewatch.service.whatif import LoadedProposal, PolicyEdit

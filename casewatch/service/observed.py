@@ -9,11 +9,12 @@ reference or anything about a person.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 from attrs import frozen
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, event, func, select
 
 from casewatch.cases.db import upsert_insert
 from casewatch.cases.tables import ImportBatch
@@ -104,3 +105,25 @@ def record_pass(engine: Engine, job: str, now: datetime, checked: int, backlog: 
                 },
             )
         )
+
+
+def read_now(engine: Engine, now: datetime) -> Readings:
+    """The figures, in a read-only transaction of their own (a scrape's)."""
+    with engine.connect().execution_options(read_only=True) as conn, conn.begin():
+        return read(conn, now)
+
+
+def watch_pool(
+    engine: Engine, size: Callable[[int], None], checked_out: Callable[[int], None]
+) -> None:
+    """Report the pool's size now and its connections in use on every change."""
+    pool: Any = engine.pool
+    if hasattr(pool, "size"):
+        size(pool.size())
+
+    def on_change(*_: object) -> None:
+        if hasattr(pool, "checkedout"):
+            checked_out(pool.checkedout())
+
+    event.listen(pool, "checkout", on_change)
+    event.listen(pool, "checkin", on_change)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -80,6 +80,27 @@ def open_runtime(
             f"cannot use the database {runtime.safe_url}: {_first_line(exc.orig or exc)}"
         ) from None
     return runtime
+
+
+def database_state(runtime: Runtime) -> tuple[str, str]:
+    """Whether the database answers, and whether its schema is this version's: what
+    /readyz reports."""
+    try:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        if current_revision(runtime.engine) != head_revision():
+            return "reachable", "outdated: run casewatch init"
+    except Exception:
+        return "unreachable", "unknown"
+    return "reachable", "current"
+
+
+def database_outage(exc: BaseException) -> str | None:
+    """The driver's error type when `exc` means the database went away (restart,
+    failover, network) or stayed locked: a state that passes, not a fault. None otherwise."""
+    if isinstance(exc, OperationalError):
+        return type(exc.orig or exc).__name__
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

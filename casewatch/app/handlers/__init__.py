@@ -19,6 +19,7 @@ HANDLERS: Final[Mapping[type, Handler]] = {
     commands.AcknowledgeAlert: alerts.acknowledge,
     commands.SignIn: people.sign_in,
     commands.RefuseSignIn: people.refuse_sign_in,
+    commands.RefuseScrape: people.refuse_scrape,
     commands.SignOut: people.sign_out,
     commands.AddUser: people.add_user,
     commands.OpenEnrolment: people.open_enrolment,

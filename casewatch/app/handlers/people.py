@@ -12,6 +12,7 @@ from casewatch.app.commands import (
     EnrolmentRefused,
     OidcSignIn,
     OpenEnrolment,
+    RefuseScrape,
     RefuseSignIn,
     SignedIn,
     SignIn,
@@ -88,6 +89,12 @@ def refuse_sign_in(command: RefuseSignIn, uow: UnitOfWork, deps: Deps) -> None:
             username=command.username,
             detail=command.detail,
         )
+        uow.commit()
+
+
+def refuse_scrape(command: RefuseScrape, uow: UnitOfWork, deps: Deps) -> None:
+    with uow:
+        uow.audit.append(None, "metrics.refused", now=deps.clock(), address=command.address)
         uow.commit()
 
 

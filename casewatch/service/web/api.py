@@ -17,7 +17,15 @@ from casewatch.app.case_list import CaseFilters, CaseSummary
 from casewatch.app.commands import AcknowledgeAlert, OpenCase, RecordEvent, ShareCase
 from casewatch.app.errors import ForbiddenError, NotFoundError
 from casewatch.app.inbox import AlertItem
-from casewatch.app.queries import Inbox, ListCases, ViewAudit, ViewCase, ViewReport
+from casewatch.app.queries import (
+    MAX_LISTED,
+    AuditEntry,
+    Inbox,
+    ListCases,
+    ViewAudit,
+    ViewCase,
+    ViewReport,
+)
 from casewatch.cases.clock import (
     EARLIEST_YEAR,
     LATEST_YEAR,
@@ -30,7 +38,6 @@ from casewatch.reports.board import COMPARISONS, ReportRequest
 from casewatch.reports.periods import PeriodError, choose_period
 from casewatch.reports.sla import GROUPINGS
 from casewatch.service.access import Action, Principal
-from casewatch.service.audit import MAX_LISTED, AuditEntry
 from casewatch.service.views import CaseView
 from casewatch.service.web.security import AnyRequest, client_address, require_csrf
 from casewatch.service.web.state import Service, service_of

@@ -32,18 +32,15 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from litestar.template.config import TemplateConfig
-from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 
 from casewatch import __version__
 from casewatch.app.errors import ConflictError, ForbiddenError, InvalidEventError, NotFoundError
 from casewatch.cases.problems import sentences
 from casewatch.cases.validation import TOO_DEEP, nesting_before_parsing
 from casewatch.cases.wording import case_type_words, value_words, words
-from casewatch.migrations.schema import current_revision, head_revision
 from casewatch.service.bootstrap import bootstrap, utc_now
 from casewatch.service.logging import get_logger
-from casewatch.service.runtime import Runtime
+from casewatch.service.runtime import Runtime, database_outage, database_state
 from casewatch.service.web.api import (
     BEARER_SCHEME,
     CSRF_SCHEME,
@@ -125,14 +122,7 @@ def healthz() -> Health:
 )
 def readyz(request: AnyRequest) -> Response[Readiness]:
     service = service_of(request)
-    database, schema = "reachable", "current"
-    try:
-        with service.runtime.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        if current_revision(service.runtime.engine) != head_revision():
-            schema = "outdated: run casewatch init"
-    except Exception:
-        database, schema = "unreachable", "unknown"
+    database, schema = database_state(service.runtime)
     scheduler = _scheduler_state(service)
     ready = database == "reachable" and schema == "current" and scheduler != "stalled"
     body = Readiness(
@@ -165,7 +155,7 @@ def create_app(
     service = Service(
         runtime=runtime, app=bootstrap(runtime, clock), clock=clock, heartbeat=heartbeat
     )
-    stop_watching = watch_pool(runtime.engine)
+    stop_watching = watch_pool(runtime)
     return MeasuredApp(
         route_handlers=[
             api_router(),
@@ -274,15 +264,10 @@ def _on_error(request: AnyRequest, exc: Exception) -> Response[Any]:
                 for item in exc.extra
                 if isinstance(item, dict)
             ] or None
-    elif isinstance(exc, OperationalError):
+    elif (outage := database_outage(exc)) is not None:
         # The database went away (restart, failover, network) or stayed locked: a state
         # that passes, not a fault of ours. The pool reconnects on the next request.
-        log.warning(
-            "database_unavailable",
-            action="http",
-            path=request.url.path,
-            error_type=type(exc.orig or exc).__name__,
-        )
+        log.warning("database_unavailable", action="http", path=request.url.path, error_type=outage)
         status, detail = 503, "the database is unavailable at the moment; try again shortly"
         headers = {"Retry-After": RETRY_AFTER_SECONDS}
     else:

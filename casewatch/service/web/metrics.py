@@ -27,9 +27,10 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, event
 
-from casewatch.service import audit, observed
+from casewatch.app.commands import RefuseScrape
+from casewatch.service import observed
+from casewatch.service.runtime import Runtime
 from casewatch.service.web.security import AnyRequest, client_address
 from casewatch.service.web.state import service_of
 
@@ -99,18 +100,9 @@ def observe(scope: Any, status: int, seconds: float) -> None:
     LATENCY.labels(route, method).observe(seconds)
 
 
-def watch_pool(engine: Engine) -> Callable[[], None]:
+def watch_pool(runtime: Runtime) -> Callable[[], None]:
     """Keep the pool gauges current; returns what to run when this process stops."""
-    pool: Any = engine.pool
-    if hasattr(pool, "size"):
-        POOL_SIZE.set(pool.size())
-
-    def on_change(*_: object) -> None:
-        if hasattr(pool, "checkedout"):
-            POOL_IN_USE.set(pool.checkedout())
-
-    event.listen(pool, "checkout", on_change)
-    event.listen(pool, "checkin", on_change)
+    observed.watch_pool(runtime.engine, POOL_SIZE.set, POOL_IN_USE.set)
 
     def stop() -> None:
         if MULTIPROCESS_ENV in os.environ:
@@ -122,13 +114,12 @@ def watch_pool(engine: Engine) -> Callable[[], None]:
 class DatabaseCollector(Collector):
     """Figures about the work, read at scrape time (see the module docstring)."""
 
-    def __init__(self, engine: Engine, now: datetime) -> None:
-        self.engine = engine
+    def __init__(self, runtime: Runtime, now: datetime) -> None:
+        self.runtime = runtime
         self.now = now
 
     def collect(self) -> Iterator[Metric]:
-        with self.engine.connect().execution_options(read_only=True) as conn, conn.begin():
-            found = observed.read(conn, self.now)
+        found = observed.read_now(self.runtime.engine, self.now)
         yield CounterMetricFamily(
             "casewatch_imports", "Imports accepted (files, API and page events).", found.imports
         )
@@ -199,13 +190,13 @@ class _Local(Collector):
         yield from _LOCAL.collect()
 
 
-def exposition(engine: Engine, now: datetime) -> bytes:
+def exposition(runtime: Runtime, now: datetime) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     if MULTIPROCESS_ENV in os.environ:
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Local())
-    registry.register(DatabaseCollector(engine, now))
+    registry.register(DatabaseCollector(runtime, now))
     return generate_latest(registry)
 
 
@@ -222,13 +213,11 @@ def may_scrape(request: AnyRequest, allowed: Callable[[str], bool]) -> bool:
 def metrics(request: AnyRequest) -> Response[bytes]:
     service = service_of(request)
     if not may_scrape(request, service.runtime.config.web.may_scrape):
-        now = service.clock()
-        with service.runtime.engine.connect() as conn, conn.begin():
-            audit.record(conn, None, "metrics.refused", now=now, address=client_address(request))
+        service.app.handle(RefuseScrape(client_address(request)))
         return Response(
             b"metrics are served to the configured addresses, or with the metrics token\n",
             status_code=403,
             media_type="text/plain",
         )
-    body = exposition(service.runtime.engine, service.clock())
+    body = exposition(service.runtime, service.clock())
     return Response(body, media_type=MEDIA_TYPE)
