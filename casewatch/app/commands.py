@@ -25,8 +25,8 @@ class OpenCase(Message[CaseView]):
     """Open a case from the body of a `case_opened` event (without its type)."""
 
     who: Principal
-    body: Mapping[str, Any]
-    address: str | None
+    body: Mapping[str, Any] = field(repr=False)  # may hold the victim's details
+    address: str | None = None
 
 
 @frozen
@@ -35,8 +35,8 @@ class RecordEvent(Message[CaseView]):
 
     who: Principal
     case_id: str
-    body: Mapping[str, Any]
-    address: str | None
+    body: Mapping[str, Any] = field(repr=False)  # may hold free text about people
+    address: str | None = None
 
 
 @frozen
@@ -61,8 +61,8 @@ class SignedIn:
     """A right password (and code): the session to set, at its stage."""
 
     who: Principal
-    token: str
-    stage: str
+    token: str = field(repr=False)
+    stage: str = "full"
 
 
 @frozen
@@ -75,9 +75,9 @@ class SignIn(Message[SignedIn | SignInRefusal]):
     """A password (and, for people using two-factor sign-in, a code) from the form."""
 
     username: str
-    password: str
-    code: str
-    address: str
+    password: str = field(repr=False)
+    code: str = field(repr=False)
+    address: str = "-"
 
 
 @frozen
@@ -99,8 +99,8 @@ class RefuseScrape(Message[None]):
 @frozen
 class SignOut(Message[None]):
     who: Principal
-    token: str
-    address: str
+    token: str = field(repr=False)
+    address: str = "-"
 
 
 @frozen
@@ -152,9 +152,9 @@ class ConfirmEnrolment(Message[Enrolled | EnrolmentRefused]):
     """The code from the person's app, confirming the pending secret."""
 
     who: Principal
-    code: str
-    token: str  # the session it replaces
-    address: str
+    code: str = field(repr=False)
+    token: str = field(repr=False)  # the session it replaces
+    address: str = "-"
 
 
 @frozen
@@ -169,9 +169,9 @@ class StartOidc(Message[Started]):
 class TakeOidcRequest(Message[Pending]):
     """The provider's answer brought back: the sign-in it belongs to, used up."""
 
-    state: str
-    cookie: str
-    provider_error: str | None
+    state: str = field(repr=False)
+    cookie: str = field(repr=False)
+    provider_error: str | None = None
 
 
 @frozen
@@ -179,5 +179,5 @@ class OidcSignIn(Message[SignedIn]):
     """The provider's verified claims: sign in the person they name."""
 
     settings: OidcSettings
-    claims: Mapping[str, Any]
-    address: str
+    claims: Mapping[str, Any] = field(repr=False)
+    address: str = "-"

@@ -242,3 +242,21 @@ def test_only_an_admin_adds_people(store: Store, config: Config) -> None:
     assert [(r.action, r.detail) for r in store.audit] == [
         ("user.add", {"username": "new.person", "role": "caseworker"})
     ]
+
+
+def test_messages_never_show_secrets_or_victim_details() -> None:
+    """A command's repr (as a log or traceback would show it) leaves out passwords,
+    codes, tokens and event bodies."""
+    shown = " ".join(
+        repr(message)
+        for message in (
+            SignIn("cw.north", "hunter2-password", "123456", "10.0.0.5"),
+            SignOut(CASEWORKER, "session-token-value", "10.0.0.5"),
+            OpenCase(CASEWORKER, {"team": "asb-north", "victim": {"name": "Ada Lovelace"}}, None),
+            RecordEvent(CASEWORKER, "ASB-1", {"notes": "Ada Lovelace"}, None),
+            AddUser(ADMIN, "p", "P", "psg", "csp", [], "hunter2-password"),
+        )
+    )
+    for secret in ("hunter2-password", "123456", "session-token-value", "Ada Lovelace"):
+        assert secret not in shown
+    assert "cw.north" in shown
