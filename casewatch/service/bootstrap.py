@@ -1,6 +1,7 @@
-"""The composition root: configuration and database (the Runtime), the unit of work over
-them, the event writer, the report builders and the clock, wired into one Application.
-The web app, the worker and `casewatch serve` are built from here."""
+"""The composition root: over an opened Runtime (configuration and a migrated database),
+the unit of work, the event writer, the report builders and the clock, wired into one
+Application. `create_app` (and so `casewatch serve`) builds its Application here; the
+delivery channels every scheduler pass uses are built in one place, Runtime.channels."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from casewatch.app.deps import Deps
 from casewatch.app.repositories import bind
 from casewatch.app.sql_deps import SqlEventWriter, SqlReports
 from casewatch.app.uow import SqlUnitOfWork, UnitOfWork
-from casewatch.service.runtime import Runtime, open_runtime
+from casewatch.service.runtime import Runtime
 
 
 def utc_now() -> datetime:
@@ -32,12 +33,3 @@ def bootstrap(runtime: Runtime, clock: Callable[[], datetime] = utc_now) -> Appl
         reports=SqlReports(runtime),
     )
     return Application(unit_of_work, deps)
-
-
-def open_application(
-    db_option: str | None, config_dir: str | None, clock: Callable[[], datetime] = utc_now
-) -> tuple[Runtime, Application]:
-    """Configuration loaded, the database connected (and initialised if empty), and the
-    Application over them."""
-    runtime = open_runtime(db_option, config_dir)
-    return runtime, bootstrap(runtime, clock)
