@@ -260,3 +260,16 @@ def test_messages_never_show_secrets_or_victim_details() -> None:
     for secret in ("hunter2-password", "123456", "session-token-value", "Ada Lovelace"):
         assert secret not in shown
     assert "cw.north" in shown
+
+
+def test_a_role_that_must_use_two_factor_gets_an_enrolment_session(
+    store: Store, config: Config
+) -> None:
+    """A manager's right password, under the shipped settings, starts a session at the
+    enrolment stage, audited as two-factor required, not as a sign-in."""
+    assert "manager" in config.sign_in.two_factor_roles
+    app, _ = fake_application(store, config)
+    signed = app.handle(SignIn("mgr.north", PASSWORD, "", "10.0.0.6"))
+    assert isinstance(signed, SignedIn)
+    assert signed.stage == "enrol"
+    assert store.actions() == ["user.two_factor_required"]
