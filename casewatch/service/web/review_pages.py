@@ -2,7 +2,7 @@
 complaints, the decision, the review and its recommendations), the reviews in progress
 for a manager, and the published figures for a PSG.
 
-Every step is recorded as a contract event through the same casework service as the
+Every step is recorded as a contract event through the same application command as the
 other pages, so the importer's checks (the threshold, a decision before an application,
 events on a DA case) word any refusal, and nothing is half-applied.
 """
