@@ -4,6 +4,8 @@ change is audited here, in the transaction that makes it."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from casewatch.app.commands import (
     AddUser,
     ConfirmEnrolment,
@@ -42,7 +44,7 @@ def sign_in(command: SignIn, uow: UnitOfWork, deps: Deps) -> SignedIn | SignInRe
         else:
             throttled = False
         if who is not None:
-            stage = after_password(uow, who, command.code, deps, address)
+            stage = after_password(uow, who, command.code, deps, address=address, now=now)
             if stage is not None:
                 token, _csrf = uow.sessions.start(who.user_id, now, stage)
                 if stage == two_factor.FULL:
@@ -65,11 +67,10 @@ def sign_in(command: SignIn, uow: UnitOfWork, deps: Deps) -> SignedIn | SignInRe
 
 
 def after_password(
-    uow: UnitOfWork, who: Principal, code: str, deps: Deps, address: str
+    uow: UnitOfWork, who: Principal, code: str, deps: Deps, *, address: str, now: datetime
 ) -> str | None:
     """The stage of the session to start once the password was right, or None when the
     person uses two-factor and the code is missing or wrong (counted as a failed sign-in)."""
-    now = deps.clock()
     if uow.users.two_factor_enrolled(who.user_id):
         if uow.users.verify_code(who.user_id, code, now) is None:
             uow.users.record_failure(who.username, address, now)
