@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import json
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -82,12 +83,19 @@ def _matches(rule: Rule, snapshot: Mapping[str, Any]) -> bool:  # noqa: PLR0911 
 
 
 class DurableEvaluator:
-    """durable-rules as the matcher, evaluated statelessly on one fixed session."""
+    """durable-rules as the matcher, evaluated statelessly on one fixed session.
+
+    Each snapshot is asserted as a fact through durable's C core and the rules it matched
+    are read off the core's action queue by name; the fact is then retracted. No Python
+    action runs inside durable (its Python layer would build a closure, re-serialise the
+    session state and catch any error into the state's exception slot, for every match),
+    so nothing can be swallowed there: the core's own failures come back as result codes
+    or exceptions, and both are raised."""
 
     _lock: Final = threading.Lock()
     _host: Any = None
     _host_pid: int | None = None
-    _registered: Final[dict[str, list[int]]] = {}
+    _registered: Final[dict[str, Any]] = {}  # ruleset name -> its handle in the C core
     _sequence: Final = itertools.count()
 
     def __init__(self, rules: RuleSet) -> None:
@@ -95,10 +103,10 @@ class DurableEvaluator:
         with self._lock:
             host = self._process_host()
             if self.name not in self._registered:
-                sink: list[int] = []
-                host.register_rulesets({self.name: _definition(rules, sink)})
-                self._registered[self.name] = sink
-        self._sink = self._registered[self.name]
+                host.register_rulesets({self.name: _definition(rules)})
+                self._registered[self.name] = host.get_ruleset(self.name)._handle
+        self._handle = self._registered[self.name]
+        self._index = {rule.id: rule.index for rule in rules.rules}
 
     @classmethod
     def _process_host(cls) -> Any:
@@ -118,24 +126,30 @@ class DurableEvaluator:
         return cls._host
 
     def matching(self, snapshot: Mapping[str, Any]) -> list[int]:
-        from durable.engine import MessageNotHandledException  # noqa: PLC0415
+        import durable_rules_engine as core  # noqa: PLC0415 - durable's C core, loaded with it
 
-        fact = {**snapshot, "casewatch_seq": next(self._sequence)}
+        # Serialised once, as durable's own layer does, for the assert and the retract.
+        fact = json.dumps({**snapshot, "casewatch_seq": next(self._sequence)}, ensure_ascii=False)
+        found: list[int] = []
         with self._lock:
-            host = self._host
-            self._sink.clear()
+            code, state = core.assert_fact(self._handle, fact)
             try:
-                host.assert_fact(self.name, fact)
-            except MessageNotHandledException:
-                return []
+                if code == _NOT_HANDLED:  # no rule's pattern takes this fact
+                    return []
+                if code != _OK:
+                    raise RuleEvaluationError(f"durable-rules refused a snapshot (code {code})")
+                started = core.start_action_for_state(self._handle, state)
+                message = started[1] if started else None
+                while message:  # {rule id: {"m": fact}}, one matched rule at a time
+                    found.extend(self._index[rule_id] for rule_id in json.loads(message))
+                    message = core.complete_and_start_action(self._handle, state)
             finally:
-                state = host.get_state(self.name, "0")
-                with contextlib.suppress(MessageNotHandledException):
-                    host.retract_fact(self.name, fact)
-            if state.get("exception"):
-                host.update_state(self.name, {"sid": "0", "exception": None})
-                raise RuleEvaluationError("a rule action failed inside durable-rules")
-            return sorted(set(self._sink))
+                core.retract_fact(self._handle, fact)
+        return sorted(set(found))
+
+
+_OK: Final = 0  # durable's RULES_OK
+_NOT_HANDLED: Final = 1  # durable's ERR_EVENT_NOT_HANDLED
 
 
 CANARY: Final = "casewatch_canary"
@@ -178,7 +192,7 @@ def _check_canary(host: Any, name: str = CANARY) -> None:
         raise RuleEvaluationError(DURABLE_SILENT)
 
 
-def _definition(rules: RuleSet, sink: list[int]) -> dict[str, Any]:
+def _definition(rules: RuleSet) -> dict[str, Any]:
     definition: dict[str, Any] = {}
     for rule in rules.rules:
         terms: list[Any] = [
@@ -191,8 +205,13 @@ def _definition(rules: RuleSet, sink: list[int]) -> dict[str, Any]:
             else {"linked": 0}
         )
         terms.extend(_term(condition) for condition in rule.conditions)
-        definition[rule.id] = {"all": [{"m": {"$and": terms}}], "run": _collector(sink, rule.index)}
+        definition[rule.id] = {"all": [{"m": {"$and": terms}}], "run": _read_from_the_core}
     return definition
+
+
+def _read_from_the_core(_closure: Any) -> None:
+    """The action durable requires of every rule. It never runs: casewatch reads each
+    match off the core's action queue itself and never lets durable dispatch actions."""
 
 
 def _collector(sink: list[int], index: int) -> Callable[[Any], None]:

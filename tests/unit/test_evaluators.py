@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -163,23 +164,54 @@ def test_evaluators_agree_across_linked_cases(
     assert results[0] == results[1]
 
 
-def test_durable_action_failures_are_not_swallowed(config: Config) -> None:
-    """durable-rules swallows exceptions from actions into its state; casewatch surfaces
-    them as an error, and the session stays usable afterwards."""
-    DurableEvaluator(config.rules)  # the process's host exists from here on
-    name = f"casewatch_test_{uuid.uuid4().hex[:8]}"
+def test_durable_matching_leaves_no_fact_in_its_session(config: Config) -> None:
+    """Every snapshot asserted, matched or not, is retracted: nothing carries over."""
+    evaluator = DurableEvaluator(config.rules)
+    snapshots = [
+        {**_snapshot("risk_assessed"), "risk_before": 1, "risk_after": 2},
+        _snapshot("contact_attempted"),
+        _snapshot("case_closed"),
+    ]
+    reference = ReferenceEvaluator(config.rules)
+    assert [evaluator.matching(s) for s in snapshots] == [reference.matching(s) for s in snapshots]
+    assert any(reference.matching(s) for s in snapshots)
+    assert DurableEvaluator._host.get_facts(evaluator.name, "0") == []
 
-    def boom(_closure: Any) -> None:
-        raise RuntimeError("boom")
 
-    DurableEvaluator._host.register_rulesets(
-        {name: {"fails": {"all": [{"m": {"type": "bad"}}], "run": boom}}}
-    )
-    broken = object.__new__(DurableEvaluator)
-    broken.name, broken._sink = name, []
-    with pytest.raises(RuleEvaluationError):
-        broken.matching({"type": "bad"})
-    assert broken.matching({"type": "fine"}) == []
+def test_a_snapshot_durable_refuses_is_an_error(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fact the core will not take (here: one it holds already) is raised, not read as
+    matching nothing, and the session is clean afterwards."""
+    evaluator = DurableEvaluator(config.rules)
+    monkeypatch.setattr(DurableEvaluator, "_sequence", itertools.repeat(7))
+    snapshot = _snapshot("case_closed")
+    DurableEvaluator._host.assert_fact(evaluator.name, {**snapshot, "casewatch_seq": 7})
+    with pytest.raises(RuleEvaluationError, match="refused a snapshot"):
+        evaluator.matching(snapshot)
+    assert DurableEvaluator._host.get_facts(evaluator.name, "0") == []
+    assert evaluator.matching(snapshot) == ReferenceEvaluator(config.rules).matching(snapshot)
+
+
+def _snapshot(event_type: str) -> dict[str, Any]:
+    """A snapshot of an ASB case's event with every fact the rules read at its default."""
+    return {
+        "type": event_type,
+        "case_type": "asb",
+        "linked": 0,
+        "source_case_type": "asb",
+        "risk_before": -1,
+        "risk_after": -1,
+        "case_status": "open",
+        "referral_to": "",
+        "contact_method": "call" if event_type == "contact_attempted" else "",
+        "incident_category": "",
+        "matrix": "asb" if event_type == "risk_assessed" else "",
+        "police_incidents_12m": 0,
+        "informed_stage": "",
+        "threshold_met": 0,
+        "potential_escalation": 0,
+    }
 
 
 def test_the_durable_start_up_check_passes_on_a_working_core(config: Config) -> None:
