@@ -14,13 +14,13 @@ Pure: the importer gathers a case's events (from the file and earlier imports) a
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
 from attrs import Factory, frozen
-from dateutil.relativedelta import relativedelta
 
 from casewatch.cases.events import (
     CASE_REVIEW_TYPES,
@@ -82,8 +82,17 @@ def case_review_settings_from_mapping(
 def add_local_months(moment: datetime, months: int, tz: ZoneInfo) -> datetime:
     """Calendar months on the local calendar (31 Aug + 6 months = 28/29 Feb), the same
     wall-clock time; the engine's calendar uses this too, so both agree to the second."""
-    wall = moment.astimezone(tz).replace(tzinfo=None) + relativedelta(months=months)
-    return wall.replace(tzinfo=tz).astimezone(UTC)
+    wall = moment.astimezone(tz).replace(tzinfo=None)
+    return plus_months(wall, months).replace(tzinfo=tz).astimezone(UTC)
+
+
+def plus_months(wall: datetime, months: int) -> datetime:
+    """`wall` moved by whole calendar months, the day clamped to the month's last (as
+    dateutil's relativedelta does it, without building one per call: rule windows
+    compute this for every incident and referral replayed)."""
+    years, month0 = divmod(wall.month - 1 + months, 12)
+    year, month = wall.year + years, month0 + 1
+    return wall.replace(year=year, month=month, day=min(wall.day, monthrange(year, month)[1]))
 
 
 def qualifies(complaint: Complaint, requested_at: datetime, tz: ZoneInfo) -> bool:

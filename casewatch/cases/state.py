@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from functools import singledispatch
+from operator import attrgetter
+from typing import Any
 
-from attrs import evolve, frozen
+import attrs
+from attrs import frozen
 from dateutil.relativedelta import relativedelta
 
 from casewatch.cases.events import (
@@ -92,38 +95,48 @@ def fold(case_id: str, events: Iterable[Event]) -> CaseState:
 
 def apply(state: CaseState, event: Event) -> CaseState:
     """One step of the fold: the state just after `event` took effect."""
-    state = _apply(event, state)
-    return evolve(state, event_count=state.event_count + 1, last_event_at=event.at)
+    # One new state per event, built directly: every replay folds every event it reads,
+    # and attrs' evolve looks the class's fields up again on every call.
+    values = dict(zip(_FIELDS, _values(state), strict=True))
+    values.update(_apply(event, state))
+    values["event_count"] = state.event_count + 1
+    values["last_event_at"] = event.at
+    return CaseState(**values)
+
+
+_FIELDS = tuple(field.name for field in attrs.fields(CaseState))
+_values = attrgetter(*_FIELDS)
 
 
 @singledispatch
-def _apply(event: Event, state: CaseState) -> CaseState:
-    # Conferences, contacts, SLA instructions and the like change no case fact; the
-    # engine reads them from the event itself.
-    return state
+def _apply(event: Event, state: CaseState) -> dict[str, Any]:
+    """The case facts `event` changes, by field.
+
+    Conferences, contacts, SLA instructions and the like change none; the engine reads
+    them from the event itself."""
+    return {}
 
 
 @_apply.register
-def _(event: CaseOpened, state: CaseState) -> CaseState:
-    return evolve(
-        state,
-        case_type=event.case_type,
-        team=event.team,
-        caseworker=event.caseworker,
-        tags=event.tags,
-        victim_link=event.victim_link,
-        opened_at=event.at,
-    )
+def _(event: CaseOpened, state: CaseState) -> dict[str, Any]:
+    return {
+        "case_type": event.case_type,
+        "team": event.team,
+        "caseworker": event.caseworker,
+        "tags": event.tags,
+        "victim_link": event.victim_link,
+        "opened_at": event.at,
+    }
 
 
 @_apply.register
-def _(event: IncidentReported, state: CaseState) -> CaseState:
+def _(event: IncidentReported, state: CaseState) -> dict[str, Any]:
     incident = Incident(at=event.at, category=event.category, event_id=event.event_id)
-    return evolve(state, incidents=(*state.incidents, incident))
+    return {"incidents": (*state.incidents, incident)}
 
 
 @_apply.register
-def _(event: RiskAssessed, state: CaseState) -> CaseState:
+def _(event: RiskAssessed, state: CaseState) -> dict[str, Any]:
     level = event.assessment.level
     escalation = event.assessment.potential_escalation or _escalated_by_case(event, state)
     if escalation and level_rank(level) < level_rank("high"):
@@ -136,7 +149,7 @@ def _(event: RiskAssessed, state: CaseState) -> CaseState:
         assessed_at=event.at,
         potential_escalation=escalation,
     )
-    return evolve(state, risk=risk)
+    return {"risk": risk}
 
 
 def _escalated_by_case(event: RiskAssessed, state: CaseState) -> bool:
@@ -156,23 +169,23 @@ def _escalated_by_case(event: RiskAssessed, state: CaseState) -> bool:
 
 
 @_apply.register
-def _(event: ReferralMade, state: CaseState) -> CaseState:
+def _(event: ReferralMade, state: CaseState) -> dict[str, Any]:
     referral = Referral(
         at=event.at, to=event.to, event_id=event.event_id, incident_at=event.incident_at
     )
-    return evolve(state, referrals=(*state.referrals, referral))
+    return {"referrals": (*state.referrals, referral)}
 
 
 @_apply.register
-def _(event: CaseClosed, state: CaseState) -> CaseState:
+def _(event: CaseClosed, state: CaseState) -> dict[str, Any]:
     if not state.is_open:
-        return state
-    return evolve(state, status="closed", closed_at=event.at)
+        return {}
+    return {"status": "closed", "closed_at": event.at}
 
 
 @_apply.register
-def _(event: CaseReopened, state: CaseState) -> CaseState:
+def _(event: CaseReopened, state: CaseState) -> dict[str, Any]:
     # Reopening clears the level: the next assessment counts as a first assessment.
     if state.is_open:
-        return state
-    return evolve(state, status="open", closed_at=None, risk=None)
+        return {}
+    return {"status": "open", "closed_at": None, "risk": None}

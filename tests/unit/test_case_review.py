@@ -7,12 +7,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil.relativedelta import relativedelta
+from hypothesis import given
+from hypothesis import strategies as st
 
 from casewatch.cases.case_review import (
     CaseReviewConfigError,
     CaseReviewSettings,
     ReviewEvent,
     case_review_settings_from_mapping,
+    plus_months,
     qualifying_complaints,
     review_problems,
 )
@@ -52,6 +56,15 @@ def test_a_month_from_31_january_ends_on_29_february() -> None:
     on_time = complaint("2024-02-29T12:00:00+00:00", behaviour)
     late = complaint("2024-03-01T12:00:00+00:00", behaviour)
     assert qualifying_complaints([on_time, late], t("2024-03-02T09:00:00+00:00"), LONDON) == [0]
+
+
+@given(
+    wall=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 12, 31)),
+    months=st.integers(-400, 400),
+)
+def test_month_arithmetic_agrees_with_relativedelta(wall: datetime, months: int) -> None:
+    """Whole months on the wall clock land where dateutil's relativedelta lands."""
+    assert plus_months(wall, months) == wall + relativedelta(months=months)
 
 
 def test_a_report_before_the_behaviour_does_not_qualify() -> None:
