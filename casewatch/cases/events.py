@@ -37,7 +37,12 @@ def canonical_json(value: Any) -> str:
 
 
 def content_hash(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+    return text_hash(canonical_json(value))
+
+
+def text_hash(canonical: str) -> str:
+    """content_hash of a value whose canonical JSON is already at hand."""
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @frozen(repr=False)

@@ -47,6 +47,7 @@ from casewatch.cases.events import (
     canonical_json,
     content_hash,
     level_rank,
+    text_hash,
 )
 from casewatch.cases.linking import victim_link, victim_reference
 from casewatch.cases.matrices import AnswersError, Matrices
@@ -212,12 +213,14 @@ class EventValidator:
         personal = obj.get(PERSONAL_FIELD)
         payload = {k: v for k, v in obj.items() if k != PERSONAL_FIELD}
         event = decode_event(payload, derived, personal)
+        # Without a victim object the payload is the whole line: one spelling serves both.
+        stored = canonical_json(payload)
         return ValidEvent(
             event=event,
-            payload=canonical_json(payload),
+            payload=stored,
             derived=canonical_json(derived) if derived is not None else None,
             personal=canonical_json(personal) if personal is not None else None,
-            content_hash=content_hash(obj),
+            content_hash=content_hash(obj) if PERSONAL_FIELD in obj else text_hash(stored),
         )
 
     @staticmethod
@@ -663,7 +666,11 @@ def _unstorable_text(obj: Mapping[str, Any]) -> list[Problem]:
     deep that storing or showing the event would exhaust the stack."""
     problems = []
     for key, value in obj.items():
+        if _plain(key) and (_plain(value) or not isinstance(value, (str, dict, list))):
+            continue  # nearly every field: ASCII text without NUL, a number, true or null
         nul, surrogate, depth = _scan(value)
+        if not (nul or surrogate or depth + 1 > MAX_NESTING or _NUL in key or _has_surrogate(key)):
+            continue
         shown, path = _shown_key(key), _key_path(key)
         if nul or _NUL in key:
             problems.append(
@@ -682,6 +689,11 @@ def _unstorable_text(obj: Mapping[str, Any]) -> list[Problem]:
         if depth + 1 > MAX_NESTING:
             problems.append(Problem(path, f"'{shown}' is {TOO_DEEP}"))
     return problems
+
+
+def _plain(text: Any) -> bool:
+    """Text that cannot hold a NUL or a lone surrogate (ASCII has none of the latter)."""
+    return isinstance(text, str) and text.isascii() and _NUL not in text
 
 
 def nesting_problems(obj: Mapping[str, Any]) -> list[Problem]:
