@@ -33,6 +33,11 @@ def _bank_holidays(nation: str) -> holidays.HolidayBase:
     return holidays.country_holidays("GB", subdiv=NATION_SUBDIVISIONS[nation])
 
 
+@lru_cache(maxsize=65_536)  # a day's answer never changes; a replay asks it per cycle
+def _is_working_day(nation: str, day: date) -> bool:
+    return day.weekday() < 5 and day not in _bank_holidays(nation)
+
+
 @frozen
 class WorkCalendar:
     """A partnership's clock: its time zone and its nation's bank holidays."""
@@ -41,7 +46,7 @@ class WorkCalendar:
     nation: str = "england_wales"
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in _bank_holidays(self.nation)
+        return _is_working_day(self.nation, day)
 
     def next_working_day(self, day: date) -> date:
         day += _DAY
