@@ -227,13 +227,15 @@ def run_measured(args: list[str], env: dict[str, str] | None = None) -> tuple[fl
 
 
 def run_timed(
-    args: list[str], env: dict[str, str] | None = None
+    args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> tuple[float, float, int, bytes]:
     """Run a child process; return its wall time, CPU time (user + system, with the
     children it waited for), peak RSS in MiB and stdout. On a shared machine the CPU time
     is the steadier figure: wall time also counts waiting for the other tenants."""
     start = time.perf_counter()
-    child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    child = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=cwd
+    )
     assert child.stdout is not None
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)

@@ -147,8 +147,12 @@ def extract(revision: str, folder: Path) -> Path:
 def import_once(
     backend: str, folder: Path, events_file: Path, code: Path | None, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """One import (and, asked for, one what-if) with the given code on a fresh database."""
-    env = {**os.environ, "PYTHONPATH": str(code)} if code else None
+    """One import (and, asked for, one what-if) with the given code on a fresh database.
+
+    The children run in `folder`: `python -m` puts the working directory first on the
+    path, so started from the repository root every child imported this checkout's
+    casewatch, ahead of the baseline's on PYTHONPATH."""
+    env = {**os.environ, "PYTHONPATH": str(code or ROOT)}
     url, drop = fresh_database(backend, folder)
     try:
         subprocess.run(
@@ -156,13 +160,21 @@ def import_once(
             check=True,
             capture_output=True,
             env=env,
+            cwd=folder,
         )
         seconds, cpu, rss, output = run_timed(
-            [sys.executable, "-m", "casewatch", "import", str(events_file), "--db", url], env
+            [sys.executable, "-m", "casewatch", "import", str(events_file), "--db", url],
+            env,
+            folder,
         )
         summary = json.loads(output)
         assert summary["applied"] == args.events, summary
+        imported_from = subprocess.run(
+            [sys.executable, "-c", "import casewatch; print(casewatch.__file__)"],
+            check=True, capture_output=True, text=True, env=env, cwd=folder,
+        ).stdout.strip()  # fmt: skip
         figures: dict[str, Any] = {
+            "casewatch_from": str(Path(imported_from).parents[1]),
             "import_s": seconds,
             "import_cpu_s": round(cpu, 1),
             "peak_rss_mib": rss,
@@ -178,7 +190,7 @@ def import_once(
             )
             whatif_s, whatif_cpu, whatif_rss, out = run_timed(
                 [sys.executable, "-m", "casewatch", "whatif", "--config", str(proposal),
-                 "--period", "FY2014", "--as-of", "2015-06-30", "--db", url]
+                 "--period", "FY2014", "--as-of", "2015-06-30", "--db", url], env, folder
             )  # fmt: skip
             cohort = sum((e["proposed"] or {}).get("cohort", 0) for e in json.loads(out)["slas"])
             figures |= {
