@@ -90,7 +90,15 @@ class DurableEvaluator:
     action runs inside durable (its Python layer would build a closure, re-serialise the
     session state and catch any error into the state's exception slot, for every match),
     so nothing can be swallowed there: the core's own failures come back as result codes
-    or exceptions, and both are raised."""
+    or exceptions, and both are raised.
+
+    Because every evaluation is stateless (nothing stays in the session between two
+    snapshots), equal snapshots match the same rules: the answer for each distinct
+    snapshot is kept (up to `REMEMBERED`, then forgotten wholesale) and a repeat is
+    answered from it. A snapshot holds facts about levels, counts and kinds, never an
+    id or a time, so across a file of cases most of them repeat."""
+
+    REMEMBERED: Final = 4_096
 
     _lock: Final = threading.Lock()
     _host: Any = None
@@ -107,6 +115,8 @@ class DurableEvaluator:
                 self._registered[self.name] = host.get_ruleset(self.name)._handle
         self._handle = self._registered[self.name]
         self._index = {rule.id: rule.index for rule in rules.rules}
+        self._answers: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+        self.asked = 0  # snapshots durable itself evaluated: the others were repeats
 
     @classmethod
     def _process_host(cls) -> Any:
@@ -126,12 +136,23 @@ class DurableEvaluator:
         return cls._host
 
     def matching(self, snapshot: Mapping[str, Any]) -> list[int]:
+        key = tuple(snapshot.items())  # the same facts in another order only miss
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self._evaluate(snapshot)
+            if len(self._answers) >= self.REMEMBERED:
+                self._answers.clear()
+            self._answers[key] = answer
+        return list(answer)
+
+    def _evaluate(self, snapshot: Mapping[str, Any]) -> list[int]:
         import durable_rules_engine as core  # noqa: PLC0415 - durable's C core, loaded with it
 
         # Serialised once, as durable's own layer does, for the assert and the retract.
         fact = json.dumps({**snapshot, "casewatch_seq": next(self._sequence)}, ensure_ascii=False)
         found: list[int] = []
         with self._lock:
+            self.asked += 1
             code, state = core.assert_fact(self._handle, fact)
             try:
                 if code == _NOT_HANDLED:  # no rule's pattern takes this fact

@@ -193,6 +193,25 @@ def test_a_snapshot_durable_refuses_is_an_error(
     assert evaluator.matching(snapshot) == ReferenceEvaluator(config.rules).matching(snapshot)
 
 
+def test_durable_answers_a_repeated_snapshot_from_memory(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An equal snapshot is answered as durable first answered it, without asking it
+    again, and at most REMEMBERED answers are kept."""
+    monkeypatch.setattr(DurableEvaluator, "REMEMBERED", 2)
+    evaluator = DurableEvaluator(config.rules)
+    risk = {**_snapshot("risk_assessed"), "risk_before": 1, "risk_after": 2}
+    first = evaluator.matching(risk)
+    assert first and evaluator.asked == 1
+    first.clear()  # the caller's list, not the one remembered
+    assert evaluator.matching(dict(risk)) == ReferenceEvaluator(config.rules).matching(risk)
+    assert evaluator.asked == 1
+    for event_type in ("case_closed", "case_closed", "contact_attempted"):
+        evaluator.matching(_snapshot(event_type))
+    assert evaluator.asked == 3
+    assert len(evaluator._answers) <= 2
+
+
 def _snapshot(event_type: str) -> dict[str, Any]:
     """A snapshot of an ASB case's event with every fact the rules read at its default."""
     return {
