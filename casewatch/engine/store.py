@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select, update
 
-from casewatch.cases.db import upsert_insert
+from casewatch.cases.db import bulk_insert, upsert_insert
 from casewatch.cases.events import CaseOpened, Event
 from casewatch.cases.state import LinkedEvent
 from casewatch.cases.store import (
@@ -284,8 +284,7 @@ def write_derivations(
     if ids:
         conn.execute(delete(SlaCycleRow).where(SlaCycleRow.case_id.in_(ids)))
         conn.execute(delete(CaseFlagRow).where(CaseFlagRow.case_id.in_(ids)))
-    if cycles:
-        conn.execute(insert(SlaCycleRow), cycles)
+    bulk_insert(conn, SlaCycleRow, cycles)
     if superseded:
         conn.execute(update(AlertRow).where(AlertRow.id.in_(superseded)).values(superseded=True))
     if reinstated:
@@ -302,21 +301,16 @@ def write_derivations(
         for d in derivations
         for f in d.flags
     ]
-    if flags:
-        conn.execute(insert(CaseFlagRow), flags)
+    bulk_insert(conn, CaseFlagRow, flags)
     new = [d for d in derivations if d.state.case_id not in pinned]
-    if new:
-        conn.execute(
-            insert(CaseRulesetRow),
-            [
-                {
-                    "case_id": d.state.case_id,
-                    "ruleset_version": d.ruleset_version,
-                    "derived_at": now,
-                }
-                for d in new
-            ],
-        )
+    bulk_insert(
+        conn,
+        CaseRulesetRow,
+        [
+            {"case_id": d.state.case_id, "ruleset_version": d.ruleset_version, "derived_at": now}
+            for d in new
+        ],
+    )
     moved = [
         d
         for d in derivations
