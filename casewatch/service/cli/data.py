@@ -1,7 +1,5 @@
-"""Data-protection and data-keeping commands: erasure, retention, export and restore.
-
-Kept apart from cli.py (registered at its end), like the web commands.
-"""
+"""`casewatch erase|retention|export|restore`: data protection and data keeping, each
+audited under the name of whoever ran it."""
 
 from __future__ import annotations
 
@@ -14,27 +12,27 @@ import typer
 from casewatch.cases.store import case_exists, erase_personal_data
 from casewatch.service import audit
 from casewatch.service.backup import RestoreError, export_database, restore_database
-from casewatch.service.cli import (
+from casewatch.service.cli.shared import (
     EXIT_REJECTED,
     EXIT_USAGE,
     ConfigOption,
     DbOption,
-    _fail,
-    _globals,
-    _operator_time,
-    _print_json,
-    _progress_reporter,
-    _runtime,
-    app,
+    fail,
+    global_options,
+    opened_runtime,
+    operator_time,
+    print_json,
+    progress_reporter,
 )
 from casewatch.service.config import config_file_texts
 from casewatch.service.logging import get_logger
 from casewatch.service.retention import due_erasures, erase_due
 
 log = get_logger("casewatch.cli")
+commands = typer.Typer()
 
 
-@app.command()
+@commands.command()
 def erase(
     case_id: Annotated[str, typer.Argument(help="The case whose victim data is erased.")],
     reason: Annotated[
@@ -48,9 +46,9 @@ def erase(
     cycles, flags and reports are unchanged. Audited; safe to repeat."""
     if not reason.strip():
         raise typer.BadParameter("give the reason for the erasure", param_hint="--reason")
-    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
         if not case_exists(conn, case_id):
-            _fail(EXIT_REJECTED, f"case '{case_id}' not found")
+            fail(EXIT_REJECTED, f"case '{case_id}' not found")
         now = datetime.now(UTC)
         erased = erase_personal_data(conn, case_id, now)
         audit.record_operator(
@@ -58,13 +56,13 @@ def erase(
             detail={"reason": reason.strip(), "records_erased": erased},
         )  # fmt: skip
     log.info("personal_data_erased", action="erase", case_id=case_id, records=erased)
-    _print_json({"case_id": case_id, "records_erased": erased})
+    print_json({"case_id": case_id, "records_erased": erased})
 
 
 ByOption = Annotated[str, typer.Option(help="Who is running it (recorded in the audit log).")]
 
 
-@app.command()
+@commands.command()
 def retention(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what is due; erase nothing.")
@@ -79,15 +77,15 @@ def retention(
     """Erase the victim personal data of closed cases past the retention period set in
     retention.yaml (per case type). Events stay, anonymised, so reports do not change.
     Each erasure is audited; safe to repeat (e.g. nightly from cron)."""
-    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
-        moment = _operator_time(as_of, runtime, "--as-of")
+    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+        moment = operator_time(as_of, runtime, "--as-of")
         due = due_erasures(conn, runtime.config, moment)
         erased = 0 if dry_run else erase_due(conn, runtime.config, due, now=datetime.now(UTC),
                                               by=by)  # fmt: skip
         listed = [item.as_json(runtime.config) for item in due]
     log.info("retention_applied", action="retention", dry_run=dry_run, cases=len(due),
              records=erased)  # fmt: skip
-    _print_json(
+    print_json(
         {
             "as_of": moment.astimezone(runtime.config.timezone).isoformat(),
             "dry_run": dry_run,
@@ -98,7 +96,7 @@ def retention(
     )
 
 
-@app.command()
+@commands.command()
 def export(
     path: Annotated[str, typer.Argument(help="A new folder to write the export into.")],
     by: ByOption = "cli",
@@ -110,13 +108,13 @@ def export(
     It holds victim data: the folder is readable by you only. Audited."""
     destination = Path(path)
     if destination.exists():
-        _fail(EXIT_USAGE, f"{destination} already exists; choose a new folder")
+        fail(EXIT_USAGE, f"{destination} already exists; choose a new folder")
     if not destination.parent.is_dir():
-        _fail(EXIT_USAGE, f"{destination.parent} is not a folder")
-    with _runtime(db, config) as runtime:
-        files = config_file_texts(config or _globals.config)
+        fail(EXIT_USAGE, f"{destination.parent} is not a folder")
+    with opened_runtime(db, config) as runtime:
+        files = config_file_texts(config or global_options.config)
         manifest = export_database(
-            runtime.engine, destination, files, by=by, progress=_progress_reporter("export")
+            runtime.engine, destination, files, by=by, progress=progress_reporter("export")
         )
     counts = {
         name.removeprefix("tables/").removesuffix(".jsonl"): facts["lines"]
@@ -124,7 +122,7 @@ def export(
         if name.startswith("tables/")
     }
     log.info("export_finished", action="export", events=counts["events"])
-    _print_json(
+    print_json(
         {
             "path": str(destination),
             "exported_at": manifest["exported_at"],
@@ -135,7 +133,7 @@ def export(
     )
 
 
-@app.command()
+@commands.command()
 def restore(
     path: Annotated[str, typer.Argument(help="A folder written by `casewatch export`.")],
     by: ByOption = "cli",
@@ -146,17 +144,17 @@ def restore(
     came from, then replay every case to prove it identical; whole or nothing. Audited."""
     source = Path(path)
     if not source.is_dir():
-        _fail(EXIT_USAGE, f"{source} is not a folder")
-    with _runtime(db, config) as runtime:
+        fail(EXIT_USAGE, f"{source} is not a folder")
+    with opened_runtime(db, config) as runtime:
         try:
             summary = restore_database(
                 runtime.engine, source, runtime.config.rulesets(), by=by,
-                progress=_progress_reporter("restore"),
+                progress=progress_reporter("restore"),
             )  # fmt: skip
         except RestoreError as exc:
-            _fail(EXIT_REJECTED, str(exc))
+            fail(EXIT_REJECTED, str(exc))
     log.info("restore_finished", action="restore", events=summary.rows["events"])
-    _print_json(
+    print_json(
         {
             "path": str(source),
             "exported_at": summary.exported_at,
