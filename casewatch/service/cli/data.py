@@ -1,5 +1,10 @@
 """`casewatch erase|retention|export|restore`: data protection and data keeping, each
-audited under the name of whoever ran it."""
+audited under the name of whoever ran it (`--operator NAME`).
+
+`--by` named that person here until it was renamed: everywhere else `--by` means "break
+down by". It still works on these four commands as a deprecated alias of `--operator`,
+with one line on stderr saying so.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +36,27 @@ from casewatch.service.retention import due_erasures, erase_due
 log = get_logger("casewatch.cli")
 commands = typer.Typer()
 
+OPERATOR_HELP = "Who is running it, recorded in the audit log (default: {})."
+OperatorOption = Annotated[
+    str | None,
+    typer.Option("--operator", help=OPERATOR_HELP.format("cli"), show_default=False),
+]
+ByAlias = Annotated[
+    str | None,
+    typer.Option("--by", hidden=True, help="Deprecated alias of --operator.", show_default=False),
+]
+
+
+def _operator(command: str, operator: str | None, by: str | None, default: str = "cli") -> str:
+    """The name to audit: --operator's, or the deprecated --by's with a line saying so;
+    both at once is a usage error rather than a silent choice."""
+    if by is None:
+        return default if operator is None else operator
+    if operator is not None:
+        raise typer.BadParameter("give --operator only (--by is its old name)", param_hint="--by")
+    typer.echo(f"casewatch: {command} --by is deprecated; use --operator", err=True)
+    return by
+
 
 @commands.command()
 def erase(
@@ -38,12 +64,21 @@ def erase(
     reason: Annotated[
         str, typer.Option(help="Why (e.g. the data subject's request reference); audited.")
     ],
-    by: Annotated[str, typer.Option(help="Who is erasing (recorded in the audit log).")] = "cli",
+    operator: Annotated[
+        str | None,
+        typer.Option(
+            "--operator",
+            help="Who is erasing, recorded in the audit log (default: cli).",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
+    by: ByAlias = None,
 ) -> None:
     """Erase a victim's personal data. The case's events stay (without it), so its SLA
     cycles, flags and reports are unchanged. Audited; safe to repeat."""
+    who = _operator("erase", operator, by)
     if not reason.strip():
         raise typer.BadParameter("give the reason for the erasure", param_hint="--reason")
     with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
@@ -52,14 +87,11 @@ def erase(
         now = datetime.now(UTC)
         erased = erase_personal_data(conn, case_id, now)
         audit.record_operator(
-            conn, "case.erase", now=now, by=by, case_id=case_id,
+            conn, "case.erase", now=now, by=who, case_id=case_id,
             detail={"reason": reason.strip(), "records_erased": erased},
         )  # fmt: skip
     log.info("personal_data_erased", action="erase", case_id=case_id, records=erased)
     print_json({"case_id": case_id, "records_erased": erased})
-
-
-ByOption = Annotated[str, typer.Option(help="Who is running it (recorded in the audit log).")]
 
 
 @commands.command()
@@ -70,18 +102,23 @@ def retention(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Apply the policy as at this date (default: now).")
     ] = None,
-    by: ByOption = "retention",
+    operator: Annotated[
+        str | None,
+        typer.Option("--operator", help=OPERATOR_HELP.format("retention"), show_default=False),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
+    by: ByAlias = None,
 ) -> None:
     """Erase the victim personal data of closed cases past the retention period set in
     retention.yaml (per case type). Events stay, anonymised, so reports do not change.
     Each erasure is audited; safe to repeat (e.g. nightly from cron)."""
+    who = _operator("retention", operator, by, "retention")
     with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
         moment = operator_time(as_of, runtime, "--as-of")
         due = due_erasures(conn, runtime.config, moment)
         erased = 0 if dry_run else erase_due(conn, runtime.config, due, now=datetime.now(UTC),
-                                              by=by)  # fmt: skip
+                                              by=who)  # fmt: skip
         listed = [item.as_json(runtime.config) for item in due]
     log.info("retention_applied", action="retention", dry_run=dry_run, cases=len(due),
              records=erased)  # fmt: skip
@@ -99,13 +136,15 @@ def retention(
 @commands.command()
 def export(
     path: Annotated[str, typer.Argument(help="A new folder to write the export into.")],
-    by: ByOption = "cli",
+    operator: OperatorOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
+    by: ByAlias = None,
 ) -> None:
     """Write every event (JSONL, the import format), every table, and the configuration
     and rule files to a new folder, from one consistent snapshot; safe while serving.
     It holds victim data: the folder is readable by you only. Audited."""
+    who = _operator("export", operator, by)
     destination = Path(path)
     if destination.exists():
         fail(EXIT_USAGE, f"{destination} already exists; choose a new folder")
@@ -114,7 +153,7 @@ def export(
     with opened_runtime(db, config) as runtime:
         files = config_file_texts(config or global_options.config)
         manifest = export_database(
-            runtime.engine, destination, files, by=by, progress=progress_reporter("export")
+            runtime.engine, destination, files, by=who, progress=progress_reporter("export")
         )
     counts = {
         name.removeprefix("tables/").removesuffix(".jsonl"): facts["lines"]
@@ -136,19 +175,21 @@ def export(
 @commands.command()
 def restore(
     path: Annotated[str, typer.Argument(help="A folder written by `casewatch export`.")],
-    by: ByOption = "cli",
+    operator: OperatorOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
+    by: ByAlias = None,
 ) -> None:
     """Load an export into an empty database, SQLite or PostgreSQL whichever the export
     came from, then replay every case to prove it identical; whole or nothing. Audited."""
+    who = _operator("restore", operator, by)
     source = Path(path)
     if not source.is_dir():
         fail(EXIT_USAGE, f"{source} is not a folder")
     with opened_runtime(db, config) as runtime:
         try:
             summary = restore_database(
-                runtime.engine, source, runtime.config.rulesets(), by=by,
+                runtime.engine, source, runtime.config.rulesets(), by=who,
                 progress=progress_reporter("restore"),
             )  # fmt: skip
         except RestoreError as exc:
