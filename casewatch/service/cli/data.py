@@ -14,8 +14,7 @@ from typing import Annotated
 
 import typer
 
-from casewatch.cases.store import case_exists, erase_personal_data
-from casewatch.service import audit
+from casewatch.cases.store import case_exists
 from casewatch.service.backup import RestoreError, export_database, restore_database
 from casewatch.service.cli.shared import (
     EXIT_REJECTED,
@@ -31,7 +30,7 @@ from casewatch.service.cli.shared import (
 )
 from casewatch.service.config import config_file_texts
 from casewatch.service.logging import get_logger
-from casewatch.service.retention import due_erasures, erase_due
+from casewatch.service.retention import due_erasures, erase_case, erase_due
 
 log = get_logger("casewatch.cli")
 commands = typer.Typer()
@@ -85,11 +84,7 @@ def erase(
         if not case_exists(conn, case_id):
             fail(EXIT_REJECTED, f"case '{case_id}' not found")
         now = datetime.now(UTC)
-        erased = erase_personal_data(conn, case_id, now)
-        audit.record_operator(
-            conn, "case.erase", now=now, by=who, case_id=case_id,
-            detail={"reason": reason.strip(), "records_erased": erased},
-        )  # fmt: skip
+        erased = erase_case(conn, case_id, reason=reason.strip(), now=now, by=who)
     log.info("personal_data_erased", action="erase", case_id=case_id, records=erased)
     print_json({"case_id": case_id, "records_erased": erased})
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from casewatch.service import accounts, audit
+from casewatch.service import accounts, user_admin
 from casewatch.service.access import ROLES
 from casewatch.service.cli.shared import (
     EXIT_REJECTED,
@@ -109,7 +109,7 @@ def users_add(
     with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
         now = datetime.now(UTC)
         try:
-            accounts.add_user(
+            user_admin.add_user(
                 conn,
                 username=username,
                 display_name=name or username,
@@ -121,9 +121,6 @@ def users_add(
             )
         except accounts.AccountError as exc:
             fail(EXIT_REJECTED, str(exc))
-        audit.record_operator(
-            conn, "user.add", now=now, detail={"username": username, "role": role}
-        )
     log.info("user_added", action="users_add", role=role)
     print_json({"username": username, "role": role, "agency": agency, "teams": team or []})
 
@@ -157,12 +154,9 @@ def users_password(
     password = _password()
     with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
         try:
-            accounts.set_password(conn, username, password)
+            user_admin.set_password(conn, username, password, now=datetime.now(UTC))
         except accounts.AccountError as exc:
             fail(EXIT_REJECTED, str(exc))
-        audit.record_operator(
-            conn, "user.password", now=datetime.now(UTC), detail={"username": username}
-        )
     print_json({"username": username, "password": "changed"})
 
 
@@ -175,14 +169,10 @@ def users_token(
 ) -> None:
     """Issue an API token; it is printed once and stored only as a hash."""
     with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
-        now = datetime.now(UTC)
         try:
-            token = accounts.issue_token(conn, username, name, now)
+            token = user_admin.issue_token(conn, username, name, now=datetime.now(UTC))
         except accounts.AccountError as exc:
             fail(EXIT_REJECTED, str(exc))
-        audit.record_operator(
-            conn, "token.issue", now=now, detail={"username": username, "name": name}
-        )
     print_json({"username": username, "name": name, "token": token})
 
 
@@ -194,14 +184,9 @@ def users_reset_two_factor(
 ) -> None:
     """Switch someone's two-factor sign-in off (their recovery codes too) and end their
     sessions; a role that requires it sets it up again at the next sign-in."""
-    from casewatch.service import two_factor  # noqa: PLC0415 - pyotp only for this command
-
     with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
-        if not two_factor.reset(conn, username):
+        if not user_admin.reset_two_factor(conn, username, now=datetime.now(UTC)):
             fail(EXIT_REJECTED, f"no user '{username}'")
-        audit.record_operator(
-            conn, "user.two_factor_reset", now=datetime.now(UTC), detail={"username": username}
-        )
     print_json({"username": username, "two_factor": "off"})
 
 
