@@ -1,5 +1,5 @@
 """`python -m casewatch` runs the command line."""
 
-from casewatch.service.cli import main
+from casewatch.service.cli.main import main
 
 main()

@@ -61,11 +61,16 @@ def erase_due(
     """Erase each due case's personal data with an audit row naming the policy."""
     erased = 0
     for item in due:
-        records = erase_personal_data(conn, item.case_id, now)
-        audit.record_operator(
-            conn, "case.erase", now=now, by=by, case_id=item.case_id,
-            detail={"reason": config.retention.describe(item.case_type),
-                    "records_erased": records},
-        )  # fmt: skip
-        erased += records
+        reason = config.retention.describe(item.case_type)
+        erased += erase_case(conn, item.case_id, reason=reason, now=now, by=by)
     return erased
+
+
+def erase_case(conn: Connection, case_id: str, *, reason: str, now: datetime, by: str) -> int:
+    """Erase one case's victim personal data and write its `case.erase` audit row in the
+    same transaction: `casewatch erase` and the retention policy both erase this way.
+    Returns the records erased (0 when already erased)."""
+    records = erase_personal_data(conn, case_id, now)
+    audit.record_operator(conn, "case.erase", now=now, by=by, case_id=case_id,
+                          detail={"reason": reason, "records_erased": records})  # fmt: skip
+    return records

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import typer
 
-from casewatch.service import cli_web  # noqa: F401 - registers serve and users
 from casewatch.service.cli import app
 
 UNITS = Path(__file__).resolve().parents[2] / "deploy" / "systemd"

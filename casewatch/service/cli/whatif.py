@@ -1,5 +1,5 @@
 """`casewatch whatif`: a period's SLA report under a proposed configuration, beside the
-report as it reads now. Kept apart from cli.py (registered at its end)."""
+report as it reads now."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from casewatch.reports.whatif import GROUPINGS, Period, ProposalRefusedError
-from casewatch.service.cli import (
+from casewatch.service.cli.shared import (
     EXIT_REJECTED,
     AsOfOption,
     DbOption,
@@ -18,23 +18,23 @@ from casewatch.service.cli import (
     OutputOption,
     PeriodOption,
     ToOption,
-    _check_format,
-    _globals,
-    _operator_time,
-    _period,
-    _print_json,
-    _runtime,
-    _write_out,
-    app,
+    check_format,
+    chosen_period,
+    global_options,
+    opened_runtime,
+    operator_time,
+    print_json,
+    write_out,
 )
 from casewatch.service.config import ConfigError
 from casewatch.service.logging import get_logger
 from casewatch.service.whatif import FORMATS, load_proposal, render_whatif, run_whatif, titles
 
 log = get_logger("casewatch.cli")
+commands = typer.Typer()
 
 
-@app.command()
+@commands.command()
 def whatif(
     config_dir: Annotated[
         Path | None,
@@ -78,16 +78,16 @@ def whatif(
     for folder, option in ((config_dir, "--config"), (rules_dir, "--rules")):
         if folder is not None and not folder.is_dir():
             raise typer.BadParameter(f"{folder} is not a folder", param_hint=option)
-    _check_format(output_format, FORMATS)
+    check_format(output_format, FORMATS)
     if by is not None and by not in GROUPINGS:
         raise typer.BadParameter(f"must be one of {', '.join(GROUPINGS)}", param_hint="--by")
-    chosen = _period(period, date_from, date_to)
-    with _runtime(db, None) as runtime:
-        moment = _operator_time(as_of, runtime, "--as-of")
+    chosen = chosen_period(period, date_from, date_to)
+    with opened_runtime(db, None) as runtime:
+        moment = operator_time(as_of, runtime, "--as-of")
         try:
             loaded = load_proposal(
                 runtime.config,
-                _globals.config,
+                global_options.config,
                 str(config_dir) if config_dir else None,
                 str(rules_dir) if rules_dir else None,
             )
@@ -105,13 +105,13 @@ def whatif(
         titles(runtime.config, loaded.config),
         pretty=output is None and sys.stdout.isatty(),
     )
-    _write_out(content, output)
+    write_out(content, output)
 
 
 def _refuse(problems: list[str]) -> NoReturn:
     """An invalid proposal: every problem, in `rules check`'s words, on stdout as JSON for
     scripts and on stderr for the person; exit 1 with nothing run."""
-    _print_json({"problems": problems})
+    print_json({"problems": problems})
     typer.echo("casewatch: the proposal cannot be used:", err=True)
     for problem in problems:
         typer.echo(f"  {problem}", err=True)

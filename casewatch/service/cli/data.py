@@ -1,6 +1,9 @@
-"""Data-protection and data-keeping commands: erasure, retention, export and restore.
+"""`casewatch erase|retention|export|restore`: data protection and data keeping, each
+audited under the name of whoever ran it (`--operator NAME`).
 
-Kept apart from cli.py (registered at its end), like the web commands.
+`--by` named that person here until it was renamed: everywhere else `--by` means "break
+down by". It still works on these four commands as a deprecated alias of `--operator`,
+with one line on stderr saying so.
 """
 
 from __future__ import annotations
@@ -11,60 +14,82 @@ from typing import Annotated
 
 import typer
 
-from casewatch.cases.store import case_exists, erase_personal_data
-from casewatch.service import audit
+from casewatch.cases.store import case_exists
 from casewatch.service.backup import RestoreError, export_database, restore_database
-from casewatch.service.cli import (
+from casewatch.service.cli.shared import (
     EXIT_REJECTED,
     EXIT_USAGE,
     ConfigOption,
     DbOption,
-    _fail,
-    _globals,
-    _operator_time,
-    _print_json,
-    _progress_reporter,
-    _runtime,
-    app,
+    fail,
+    global_options,
+    opened_runtime,
+    operator_time,
+    print_json,
+    progress_reporter,
 )
 from casewatch.service.config import config_file_texts
 from casewatch.service.logging import get_logger
-from casewatch.service.retention import due_erasures, erase_due
+from casewatch.service.retention import due_erasures, erase_case, erase_due
 
 log = get_logger("casewatch.cli")
+commands = typer.Typer()
+
+OPERATOR_HELP = "Who is running it, recorded in the audit log (default: {})."
+OperatorOption = Annotated[
+    str | None,
+    typer.Option("--operator", help=OPERATOR_HELP.format("cli"), show_default=False),
+]
+ByAlias = Annotated[
+    str | None,
+    typer.Option("--by", hidden=True, help="Deprecated alias of --operator.", show_default=False),
+]
 
 
-@app.command()
+def _operator(command: str, operator: str | None, by: str | None, default: str = "cli") -> str:
+    """The name to audit: --operator's, or the deprecated --by's with a line saying so;
+    both at once is a usage error rather than a silent choice."""
+    if by is None:
+        return default if operator is None else operator
+    if operator is not None:
+        raise typer.BadParameter("give --operator only (--by is its old name)", param_hint="--by")
+    typer.echo(f"casewatch: {command} --by is deprecated; use --operator", err=True)
+    return by
+
+
+@commands.command()
 def erase(
     case_id: Annotated[str, typer.Argument(help="The case whose victim data is erased.")],
     reason: Annotated[
         str, typer.Option(help="Why (e.g. the data subject's request reference); audited.")
     ],
-    by: Annotated[str, typer.Option(help="Who is erasing (recorded in the audit log).")] = "cli",
+    operator: Annotated[
+        str | None,
+        typer.Option(
+            "--operator",
+            help="Who is erasing, recorded in the audit log (default: cli).",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
+    by: ByAlias = None,
 ) -> None:
     """Erase a victim's personal data. The case's events stay (without it), so its SLA
     cycles, flags and reports are unchanged. Audited; safe to repeat."""
+    who = _operator("erase", operator, by)
     if not reason.strip():
         raise typer.BadParameter("give the reason for the erasure", param_hint="--reason")
-    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
         if not case_exists(conn, case_id):
-            _fail(EXIT_REJECTED, f"case '{case_id}' not found")
+            fail(EXIT_REJECTED, f"case '{case_id}' not found")
         now = datetime.now(UTC)
-        erased = erase_personal_data(conn, case_id, now)
-        audit.record_operator(
-            conn, "case.erase", now=now, by=by, case_id=case_id,
-            detail={"reason": reason.strip(), "records_erased": erased},
-        )  # fmt: skip
+        erased = erase_case(conn, case_id, reason=reason.strip(), now=now, by=who)
     log.info("personal_data_erased", action="erase", case_id=case_id, records=erased)
-    _print_json({"case_id": case_id, "records_erased": erased})
+    print_json({"case_id": case_id, "records_erased": erased})
 
 
-ByOption = Annotated[str, typer.Option(help="Who is running it (recorded in the audit log).")]
-
-
-@app.command()
+@commands.command()
 def retention(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what is due; erase nothing.")
@@ -72,22 +97,27 @@ def retention(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Apply the policy as at this date (default: now).")
     ] = None,
-    by: ByOption = "retention",
+    operator: Annotated[
+        str | None,
+        typer.Option("--operator", help=OPERATOR_HELP.format("retention"), show_default=False),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
+    by: ByAlias = None,
 ) -> None:
     """Erase the victim personal data of closed cases past the retention period set in
     retention.yaml (per case type). Events stay, anonymised, so reports do not change.
     Each erasure is audited; safe to repeat (e.g. nightly from cron)."""
-    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
-        moment = _operator_time(as_of, runtime, "--as-of")
+    who = _operator("retention", operator, by, "retention")
+    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+        moment = operator_time(as_of, runtime, "--as-of")
         due = due_erasures(conn, runtime.config, moment)
         erased = 0 if dry_run else erase_due(conn, runtime.config, due, now=datetime.now(UTC),
-                                              by=by)  # fmt: skip
+                                              by=who)  # fmt: skip
         listed = [item.as_json(runtime.config) for item in due]
     log.info("retention_applied", action="retention", dry_run=dry_run, cases=len(due),
              records=erased)  # fmt: skip
-    _print_json(
+    print_json(
         {
             "as_of": moment.astimezone(runtime.config.timezone).isoformat(),
             "dry_run": dry_run,
@@ -98,25 +128,27 @@ def retention(
     )
 
 
-@app.command()
+@commands.command()
 def export(
     path: Annotated[str, typer.Argument(help="A new folder to write the export into.")],
-    by: ByOption = "cli",
+    operator: OperatorOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
+    by: ByAlias = None,
 ) -> None:
     """Write every event (JSONL, the import format), every table, and the configuration
     and rule files to a new folder, from one consistent snapshot; safe while serving.
     It holds victim data: the folder is readable by you only. Audited."""
+    who = _operator("export", operator, by)
     destination = Path(path)
     if destination.exists():
-        _fail(EXIT_USAGE, f"{destination} already exists; choose a new folder")
+        fail(EXIT_USAGE, f"{destination} already exists; choose a new folder")
     if not destination.parent.is_dir():
-        _fail(EXIT_USAGE, f"{destination.parent} is not a folder")
-    with _runtime(db, config) as runtime:
-        files = config_file_texts(config or _globals.config)
+        fail(EXIT_USAGE, f"{destination.parent} is not a folder")
+    with opened_runtime(db, config) as runtime:
+        files = config_file_texts(config or global_options.config)
         manifest = export_database(
-            runtime.engine, destination, files, by=by, progress=_progress_reporter("export")
+            runtime.engine, destination, files, by=who, progress=progress_reporter("export")
         )
     counts = {
         name.removeprefix("tables/").removesuffix(".jsonl"): facts["lines"]
@@ -124,7 +156,7 @@ def export(
         if name.startswith("tables/")
     }
     log.info("export_finished", action="export", events=counts["events"])
-    _print_json(
+    print_json(
         {
             "path": str(destination),
             "exported_at": manifest["exported_at"],
@@ -135,28 +167,30 @@ def export(
     )
 
 
-@app.command()
+@commands.command()
 def restore(
     path: Annotated[str, typer.Argument(help="A folder written by `casewatch export`.")],
-    by: ByOption = "cli",
+    operator: OperatorOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
+    by: ByAlias = None,
 ) -> None:
     """Load an export into an empty database, SQLite or PostgreSQL whichever the export
     came from, then replay every case to prove it identical; whole or nothing. Audited."""
+    who = _operator("restore", operator, by)
     source = Path(path)
     if not source.is_dir():
-        _fail(EXIT_USAGE, f"{source} is not a folder")
-    with _runtime(db, config) as runtime:
+        fail(EXIT_USAGE, f"{source} is not a folder")
+    with opened_runtime(db, config) as runtime:
         try:
             summary = restore_database(
-                runtime.engine, source, runtime.config.rulesets(), by=by,
-                progress=_progress_reporter("restore"),
+                runtime.engine, source, runtime.config.rulesets(), by=who,
+                progress=progress_reporter("restore"),
             )  # fmt: skip
         except RestoreError as exc:
-            _fail(EXIT_REJECTED, str(exc))
+            fail(EXIT_REJECTED, str(exc))
     log.info("restore_finished", action="restore", events=summary.rows["events"])
-    _print_json(
+    print_json(
         {
             "path": str(source),
             "exported_at": summary.exported_at,

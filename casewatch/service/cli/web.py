@@ -1,42 +1,40 @@
 """`casewatch serve` and `casewatch users`: the web service and the people who use it.
 
-Kept out of cli.py so the commands every script runs do not pay for importing the web
-framework; cli.py registers these at its end.
+The web framework and the server are imported only when `serve` runs, so the commands
+every script runs do not pay for them.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
-from casewatch.service import accounts, audit
+from casewatch.service import accounts, user_admin
 from casewatch.service.access import ROLES
-from casewatch.service.cli import (
+from casewatch.service.cli.shared import (
     EXIT_REJECTED,
     EXIT_USAGE,
     ConfigOption,
     DbOption,
-    _fail,
-    _globals,
-    _print_json,
-    _runtime,
-    app,
+    fail,
+    global_options,
+    opened_runtime,
+    print_json,
 )
 from casewatch.service.logging import get_logger
 
 log = get_logger("casewatch.cli")
+commands = typer.Typer()
 users_app = typer.Typer(help="People who sign in, and API tokens.", no_args_is_help=True)
-app.add_typer(users_app, name="users")
 
 PASSWORD_ENV = "CASEWATCH_PASSWORD"  # noqa: S105 - the name of a variable, not a secret
 
 
-@app.command()
+@commands.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -67,10 +65,10 @@ def serve(
         raise typer.BadParameter("must be 1-64", param_hint="--workers")
     if scan_every <= 0 or relay_every <= 0:
         raise typer.BadParameter("intervals must be positive", param_hint="--scan-every")
-    with _runtime(db, config) as runtime:  # fail here, in words, if the database is unusable
+    with opened_runtime(db, config) as runtime:  # fail here, in words, if the database is unusable
         url, matcher = runtime.url, runtime.config.matcher
         proxies = [str(network) for network in runtime.config.web.trusted_proxies]
-    chosen_config = config or _globals.config
+    chosen_config = config or global_options.config
     settings = serving.ServeSettings(url, chosen_config, scheduler, scan_every, relay_every)
     log.info(
         "serving", action="serve", url=f"http://{host}:{port}", workers=workers, matcher=matcher
@@ -108,10 +106,10 @@ def users_add(
     """Add a person. The password comes from $CASEWATCH_PASSWORD, else a prompt; never an
     option (it would be kept in shell history)."""
     password = _password()
-    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
         now = datetime.now(UTC)
         try:
-            accounts.add_user(
+            user_admin.add_user(
                 conn,
                 username=username,
                 display_name=name or username,
@@ -122,20 +120,17 @@ def users_add(
                 now=now,
             )
         except accounts.AccountError as exc:
-            _fail(EXIT_REJECTED, str(exc))
-        audit.record_operator(
-            conn, "user.add", now=now, detail={"username": username, "role": role}
-        )
+            fail(EXIT_REJECTED, str(exc))
     log.info("user_added", action="users_add", role=role)
-    _print_json({"username": username, "role": role, "agency": agency, "teams": team or []})
+    print_json({"username": username, "role": role, "agency": agency, "teams": team or []})
 
 
 @users_app.command("list")
 def users_list(db: DbOption = None, config: ConfigOption = None) -> None:
     """Everyone who can sign in, with role, agency and teams."""
-    with _runtime(db, config) as runtime, runtime.engine.connect() as conn:
+    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn:
         people = accounts.list_users(conn)
-    _print_json(
+    print_json(
         [
             {
                 "username": p.username,
@@ -157,15 +152,12 @@ def users_password(
 ) -> None:
     """Set a new password (from $CASEWATCH_PASSWORD, else a prompt); ends their sessions."""
     password = _password()
-    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
         try:
-            accounts.set_password(conn, username, password)
+            user_admin.set_password(conn, username, password, now=datetime.now(UTC))
         except accounts.AccountError as exc:
-            _fail(EXIT_REJECTED, str(exc))
-        audit.record_operator(
-            conn, "user.password", now=datetime.now(UTC), detail={"username": username}
-        )
-    _print_json({"username": username, "password": "changed"})
+            fail(EXIT_REJECTED, str(exc))
+    print_json({"username": username, "password": "changed"})
 
 
 @users_app.command("token")
@@ -176,16 +168,12 @@ def users_token(
     config: ConfigOption = None,
 ) -> None:
     """Issue an API token; it is printed once and stored only as a hash."""
-    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
-        now = datetime.now(UTC)
+    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
         try:
-            token = accounts.issue_token(conn, username, name, now)
+            token = user_admin.issue_token(conn, username, name, now=datetime.now(UTC))
         except accounts.AccountError as exc:
-            _fail(EXIT_REJECTED, str(exc))
-        audit.record_operator(
-            conn, "token.issue", now=now, detail={"username": username, "name": name}
-        )
-    _print_json({"username": username, "name": name, "token": token})
+            fail(EXIT_REJECTED, str(exc))
+    print_json({"username": username, "name": name, "token": token})
 
 
 @users_app.command("reset-two-factor")
@@ -196,15 +184,10 @@ def users_reset_two_factor(
 ) -> None:
     """Switch someone's two-factor sign-in off (their recovery codes too) and end their
     sessions; a role that requires it sets it up again at the next sign-in."""
-    from casewatch.service import two_factor  # noqa: PLC0415 - pyotp only for this command
-
-    with _runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
-        if not two_factor.reset(conn, username):
-            _fail(EXIT_REJECTED, f"no user '{username}'")
-        audit.record_operator(
-            conn, "user.two_factor_reset", now=datetime.now(UTC), detail={"username": username}
-        )
-    _print_json({"username": username, "two_factor": "off"})
+    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+        if not user_admin.reset_two_factor(conn, username, now=datetime.now(UTC)):
+            fail(EXIT_REJECTED, f"no user '{username}'")
+    print_json({"username": username, "two_factor": "off"})
 
 
 def _password() -> str:
@@ -212,11 +195,6 @@ def _password() -> str:
     if from_env:
         return from_env
     if not sys.stdin.isatty():
-        _fail(EXIT_USAGE, f"set {PASSWORD_ENV}, or run this at a terminal to be asked")
+        fail(EXIT_USAGE, f"set {PASSWORD_ENV}, or run this at a terminal to be asked")
     password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     return password
-
-
-def generate_password() -> str:
-    """For demo users: 16 characters a person can type."""
-    return secrets.token_urlsafe(12)
