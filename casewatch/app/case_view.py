@@ -8,30 +8,59 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from attrs import frozen
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import NoResultFound
 
 from casewatch.cases.store import load_case_events, load_linked_events
 from casewatch.cases.tables import CaseRow, PersonalDataRow
-from casewatch.engine.store import pinned_versions
+from casewatch.engine.tables import CaseRulesetRow
 from casewatch.service.access import CaseScope
 from casewatch.service.runtime import Runtime
 from casewatch.service.tables import CaseShareRow
 from casewatch.service.views import CaseView, case_view
 
 
-def case_scope(conn: Connection, case_id: str) -> CaseScope | None:
-    found = conn.execute(
-        select(CaseRow.team, CaseRow.caseworker).where(CaseRow.case_id == case_id)
-    ).first()
-    if found is None:
+@frozen
+class CaseFacts:
+    """What a view needs to know about a case before replaying it, read in one query:
+    who may see it, its type, its victim link and the ruleset version it is pinned to."""
+
+    scope: CaseScope
+    case_type: str | None
+    victim_link: str | None
+    pinned_version: str | None
+
+
+def case_facts(conn: Connection, case_id: str) -> CaseFacts | None:
+    """The case row, its pinned ruleset and its shares (one row per share, or one row
+    without) in a single round trip."""
+    c, pin, share = CaseRow, CaseRulesetRow, CaseShareRow
+    rows = conn.execute(
+        select(c.team, c.caseworker, c.case_type, c.victim_link, pin.ruleset_version, share.agency)
+        .outerjoin(pin, pin.case_id == c.case_id)
+        .outerjoin(share, share.case_id == c.case_id)
+        .where(c.case_id == case_id)
+    ).all()
+    if not rows:
         return None
-    shares = conn.execute(select(CaseShareRow.agency).where(CaseShareRow.case_id == case_id))
-    return CaseScope(
-        case_id=case_id,
-        team=found.team,
-        caseworker=found.caseworker,
-        shared_with=shares.scalars().all(),
+    first = rows[0]
+    return CaseFacts(
+        scope=CaseScope(
+            case_id=case_id,
+            team=first.team,
+            caseworker=first.caseworker,
+            shared_with=[row.agency for row in rows if row.agency is not None],
+        ),
+        case_type=first.case_type,
+        victim_link=first.victim_link,
+        pinned_version=first.ruleset_version,
     )
+
+
+def case_scope(conn: Connection, case_id: str) -> CaseScope | None:
+    facts = case_facts(conn, case_id)
+    return None if facts is None else facts.scope
 
 
 def read_case(
@@ -44,24 +73,27 @@ def read_case(
     shared_with: Sequence[str] | None = None,
     other_cases: Sequence[str] | None = None,
 ) -> CaseView:
-    """The case as of a moment, replayed from its events under its pinned rules."""
-    case_type = conn.execute(
-        select(CaseRow.case_type).where(CaseRow.case_id == case_id)
-    ).scalar_one()
+    """The case as of a moment, replayed from its events under its pinned rules. Its
+    type, link and pinned version come in one query; linked cases' events are read only
+    for a case with a victim link."""
+    facts = case_facts(conn, case_id)
+    if facts is None:
+        raise NoResultFound(f"no case {case_id}")
     events = load_case_events(conn, case_id, as_of=as_of)
+    linked = (
+        load_linked_events(conn, [case_id], as_of=as_of).get(case_id, ())
+        if facts.victim_link is not None
+        else ()
+    )
     derivation = runtime.config.rulesets().derive(
-        conn,
-        case_id,
-        [stored.event for stored in events],
-        pinned_versions(conn, [case_id]).get(case_id),
-        load_linked_events(conn, [case_id], as_of=as_of).get(case_id, ()),
+        conn, case_id, [stored.event for stored in events], facts.pinned_version, linked
     )
     return case_view(
         derivation,
         events,
         as_of=as_of,
         tz=runtime.config.timezone,
-        case_type=case_type,
+        case_type=facts.case_type,
         victim=victim,
         shared_with=shared_with,
         other_cases=other_cases,

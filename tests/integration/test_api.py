@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from casewatch.app.commands import RecordEvent
@@ -18,7 +18,7 @@ from casewatch.app.repositories import SqlCases
 from casewatch.cases.tables import EventRow
 from casewatch.engine.consistency import check_cases
 from casewatch.engine.evaluators import durable_loads
-from casewatch.service import accounts
+from casewatch.service import accounts, audit
 from casewatch.service.tables import AuditRow, UserRow
 from tests.cli import casewatch
 from tests.web import PASSWORD, PEOPLE, SEED, Site, api_token, csrf_of, login_token, sign_in
@@ -84,6 +84,27 @@ def test_a_case_is_opened_assessed_and_met_through_the_api(
     assert audit_actions(site, case_id) == [
         "case.open", "event.record", "event.record", "case.view",
     ]  # fmt: skip
+
+
+def test_a_view_whose_audit_row_fails_is_not_shown(
+    site: Site, client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A view whose audit row cannot be committed answers an error, and leaves no row."""
+    headers = bearer(site, "caseworker")
+    case_id = open_case(client, headers)["case_id"]
+    record = audit.record
+
+    def fails_after_writing(conn: Connection, who: Any, action: str, **fields: Any) -> None:
+        record(conn, who, action, **fields)
+        if action == "case.view":
+            raise RuntimeError("the audit write failed")
+
+    monkeypatch.setattr(audit, "record", fails_after_writing)
+    response = client.get(f"/api/v1/cases/{case_id}", headers=headers)
+    assert response.status_code == 500
+    assert "Ada Testcase" not in response.text
+    assert case_id not in response.text
+    assert audit_actions(site, case_id) == ["case.open"]
 
 
 @pytest.mark.parametrize(
