@@ -85,6 +85,8 @@ def _case_cycles(now: datetime) -> Any:
             func.max(case((and_(running, s.warn_at <= now), 1), else_=0)).label("warned"),
             func.max(case((running, 1), else_=0)).label("running"),
         )
+        # Only these cycles can change a case's figures (ix_sla_cycles_live_case_id).
+        .where(or_(running, s.outcome == "breached"))
         .group_by(s.case_id)
         .subquery()
     )

@@ -7,11 +7,14 @@ version; they exist so the scheduler and the reports can query without replaying
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casewatch.cases.tables import Base, BigId
+
+LIVE_CYCLE: Final = "state = 'running' OR outcome = 'breached'"
 
 
 class SlaCycleRow(Base):
@@ -27,6 +30,14 @@ class SlaCycleRow(Base):
             "id",  # the scan's full sort key: a batch is read off the index, never sorted
             postgresql_where=text("next_check_at IS NOT NULL"),
             sqlite_where=text("next_check_at IS NOT NULL"),
+        ),
+        # The case lists' and the team page's RAG reads only the cycles that can make a
+        # case red, amber or green: running, or breached. Most stored cycles are neither.
+        Index(
+            "ix_sla_cycles_live_case_id",
+            "case_id",
+            postgresql_where=text(LIVE_CYCLE),
+            sqlite_where=text(LIVE_CYCLE),
         ),
     )
 
@@ -110,7 +121,12 @@ class AlertRow(Base):
     """
 
     __tablename__ = "alerts"
-    __table_args__ = (UniqueConstraint("case_id", "policy", "cycle_started_at", "level"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "policy", "cycle_started_at", "level"),
+        # The inbox, newest first: its page is read off this index and stops at the page's
+        # end instead of sorting every alert.
+        Index("ix_alerts_at_id", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(String(200), ForeignKey("cases.case_id"), index=True)
