@@ -3,8 +3,8 @@
 Handlers see only these Protocols, so the access and audit decisions they make are
 tested against an in-memory fake (tests/unit/fakes.py) in milliseconds. `SqlUnitOfWork`
 is the real one: one connection, one transaction per `with`, rolled back unless the
-handler commits. `with uow.read_only():` opens a read-only transaction instead, which on
-SQLite is a deferred BEGIN, so readers do not queue behind the writers' lock.
+handler commits. `with uow.read_only():` reads instead: on SQLite in a deferred BEGIN, so
+readers do not queue behind the writers' lock; on PostgreSQL outside a transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 
 from casewatch.app.case_list import CaseFilters, CaseSummary, TeamCounts
 from casewatch.app.inbox import AlertItem
+from casewatch.cases.db import is_sqlite
 from casewatch.service.access import CaseScope, Principal
 from casewatch.service.audit import AuditEntry
 from casewatch.service.case_reviews import ReviewRow
@@ -230,8 +231,13 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> Self:
         conn = self._engine.connect()
-        if self._reading:
+        if self._reading and is_sqlite(self._engine):
             conn = conn.execution_options(read_only=True)
+        elif self._reading:
+            # PostgreSQL at READ COMMITTED gives each statement its own snapshot inside a
+            # transaction or not: a read needs none, and saves a BEGIN and a COMMIT round
+            # trip on every request (the caller's identity is one such read).
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         self._reading = False
         self._conn, self._tx = conn, conn.begin()
         self.cases, self.alerts, self.audit, self.users, self.sessions = self._bind(
