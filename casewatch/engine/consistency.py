@@ -2,8 +2,8 @@
 fresh replay of its events.
 
 The event log is the truth; `cases`, `sla_cycles`, `case_flags` and `measure_facts` are
-projections of it. After a crash, a concurrent-writer race or a bug, this says whether they still agree,
-case by case and field by field, without changing anything.
+projections of it. After a crash, a concurrent-writer race or a bug, this says whether
+they still agree, case by case and field by field, without changing anything.
 """
 
 from __future__ import annotations
