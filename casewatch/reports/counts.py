@@ -122,9 +122,7 @@ def _referrals(conn: Connection, window: Window, params: Mapping[str, Any]) -> i
             .group_by(Fact.case_id)
             .subquery("later")
         )
-        query = query.join(
-            later, and_(later.c.case_id == Fact.case_id, later.c.last_at >= Fact.at)
-        )
+        query = query.join(later, and_(later.c.case_id == Fact.case_id, later.c.last_at >= Fact.at))
     return int(conn.execute(query).scalar_one())
 
 
