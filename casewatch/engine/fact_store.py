@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
-from sqlalchemy import Connection, Select, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from casewatch.cases.store import EFFECT_ORDER, CaseHistory
 from casewatch.cases.tables import EventRow
@@ -45,8 +45,7 @@ def write_facts(conn: Connection, case_ids: Sequence[str], existing: Sequence[st
         conn.execute(delete(MeasureFactRow).where(MeasureFactRow.case_id.in_(existing)))
     if not case_ids:
         return
-    query = select(*_COLUMNS).where(EventRow.case_id.in_(case_ids))
-    rows = [row for _, facts in _facts_by_case(conn, query) for row in facts]
+    rows = [row for _, facts in _facts_by_case(conn, case_ids) for row in facts]
     if rows:
         conn.execute(insert(MeasureFactRow), rows)
 
@@ -57,7 +56,7 @@ def rebuild_facts(conn: Connection) -> int:
     conn.execute(delete(MeasureFactRow))
     batch: list[dict[str, Any]] = []
     written = 0
-    for _, facts in _facts_by_case(conn, select(*_COLUMNS), stream=True):
+    for _, facts in _facts_by_case(conn, None, stream=True):
         batch += facts
         if len(batch) >= INSERT_BATCH:
             conn.execute(insert(MeasureFactRow), batch)
@@ -71,8 +70,7 @@ def rebuild_facts(conn: Connection) -> int:
 
 def fresh_facts(conn: Connection, case_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """The facts these cases' events give now, by case (what `casewatch check` compares)."""
-    query = select(*_COLUMNS).where(EventRow.case_id.in_(case_ids))
-    return dict(_facts_by_case(conn, query))
+    return dict(_facts_by_case(conn, case_ids))
 
 
 def stored_facts(conn: Connection, case_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
@@ -88,10 +86,13 @@ def stored_facts(conn: Connection, case_ids: Sequence[str]) -> dict[str, list[di
 
 
 def _facts_by_case(
-    conn: Connection, query: Select[Any], *, stream: bool = False
+    conn: Connection, case_ids: Sequence[str] | None, *, stream: bool = False
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """Each case's facts from its events, read in effect order, one case at a time."""
-    ordered = query.order_by(EventRow.case_id, *EFFECT_ORDER)
+    """Each case's facts (these cases', or every one's) from its events, read in effect
+    order, one case at a time."""
+    ordered = select(*_COLUMNS).order_by(EventRow.case_id, *EFFECT_ORDER)
+    if case_ids is not None:
+        ordered = ordered.where(EventRow.case_id.in_(case_ids))
     # Execution options given per statement: Connection.execution_options would stay on
     # the connection and turn every later statement into a server-side cursor.
     result = conn.execute(ordered, execution_options={"yield_per": INSERT_BATCH} if stream else {})
