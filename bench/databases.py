@@ -144,7 +144,7 @@ def synthetic_events(
 ) -> list[dict[str, Any]]:
     referral = "marac" if number % 2 else "idva"
     kinds: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
-        ("case_opened", {"case_type": "asb"}, None),
+        ("case_opened", {"case_type": "asb", "caseworker": f"cw-{number % 40}"}, None),
         ("risk_assessed", {"matrix": "asb", "level": "high"}, {"level": "high", "score": None}),
         ("incident_reported", {"category": "noise"}, None),
         ("referral_made", {"to": referral}, None),

@@ -19,7 +19,9 @@ from casewatch.cases.clock import parse_event_time
 OPEN: Final = "open"  # a span the case was open: `at` to `until` (None: still open)
 OPENINGS: Final = frozenset({"case_opened", "case_reopened"})
 CLOSING: Final = "case_closed"
-FACT_FIELDS: Final = ("fact", "at", "until", "detail", "incident_at", "import_id", "line")
+FACT_FIELDS: Final = (
+    "fact", "at", "until", "detail", "incident_at", "import_id", "line", "person", "caseworker",
+)  # fmt: skip
 
 
 @frozen
@@ -37,11 +39,18 @@ class StoredEvent:
 def case_facts(case_id: str, events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
     """The rows of `measure_facts` for one case, its events given in effect order: one
     per event, then one per span the case was open."""
-    rows = [_event_fact(case_id, seq, event) for seq, event in enumerate(events)]
+    opening = next((e for e in events if e.type == "case_opened"), None)
+    case = {
+        "case_id": case_id,
+        # As the case row has them: both come from the opening alone.
+        "person": ((opening.derived or {}).get("victim_link") if opening else None) or case_id,
+        "caseworker": opening.payload.get("caseworker") if opening else None,
+    }
+    rows = [case | _event_fact(seq, event) for seq, event in enumerate(events)]
     for start, end in open_spans((e.type, e.at) for e in events):
         rows.append(
-            {
-                "case_id": case_id,
+            case
+            | {
                 "seq": len(rows),
                 "fact": OPEN,
                 "at": start,
@@ -55,7 +64,7 @@ def case_facts(case_id: str, events: Sequence[StoredEvent]) -> list[dict[str, An
     return rows
 
 
-def _event_fact(case_id: str, seq: int, event: StoredEvent) -> dict[str, Any]:
+def _event_fact(seq: int, event: StoredEvent) -> dict[str, Any]:
     detail: Any = None
     incident_at = None
     if event.type == "case_opened":
@@ -68,7 +77,6 @@ def _event_fact(case_id: str, seq: int, event: StoredEvent) -> dict[str, Any]:
         # The level fixed when the assessment was accepted, professional judgement included.
         detail = (event.derived or {}).get("level")
     return {
-        "case_id": case_id,
         "seq": seq,
         "fact": event.type,
         "at": event.at,

@@ -142,3 +142,7 @@ class MeasureFactRow(Base):
     incident_at: Mapped[datetime | None]  # a referral's incident, when given
     import_id: Mapped[int | None]  # with `line`, an event's place in effect order
     line: Mapped[int | None]
+    # Fixed by the case's opening, as on its case row: who the case is about (the victim's
+    # link across cases, else the case) and its caseworker; kept here to spare a join.
+    person: Mapped[str] = mapped_column(String(200))
+    caseworker: Mapped[str | None] = mapped_column(String(200))

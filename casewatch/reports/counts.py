@@ -19,7 +19,6 @@ import attrs
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select
 
-from casewatch.cases.tables import CaseRow
 from casewatch.engine.facts import OPEN
 from casewatch.engine.tables import CaseFlagRow
 from casewatch.engine.tables import MeasureFactRow as Fact
@@ -81,19 +80,14 @@ def _flag_by(flag: str, window: Window) -> Any:
     )
 
 
-def _person() -> ColumnElement[Any]:
-    """Who an event is about: the victim's link when cases are linked by the victim's
-    reference (the same person across cases), otherwise the case."""
-    return func.coalesce(CaseRow.victim_link, Fact.case_id)
-
-
 def _victims(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
     """Victims with an incident reported in the period (cases linked by the victim's
     reference count once); with `flag`, those with a case carrying it by the period's end."""
     query = (
-        select(func.count(_person().distinct()))
+        # `person`: the victim's link when cases are linked by the victim's reference (the
+        # same person across cases), otherwise the case.
+        select(func.count(Fact.person.distinct()))
         .select_from(Fact)
-        .join(CaseRow, CaseRow.case_id == Fact.case_id)
         .where(Fact.fact == "incident_reported", _in_window(window))
     )
     if "flag" in params:
@@ -140,16 +134,12 @@ def _repeat_referrals(conn: Connection, window: Window, to: str, months: int) ->
         window.start.tzinfo
     )
     referral = and_(to_here, Fact.at >= reach, _by_end(window))
-    person = _person()
-    linked = select(Fact).join(CaseRow, CaseRow.case_id == Fact.case_id)
     # Only victims with two or more referrals in reach can hold a repeat: the database
     # finds those, Python applies calendar months to their few referrals.
-    repeated = (
-        linked.with_only_columns(person).where(referral).group_by(person).having(func.count() > 1)
-    )
+    repeated = select(Fact.person).where(referral).group_by(Fact.person).having(func.count() > 1)
     rows = conn.execute(
-        linked.with_only_columns(person.label("person"), Fact.at, Fact.incident_at)
-        .where(referral, person.in_(repeated))
+        select(Fact.person, Fact.at, Fact.incident_at)
+        .where(referral, Fact.person.in_(repeated))
         .order_by(Fact.at, Fact.import_id, Fact.line)
     )
     return count_repeats(((r.person, r.at, r.incident_at) for r in rows), months, window)
@@ -185,33 +175,26 @@ def _cases_assessed(conn: Connection, window: Window, params: Mapping[str, Any])
     return int(conn.execute(query).scalar_one())
 
 
-def _open_at(conn: Connection, window: Window) -> Any:
+def _open_at(window: Window) -> ColumnElement[bool]:
     """Each case open at the end of the window (its latest opening after its latest
     closing, both up to that moment): the one open span of the case that began by then
     and had not ended by then."""
-    return (
-        select(Fact.case_id)
-        .where(
-            Fact.fact == OPEN,
-            _by_end(window),
-            or_(Fact.until.is_(None), Fact.until >= window.end, Fact.until > window.as_of),
-        )
-        .subquery("open_cases")
+    return and_(
+        Fact.fact == OPEN,
+        _by_end(window),
+        or_(Fact.until.is_(None), Fact.until >= window.end, Fact.until > window.as_of),
     )
 
 
 def _open_cases(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
     """Cases open at the end of the period (or at `as_of` if earlier)."""
-    return int(conn.execute(select(func.count()).select_from(_open_at(conn, window))).scalar_one())
+    return int(conn.execute(select(func.count()).where(_open_at(window))).scalar_one())
 
 
 def _caseworkers_with_open_cases(
     conn: Connection, window: Window, params: Mapping[str, Any]
 ) -> int:
-    open_cases = _open_at(conn, window)
-    query = select(func.count(CaseRow.caseworker.distinct())).join(
-        open_cases, open_cases.c.case_id == CaseRow.case_id
-    )
+    query = select(func.count(Fact.caseworker.distinct())).where(_open_at(window))
     return int(conn.execute(query).scalar_one())
 
 

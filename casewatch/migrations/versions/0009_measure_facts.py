@@ -33,6 +33,8 @@ def upgrade() -> None:
     sa.Column('incident_at', casewatch.cases.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('import_id', sa.Integer(), nullable=True),
     sa.Column('line', sa.Integer(), nullable=True),
+    sa.Column('person', sa.String(length=200), nullable=False),
+    sa.Column('caseworker', sa.String(length=200), nullable=True),
     sa.PrimaryKeyConstraint('case_id', 'seq', name=op.f('pk_measure_facts'))
     )
     op.create_index('ix_measure_facts_fact_at', 'measure_facts', ['fact', 'at'], unique=False)
