@@ -32,7 +32,9 @@ def test_a_reopening_of_an_open_case_continues_its_span() -> None:
 def test_each_event_keeps_the_field_its_count_reads() -> None:
     """Case type, referral destination and incident time, and the accepted risk level."""
     events = [
-        StoredEvent("case_opened", _t(1), 1, 1, {"case_type": "asb"}, None),
+        StoredEvent(
+            "case_opened", _t(1), 1, 1, {"case_type": "asb", "caseworker": "k.doyle"}, None
+        ),
         StoredEvent(
             "referral_made",
             _t(2),
@@ -51,3 +53,23 @@ def test_each_event_keeps_the_field_its_count_reads() -> None:
         ("open", None, None),
     ]
     assert [f["seq"] for f in facts] == [0, 1, 2, 3]
+
+
+def test_every_fact_names_the_person_and_caseworker_the_opening_gave() -> None:
+    """The victim's link when the opening has one, else the case; its caseworker."""
+    linked = StoredEvent(
+        "case_opened",
+        _t(1),
+        1,
+        1,
+        {"case_type": "da", "caseworker": "j.carter"},
+        {"victim_link": "L1"},
+    )
+    alone = StoredEvent("case_opened", _t(1), 1, 2, {"case_type": "asb"}, None)
+    incident = StoredEvent("incident_reported", _t(2), 1, 3, {"category": "noise"}, None)
+    assert {(f["person"], f["caseworker"]) for f in case_facts("D", [linked, incident])} == {
+        ("L1", "j.carter")
+    }
+    assert {(f["person"], f["caseworker"]) for f in case_facts("A", [alone, incident])} == {
+        ("A", None)
+    }
