@@ -69,6 +69,7 @@ def fill_year(url: str, cycles: int, *, events: bool = False) -> None:
 
     from casewatch.cases.db import create_db_engine  # noqa: PLC0415
     from casewatch.cases.tables import CaseRow, EventRow, ImportBatch  # noqa: PLC0415
+    from casewatch.engine.fact_store import rebuild_facts  # noqa: PLC0415
     from casewatch.engine.tables import CaseFlagRow, SlaCycleRow  # noqa: PLC0415
     from casewatch.migrations.schema import upgrade  # noqa: PLC0415
 
@@ -100,8 +101,10 @@ def fill_year(url: str, cycles: int, *, events: bool = False) -> None:
                 conn.execute(insert(EventRow), event_rows)
             if flags:
                 conn.execute(insert(CaseFlagRow), flags)
+        if events:
+            rebuild_facts(conn)  # what the import writes beside the events
         if conn.dialect.name == "postgresql":
-            for table in ("sla_cycles", "cases", "events", "case_flags"):
+            for table in ("sla_cycles", "cases", "events", "case_flags", "measure_facts"):
                 conn.exec_driver_sql(f"ANALYZE {table}")
     engine.dispose()
 
@@ -141,7 +144,7 @@ def synthetic_events(
 ) -> list[dict[str, Any]]:
     referral = "marac" if number % 2 else "idva"
     kinds: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
-        ("case_opened", {"case_type": "asb"}, None),
+        ("case_opened", {"case_type": "asb", "caseworker": f"cw-{number % 40}"}, None),
         ("risk_assessed", {"matrix": "asb", "level": "high"}, {"level": "high", "score": None}),
         ("incident_reported", {"category": "noise"}, None),
         ("referral_made", {"to": referral}, None),

@@ -166,6 +166,8 @@ class Importer:
                 return _rejection(read, duplicates, errors, event_ids)
             applied = self._append(conn, read, duplicates, source)
             self._project(conn)
+            if applied >= ANALYZE_AFTER:
+                analyze_projections(conn)
             staging.drop(conn)
             summary = ImportSummary(
                 read=read, applied=applied, duplicates=duplicates, rejected=0, errors=()
@@ -366,6 +368,19 @@ class Importer:
             done += len(batch)
             self.progress("cases", done)
         affected.drop(conn)
+
+
+def analyze_projections(conn: Connection) -> None:
+    """After a large import, fresh planner statistics for every table kept per case (the
+    case rows, cycles, flags, measure facts): planned from the empty tables a bulk load
+    started with, PostgreSQL chose nested loops that kept the case list and dashboard
+    query running for over 13 minutes. PostgreSQL only: its autovacuum analyses later,
+    if at all before the first query; SQLite plans without statistics unless asked to."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in CaseRow.metadata.sorted_tables:
+        if "case_id" in table.c and table.name != EventRow.__tablename__:
+            conn.exec_driver_sql(f"ANALYZE {table.name}")
 
 
 def _staged_links(conn: Connection, case_ids: Iterable[str]) -> list[str]:

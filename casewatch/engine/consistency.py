@@ -1,9 +1,9 @@
-"""`casewatch check`: every case's stored state, cycles and flags against a fresh replay
-of its events.
+"""`casewatch check`: every case's stored state, cycles, flags and measure facts against a
+fresh replay of its events.
 
-The event log is the truth; `cases`, `sla_cycles` and `case_flags` are projections of
-it. After a crash, a concurrent-writer race or a bug, this says whether they still agree,
-case by case and field by field, without changing anything.
+The event log is the truth; `cases`, `sla_cycles`, `case_flags` and `measure_facts` are
+projections of it. After a crash, a concurrent-writer race or a bug, this says whether
+they still agree, case by case and field by field, without changing anything.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from sqlalchemy import Connection, select
 from casewatch.cases.state import fold
 from casewatch.cases.store import case_projection, load_histories, load_linked_events
 from casewatch.cases.tables import CaseRow, EventRow
+from casewatch.engine.fact_store import fresh_facts, stored_facts
+from casewatch.engine.facts import FACT_FIELDS
 from casewatch.engine.store import Rulesets, cycle_row, pinned_versions
 from casewatch.engine.tables import CaseFlagRow, SlaCycleRow
 
@@ -36,8 +38,8 @@ FLAG_FIELDS: Final = ("raised_at", "event_id", "rule_id", "rule_version")
 @frozen
 class Difference:
     case_id: str
-    what: str  # "case", "cycle" or "flag"
-    key: str  # the cycle ("policy #n") or flag name; "" for the case row
+    what: str  # "case", "cycle", "flag" or "measure fact"
+    key: str  # the cycle ("policy #n"), flag name or fact ("#n"); "" for the case row
     field: str  # a column, or "presence" when one side has no such row
     stored: Any
     replayed: Any
@@ -136,6 +138,20 @@ def _check_batch(conn: Connection, rulesets: Rulesets, chunk: list[str]) -> list
             for f in derivation.flags
         }  # fmt: skip
         differences += compare(case_id, "flag", stored_flags[case_id], flags, FLAG_FIELDS)
+    return differences + _check_facts(conn, chunk)
+
+
+def _check_facts(conn: Connection, chunk: list[str]) -> list[Difference]:
+    stored, fresh = stored_facts(conn, chunk), fresh_facts(conn, chunk)
+    differences: list[Difference] = []
+    for case_id in chunk:
+        differences += compare(
+            case_id,
+            "measure fact",
+            {f"#{row['seq']}": row for row in stored.get(case_id, [])},
+            {f"#{row['seq']}": row for row in fresh.get(case_id, [])},
+            FACT_FIELDS,
+        )
     return differences
 
 

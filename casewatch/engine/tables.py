@@ -139,3 +139,26 @@ class AlertRow(Base):
     recipients: Mapped[str] = mapped_column(Text)  # JSON list of roles
     historic: Mapped[bool]  # long past due when first found: not sent outside the inbox
     superseded: Mapped[bool]
+
+
+class MeasureFactRow(Base):
+    """What the partnership measures count, narrow and typed: one row per event (its type
+    and the one field a count reads) and one per span a case was open. Rebuilt from the
+    case's events like the cycles (engine/facts.py), so the counts read no JSON."""
+
+    __tablename__ = "measure_facts"
+    __table_args__ = (Index("ix_measure_facts_fact_at", "fact", "at"),)
+
+    case_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    fact: Mapped[str] = mapped_column(String(40))  # an event type, or "open" for a span
+    at: Mapped[datetime]
+    until: Mapped[datetime | None]  # the end of an open span (None: open still)
+    detail: Mapped[str | None] = mapped_column(String(100))  # case type, referral's `to`, level
+    incident_at: Mapped[datetime | None]  # a referral's incident, when given
+    import_id: Mapped[int | None]  # with `line`, an event's place in effect order
+    line: Mapped[int | None]
+    # Fixed by the case's opening, as on its case row: who the case is about (the victim's
+    # link across cases, else the case) and its caseworker; kept here to spare a join.
+    person: Mapped[str] = mapped_column(String(200))
+    caseworker: Mapped[str | None] = mapped_column(String(200))

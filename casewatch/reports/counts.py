@@ -1,5 +1,6 @@
-"""The counts partnership measures are built from, each one query over the stored events,
-flags and cases.
+"""The counts partnership measures are built from, each one query over the measure facts
+(engine/facts.py: the events' types and fields, and the spans cases were open), flags and
+cases.
 
 A measure file names a count and its parameters (`{count: referrals, to: idva}`); this
 module is the vocabulary. Every count takes the period [start, end) and `as_of`: events
@@ -16,12 +17,11 @@ from zoneinfo import ZoneInfo
 
 import attrs
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import ColumnElement, Connection, and_, case, cast, exists, func, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select
 
-from casewatch.cases.clock import parse_event_time
-from casewatch.cases.tables import CaseRow, EventRow
+from casewatch.engine.facts import OPEN
 from casewatch.engine.tables import CaseFlagRow
+from casewatch.engine.tables import MeasureFactRow as Fact
 
 
 @attrs.frozen
@@ -56,52 +56,39 @@ class CountKind:
     about: str
 
 
-def json_field(conn: Connection, column: Any, key: str) -> ColumnElement[Any]:
-    """A top-level text field of a JSON column, in the database's own dialect."""
-    if conn.dialect.name == "postgresql":
-        field: ColumnElement[Any] = cast(column, JSONB)[key].astext
-        return field
-    return func.json_extract(column, f"$.{key}")
-
-
-def _in_window(window: Window, column: Any = EventRow.at) -> ColumnElement[bool]:
+def _in_window(window: Window, column: Any = Fact.at) -> ColumnElement[bool]:
     return and_(column >= window.start, _by_end(window, column))
 
 
-def _by_end(window: Window, column: Any = EventRow.at) -> ColumnElement[bool]:
+def _by_end(window: Window, column: Any = Fact.at) -> ColumnElement[bool]:
     """Seen by the end of the period: before its end and not after `as_of`."""
     return and_(column < window.end, column <= window.as_of)
 
 
 def _cases_opened(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
-    query = select(func.count()).where(EventRow.type == "case_opened", _in_window(window))
+    query = select(func.count()).where(Fact.fact == "case_opened", _in_window(window))
     if "case_type" in params:
-        query = query.where(json_field(conn, EventRow.payload, "case_type") == params["case_type"])
+        query = query.where(Fact.detail == params["case_type"])
     return int(conn.execute(query).scalar_one())
 
 
 def _flag_by(flag: str, window: Window) -> Any:
     return exists().where(
-        CaseFlagRow.case_id == EventRow.case_id,
+        CaseFlagRow.case_id == Fact.case_id,
         CaseFlagRow.flag == flag,
         _by_end(window, CaseFlagRow.raised_at),
     )
-
-
-def _person() -> ColumnElement[Any]:
-    """Who an event is about: the victim's link when cases are linked by the victim's
-    reference (the same person across cases), otherwise the case."""
-    return func.coalesce(CaseRow.victim_link, EventRow.case_id)
 
 
 def _victims(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
     """Victims with an incident reported in the period (cases linked by the victim's
     reference count once); with `flag`, those with a case carrying it by the period's end."""
     query = (
-        select(func.count(_person().distinct()))
-        .select_from(EventRow)
-        .join(CaseRow, CaseRow.case_id == EventRow.case_id)
-        .where(EventRow.type == "incident_reported", _in_window(window))
+        # `person`: the victim's link when cases are linked by the victim's reference (the
+        # same person across cases), otherwise the case.
+        select(func.count(Fact.person.distinct()))
+        .select_from(Fact)
+        .where(Fact.fact == "incident_reported", _in_window(window))
     )
     if "flag" in params:
         query = query.where(_flag_by(params["flag"], window))
@@ -113,62 +100,49 @@ def _referrals(conn: Connection, window: Window, params: Mapping[str, Any]) -> i
     the case at or after the referral; `repeat_within_months` keeps those whose incident
     (`incident_at`, else the referral itself) falls within so many calendar months of a
     previous referral of the victim (their linked cases included) to the same place."""
-    to = json_field(conn, EventRow.payload, "to")
     if "repeat_within_months" in params:
         return _repeat_referrals(conn, window, params["to"], int(params["repeat_within_months"]))
     query = (
         select(func.count())
-        .select_from(EventRow)
-        .where(EventRow.type == "referral_made", to == params["to"], _in_window(window))
+        .select_from(Fact)
+        .where(Fact.fact == "referral_made", Fact.detail == params["to"], _in_window(window))
     )
     if "followed_by" in params:
         # The case's latest such event, found once per case and joined: a correlated
         # EXISTS per referral cost SQLite 40 s at 100,000 cases (it chose the type index).
         later = (
-            select(EventRow.case_id, func.max(EventRow.at).label("last_at"))
-            .where(EventRow.type == params["followed_by"], EventRow.at <= window.as_of)
-            .group_by(EventRow.case_id)
+            select(Fact.case_id, func.max(Fact.at).label("last_at"))
+            .where(Fact.fact == params["followed_by"], Fact.at <= window.as_of)
+            .group_by(Fact.case_id)
             .subquery("later")
         )
-        query = query.join(
-            later, and_(later.c.case_id == EventRow.case_id, later.c.last_at >= EventRow.at)
-        )
+        query = query.join(later, and_(later.c.case_id == Fact.case_id, later.c.last_at >= Fact.at))
     return int(conn.execute(query).scalar_one())
 
 
 def _repeat_referrals(conn: Connection, window: Window, to: str, months: int) -> int:
-    incident_at = json_field(conn, EventRow.payload, "incident_at")
-    to_here = and_(EventRow.type == "referral_made", json_field(conn, EventRow.payload, "to") == to)
+    to_here = and_(Fact.fact == "referral_made", Fact.detail == to)
     # How far back a previous referral can be: `months` before the earliest moment a
     # referral of the period is judged by (its incident, when given, may be earlier).
-    judged = [
-        parse_event_time(text) if text else at
-        for at, text in conn.execute(
-            select(EventRow.at, incident_at).where(to_here, _in_window(window))
+    judged = conn.execute(
+        select(func.min(func.coalesce(Fact.incident_at, Fact.at))).where(
+            to_here, _in_window(window)
         )
-    ]
-    earliest = min([window.start, *judged])
+    ).scalar_one()
+    earliest = window.start if judged is None else min(window.start, judged)
     reach = (earliest.astimezone(window.tz) - relativedelta(months=months)).astimezone(
         window.start.tzinfo
     )
-    referral = and_(to_here, EventRow.at >= reach, _by_end(window))
-    person = _person()
-    linked = select(EventRow).join(CaseRow, CaseRow.case_id == EventRow.case_id)
+    referral = and_(to_here, Fact.at >= reach, _by_end(window))
     # Only victims with two or more referrals in reach can hold a repeat: the database
     # finds those, Python applies calendar months to their few referrals.
-    repeated = (
-        linked.with_only_columns(person).where(referral).group_by(person).having(func.count() > 1)
-    )
+    repeated = select(Fact.person).where(referral).group_by(Fact.person).having(func.count() > 1)
     rows = conn.execute(
-        linked.with_only_columns(person.label("person"), EventRow.at, incident_at.label("inc"))
-        .where(referral, person.in_(repeated))
-        .order_by(EventRow.at, EventRow.import_id, EventRow.line)
+        select(Fact.person, Fact.at, Fact.incident_at)
+        .where(referral, Fact.person.in_(repeated))
+        .order_by(Fact.at, Fact.import_id, Fact.line)
     )
-    return count_repeats(
-        ((r.person, r.at, parse_event_time(r.inc) if r.inc else None) for r in rows),
-        months,
-        window,
-    )
+    return count_repeats(((r.person, r.at, r.incident_at) for r in rows), months, window)
 
 
 def count_repeats(
@@ -195,43 +169,32 @@ def count_repeats(
 def _cases_assessed(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
     """Cases assessed at `level` in the period (the level fixed when the assessment was
     accepted, professional judgement included)."""
-    query = select(func.count(EventRow.case_id.distinct())).where(
-        EventRow.type == "risk_assessed",
-        _in_window(window),
-        json_field(conn, EventRow.derived, "level") == params["level"],
+    query = select(func.count(Fact.case_id.distinct())).where(
+        Fact.fact == "risk_assessed", _in_window(window), Fact.detail == params["level"]
     )
     return int(conn.execute(query).scalar_one())
 
 
-def _open_at(conn: Connection, window: Window) -> Any:
-    """Each case open at the end of the window: its latest opening is after its latest
-    closing (both up to that moment)."""
-    opened = func.max(case((EventRow.type.in_(("case_opened", "case_reopened")), EventRow.at)))
-    closed = func.max(case((EventRow.type == "case_closed", EventRow.at)))
-    return (
-        select(EventRow.case_id)
-        .where(
-            EventRow.type.in_(("case_opened", "case_reopened", "case_closed")),
-            _by_end(window),
-        )
-        .group_by(EventRow.case_id)
-        .having(closed.is_(None) | (opened > closed))
-        .subquery("open_cases")
+def _open_at(window: Window) -> ColumnElement[bool]:
+    """Each case open at the end of the window (its latest opening after its latest
+    closing, both up to that moment): the one open span of the case that began by then
+    and had not ended by then."""
+    return and_(
+        Fact.fact == OPEN,
+        _by_end(window),
+        or_(Fact.until.is_(None), Fact.until >= window.end, Fact.until > window.as_of),
     )
 
 
 def _open_cases(conn: Connection, window: Window, params: Mapping[str, Any]) -> int:
     """Cases open at the end of the period (or at `as_of` if earlier)."""
-    return int(conn.execute(select(func.count()).select_from(_open_at(conn, window))).scalar_one())
+    return int(conn.execute(select(func.count()).where(_open_at(window))).scalar_one())
 
 
 def _caseworkers_with_open_cases(
     conn: Connection, window: Window, params: Mapping[str, Any]
 ) -> int:
-    open_cases = _open_at(conn, window)
-    query = select(func.count(CaseRow.caseworker.distinct())).join(
-        open_cases, open_cases.c.case_id == CaseRow.case_id
-    )
+    query = select(func.count(Fact.caseworker.distinct())).where(_open_at(window))
     return int(conn.execute(query).scalar_one())
 
 

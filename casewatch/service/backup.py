@@ -13,8 +13,8 @@ An export folder holds:
 It is read in one snapshot (REPEATABLE READ on PostgreSQL, a WAL read transaction on
 SQLite), so it can be taken while the service runs. Restore writes the tables back as
 they were (ids, pins, alert ledger and all) in one transaction, then replays every case
-and rolls back unless each stored state, cycle and flag equals its replay: a restore is
-whole and verified, or nothing.
+and rolls back unless each stored state, cycle, flag and measure fact equals its replay: a
+restore is whole and verified, or nothing.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from casewatch.cases.db import create_db_engine
 from casewatch.cases.store import Projector
+from casewatch.engine.fact_store import MeasureFactProjector
 from casewatch.engine.store import DerivedProjector
 from casewatch.migrations.schema import current_revision, head_revision, upgrade
 from casewatch.notifications.channels import Channel, channels_from_env
@@ -37,8 +38,8 @@ class Runtime:
 
     def projectors(self) -> list[Projector]:
         """What an append re-derives: the case row first (cycles refer to it), then its
-        cycles and flags, all from one fold of each case."""
-        return [DerivedProjector(self.config.rulesets())]
+        cycles and flags, all from one fold of each case; then its measure facts."""
+        return [DerivedProjector(self.config.rulesets()), MeasureFactProjector()]
 
     def channels(self) -> dict[str, Channel]:
         """The enabled delivery channels, from the environment: built here only, for

@@ -1,0 +1,117 @@
+"""Keeping `measure_facts` equal to the facts of each case's events (engine/facts.py).
+
+Written by the same projector mechanism as the case row and the cycles, in the same
+transaction as the events; `rebuild_facts` fills it for a whole database (the migration
+that adds it, a restore).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any, Final
+
+from sqlalchemy import Connection, delete, insert, select
+
+from casewatch.cases.store import EFFECT_ORDER, CaseHistory
+from casewatch.cases.tables import EventRow
+from casewatch.engine.facts import StoredEvent, case_facts
+from casewatch.engine.tables import MeasureFactRow
+
+INSERT_BATCH: Final = 5_000
+_COLUMNS: Final = (
+    EventRow.case_id,
+    EventRow.type,
+    EventRow.at,
+    EventRow.import_id,
+    EventRow.line,
+    EventRow.payload,
+    EventRow.derived,
+)
+
+
+class MeasureFactProjector:
+    """Rewrites the facts of the cases whose events just changed."""
+
+    def project(self, conn: Connection, histories: Sequence[CaseHistory]) -> None:
+        # A case with no projection row before this write has no facts stored either.
+        existing = [h.case_id for h in histories if h.version is not None]
+        write_facts(conn, [h.case_id for h in histories], existing)
+
+
+def write_facts(conn: Connection, case_ids: Sequence[str], existing: Sequence[str]) -> None:
+    """Replace the stored facts of `existing` and write those of every case in `case_ids`."""
+    if existing:
+        conn.execute(delete(MeasureFactRow).where(MeasureFactRow.case_id.in_(existing)))
+    if not case_ids:
+        return
+    rows = [row for _, facts in _facts_by_case(conn, case_ids) for row in facts]
+    if rows:
+        conn.execute(insert(MeasureFactRow), rows)
+
+
+def rebuild_facts(conn: Connection) -> int:
+    """Every case's facts from every event, streamed: memory holds one batch. Returns the
+    number of rows written."""
+    conn.execute(delete(MeasureFactRow))
+    batch: list[dict[str, Any]] = []
+    written = 0
+    for _, facts in _facts_by_case(conn, None, stream=True):
+        batch += facts
+        if len(batch) >= INSERT_BATCH:
+            conn.execute(insert(MeasureFactRow), batch)
+            written += len(batch)
+            batch = []
+    if batch:
+        conn.execute(insert(MeasureFactRow), batch)
+        written += len(batch)
+    return written
+
+
+def fresh_facts(conn: Connection, case_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The facts these cases' events give now, by case (what `casewatch check` compares)."""
+    return dict(_facts_by_case(conn, case_ids))
+
+
+def stored_facts(conn: Connection, case_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    stored: dict[str, list[dict[str, Any]]] = {}
+    query = (
+        select(MeasureFactRow)
+        .where(MeasureFactRow.case_id.in_(case_ids))
+        .order_by(MeasureFactRow.case_id, MeasureFactRow.seq)
+    )
+    for row in conn.execute(query).mappings():
+        stored.setdefault(row["case_id"], []).append(dict(row))
+    return stored
+
+
+def _facts_by_case(
+    conn: Connection, case_ids: Sequence[str] | None, *, stream: bool = False
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Each case's facts (these cases', or every one's) from its events, read in effect
+    order, one case at a time."""
+    ordered = select(*_COLUMNS).order_by(EventRow.case_id, *EFFECT_ORDER)
+    if case_ids is not None:
+        ordered = ordered.where(EventRow.case_id.in_(case_ids))
+    # Execution options given per statement: Connection.execution_options would stay on
+    # the connection and turn every later statement into a server-side cursor.
+    result = conn.execute(ordered, execution_options={"yield_per": INSERT_BATCH} if stream else {})
+    current: str | None = None
+    events: list[StoredEvent] = []
+    for row in result:
+        if row.case_id != current:
+            if current is not None:
+                yield current, case_facts(current, events)
+            current, events = row.case_id, []
+        events.append(
+            StoredEvent(
+                type=row.type,
+                at=row.at,
+                import_id=row.import_id,
+                line=row.line,
+                payload=json.loads(row.payload),
+                derived=json.loads(row.derived) if row.derived else None,
+            )
+        )
+    if current is not None:
+        yield current, case_facts(current, events)
