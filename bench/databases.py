@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
+import shutil
 import subprocess
+import tarfile
 import time
 import uuid
 from collections.abc import Callable
@@ -13,8 +16,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
 PG_SERVER = os.environ.get("CASEWATCH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 _ADMIN = PG_SERVER.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+
+
+def extract(revision: str, folder: Path) -> Path:
+    """The casewatch package of a commit, unpacked into `folder/baseline`: the baseline a
+    benchmark runs beside the checkout's own code in the same run."""
+    target = folder / "baseline"
+    target.mkdir()
+    git = shutil.which("git") or "git"
+    archive = subprocess.run(
+        [git, "-C", str(ROOT), "archive", revision, "casewatch"], check=True, capture_output=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    return target
 
 
 def fresh_database(backend: str, folder: Path) -> tuple[str, Callable[[], None]]:

@@ -20,20 +20,15 @@ printed beside wall seconds: on a shared machine they are the steadier compariso
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from databases import fresh_database, run_measured, run_timed, write_events
-
-ROOT = Path(__file__).resolve().parents[1]
+from databases import ROOT, extract, fresh_database, run_measured, run_timed, write_events
 
 
 def bare_insert(path: str, url: str) -> None:
@@ -129,19 +124,6 @@ def main() -> None:
                     ),
                     flush=True,
                 )
-
-
-def extract(revision: str, folder: Path) -> Path:
-    """The casewatch package of a commit, unpacked into `folder/baseline`."""
-    target = folder / "baseline"
-    target.mkdir()
-    git = shutil.which("git") or "git"
-    archive = subprocess.run(
-        [git, "-C", str(ROOT), "archive", revision, "casewatch"], check=True, capture_output=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(target, filter="data")
-    return target
 
 
 def import_once(

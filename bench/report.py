@@ -19,7 +19,6 @@ the baseline runs, the schema stamp is set to the baseline's head, then put back
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import re
@@ -27,7 +26,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -36,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from databases import fill_year, fresh_database
+from databases import extract, fill_year, fresh_database
 
 from casewatch.reports.board import ReportRequest
 from casewatch.reports.counts import Window
@@ -47,7 +45,6 @@ from casewatch.service.reporting import build_report, pack_files
 from casewatch.service.runtime import open_runtime
 
 CASEWATCH = Path(sys.executable).with_name("casewatch")
-ROOT = Path(__file__).resolve().parents[1]
 RUNS = 3
 
 
@@ -161,19 +158,6 @@ def _stamped(url: str, code: Path | None) -> Iterator[None]:
         with engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": ours})
         engine.dispose()
-
-
-def extract(revision: str, folder: Path) -> Path:
-    """The casewatch package of a commit, unpacked into `folder/baseline`."""
-    target = folder / "baseline"
-    target.mkdir()
-    git = shutil.which("git") or "git"
-    archive = subprocess.run(
-        [git, "-C", str(ROOT), "archive", revision, "casewatch"], check=True, capture_output=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(target, filter="data")
-    return target
 
 
 def main() -> None:
