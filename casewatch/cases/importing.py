@@ -10,10 +10,8 @@ in the one transaction: a file is applied whole or not at all.
 from __future__ import annotations
 
 import json
-import math
-import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, Final
@@ -41,26 +39,19 @@ from sqlalchemy.orm import aliased
 
 from casewatch.cases.case_review import CaseReviewSettings, ReviewEvent, review_problems
 from casewatch.cases.db import UTCDateTime, is_sqlite
-from casewatch.cases.events import CASE_REVIEW_TYPES, CASE_TYPE_NAMES
+from casewatch.cases.events import CASE_REVIEW_TYPES, Event
+from casewatch.cases.lines import (
+    already_exists,
+    changed_after_import,
+    not_open,
+    policy_of_another_type,
+    printable,
+    read_line,
+)
 from casewatch.cases.problems import Problem, sentences
-from casewatch.cases.store import (
-    CaseHistory,
-    Projector,
-    cases_sharing_links,
-    load_histories,
-    lock_cases,
-    victim_link_secret,
-)
+from casewatch.cases.store import Projector, reproject, victim_link_secret
 from casewatch.cases.tables import CaseRow, EventRow, ImportBatch, PersonalDataRow
-from casewatch.cases.validation import (
-    TOO_DEEP,
-    EventValidator,
-    RejectedEventError,
-    TooDeep,
-    ValidEvent,
-    decode_event,
-    nesting_before_parsing,
-)
+from casewatch.cases.validation import EventValidator, ValidEvent, decode_event
 
 STAGE_BATCH: Final = 2_000
 PROJECT_BATCH: Final = 500
@@ -163,7 +154,7 @@ class Importer:
             duplicates = conn.execute(select(func.count()).where(staging.c.duplicate)).scalar_one()
             if errors:
                 transaction.rollback()
-                return _rejection(read, duplicates, errors, event_ids)
+                return rejected_summary(read, duplicates, errors, event_ids)
             applied = self._append(conn, read, duplicates, source)
             self._project(conn)
             if applied >= ANALYZE_AFTER:
@@ -215,40 +206,12 @@ class Importer:
         errors: dict[int, list[Problem]],
         event_ids: dict[int, str | None],
     ) -> dict[str, Any] | None:
-        problem = None
-        try:
-            obj = _parse_line(raw)
-        except UnicodeDecodeError:
-            problem = "the line is not valid UTF-8 text"
-        except json.JSONDecodeError as exc:
-            problem = _json_problem(exc)
-        except RecursionError:  # cannot happen past the nesting check; kept as a guard
-            problem = f"the line is {TOO_DEEP}"
-        except _TooDeepLineError as exc:
-            errors[number].extend(
-                Problem(_printable(p.path), _printable(p.words)) for p in exc.found.problems
-            )
-            event_id = exc.found.event_id
-            event_ids[number] = _printable(event_id) if event_id is not None else None
-            return None
-        except _UnreadableLineError as exc:
-            problem = str(exc)
-        if problem is not None:
-            errors[number].append(Problem("", problem))
-            event_ids[number] = None
-            return None
-        try:
-            valid = self.validator.validate(obj)
-        except RejectedEventError as rejection:
-            # The words may quote the line's text, which may hold a lone surrogate: shown
-            # as the escape it was written as, so the summary can still be printed.
-            errors[number].extend(
-                Problem(_printable(p.path), _printable(p.words)) for p in rejection.problems
-            )
-            event_id = rejection.event_id
-            event_ids[number] = _printable(event_id) if event_id is not None else None
-            return _partial_row(number, obj)
-        return _valid_row(number, valid)
+        read = read_line(self.validator, raw)
+        if read.valid is not None:
+            return _valid_row(number, read.valid)
+        errors[number].extend(read.problems)
+        event_ids[number] = read.event_id
+        return _partial_row(number, read.value)
 
     # -- checks that need the whole file and the database -----------------------------
 
@@ -274,19 +237,9 @@ class Importer:
 
     def _append(self, conn: Connection, read: int, duplicates: int, source: str) -> int:
         s = staging.c
-        import_id = conn.execute(
-            insert(ImportBatch)
-            .values(
-                source=source[:500],
-                recorded_at=datetime.now(UTC),
-                read=read,
-                applied=0,
-                duplicates=duplicates,
-            )
-            .returning(ImportBatch.id)
-        ).scalar_one()
         fresh = and_(s.valid, ~s.duplicate)
         applied: int = conn.execute(select(func.count()).where(fresh)).scalar_one()
+        import_id = record_import(conn, source, read=read, applied=applied, duplicates=duplicates)
         conn.execute(
             insert(EventRow).from_select(
                 [
@@ -326,7 +279,6 @@ class Importer:
             # A large append leaves the planner's statistics describing the old table; the
             # per-case reads of the projection phase would otherwise be planned as scans.
             conn.exec_driver_sql(f"ANALYZE {EventRow.__tablename__}")
-        conn.execute(update(ImportBatch).where(ImportBatch.id == import_id).values(applied=applied))
         return applied
 
     def _project(self, conn: Connection) -> None:
@@ -354,16 +306,7 @@ class Importer:
             if not batch:
                 break
             versions = {row.case_id: row.version for row in batch}
-            # The same victim's other cases are re-derived too: locked in the same ordered
-            # lock as the batch's own, so two writers never take them in opposite orders.
-            linked = cases_sharing_links(conn, list(versions), _staged_links(conn, versions))
-            locked = lock_cases(
-                conn, sorted([c for c, v in versions.items() if v is not None] + linked)
-            )
-            versions.update({c: v for c, v in locked.items() if c in versions})
-            histories: Sequence[CaseHistory] = load_histories(conn, list(versions), versions)
-            for projector in self.projectors:
-                projector.project(conn, histories)
+            reproject(conn, versions, _staged_links(conn, versions), self.projectors)
             last = batch[-1].case_id
             done += len(batch)
             self.progress("cases", done)
@@ -383,6 +326,26 @@ def analyze_projections(conn: Connection) -> None:
             conn.exec_driver_sql(f"ANALYZE {table.name}")
 
 
+def record_import(
+    conn: Connection, source: str, *, read: int, applied: int, duplicates: int
+) -> int:
+    """The `imports` row of an accepted import; its id orders its events after every
+    earlier import's at the same instant."""
+    return int(
+        conn.execute(
+            insert(ImportBatch)
+            .values(
+                source=source[:500],
+                recorded_at=datetime.now(UTC),
+                read=read,
+                applied=applied,
+                duplicates=duplicates,
+            )
+            .returning(ImportBatch.id)
+        ).scalar_one()
+    )
+
+
 def _staged_links(conn: Connection, case_ids: Iterable[str]) -> list[str]:
     """The victim links of the cases this file opens among these."""
     s = staging.c
@@ -396,89 +359,6 @@ def _staged_links(conn: Connection, case_ids: Iterable[str]) -> list[str]:
         )
     ).scalars()
     return [link for text in rows if (link := json.loads(text or "{}").get("victim_link"))]
-
-
-_BOM: Final = "\ufeff"
-_UTF16_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")
-_UTF16: Final = "if the file is UTF-16, save it as UTF-8"
-
-
-def _json_problem(exc: json.JSONDecodeError) -> str:
-    # Python words some messages to end in "at" (a position follows): said once here.
-    # Parsed without its line ending (_parse_line): the column is within the line's text.
-    end = " (the end of the line)" if exc.pos >= len(exc.doc) else ""
-    problem = (
-        f"the line is not valid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}{end}"
-    )
-    if exc.msg == "Extra data":  # a second value: often lines ended by a CR alone
-        problem += " (one event per line; end each line with LF or CRLF)"
-    return problem
-
-
-class _UnreadableLineError(ValueError):
-    """A line Python's json would read (or choke on) that is no event, in words."""
-
-
-class _TooDeepLineError(ValueError):
-    """A line nested deeper than an event may be, refused before parsing."""
-
-    def __init__(self, found: TooDeep) -> None:
-        super().__init__(sentences(found.problems))
-        self.found = found
-
-
-def _parse_line(raw: bytes) -> Any:
-    """A line's JSON value. Refused in words: what JSON text never starts with or holds
-    (a byte order mark, NUL bytes: signs of another encoding), what Python's json lets
-    through but JSON has no number for (NaN, Infinity), numbers no event can hold."""
-    if raw.startswith(_UTF16_BOMS):
-        raise _UnreadableLineError(
-            "the line starts with a UTF-16 byte order mark; save the file as UTF-8"
-        )
-    text = raw.decode("utf-8")
-    if text.startswith(_BOM):
-        raise _UnreadableLineError(
-            "the line starts with a byte order mark (U+FEFF); save the file as UTF-8 without a BOM"
-        )
-    if "\x00" in text:  # never in JSON text; every other byte of UTF-16
-        raise _UnreadableLineError(
-            f"the line holds a NUL byte, which JSON text never does; {_UTF16}"
-        )
-    # The line ending is no part of the value: parsed with it, a line cut short was said
-    # to fail at the newline, a column past the line's last character.
-    text = text.rstrip("\r\n")
-    too_deep = nesting_before_parsing(text, "the line")
-    if too_deep is not None:
-        raise _TooDeepLineError(too_deep)
-    try:
-        return _DECODER.decode(text)
-    except (_UnreadableLineError, json.JSONDecodeError):
-        raise
-    except ValueError:  # an integer past Python's limit on digits
-        raise _UnreadableLineError(
-            "the line holds a number too long to read "
-            f"(more than {sys.get_int_max_str_digits()} digits)"
-        ) from None
-
-
-def _not_a_json_number(constant: str) -> float:
-    raise _UnreadableLineError(f"the line is not valid JSON: {constant} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise _UnreadableLineError(f"the line holds a number too large to store ({text[:40]})")
-    return value
-
-
-# One decoder for every line (json.loads with options builds a new one per call).
-_DECODER: Final = json.JSONDecoder(parse_constant=_not_a_json_number, parse_float=_finite)
-
-
-def _printable(text: str) -> str:
-    """Text as it can be written out: a lone surrogate as its \\uXXXX escape."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # -- the cross-line checks: each returns (line, event id, problem) for every rejection ---
@@ -496,15 +376,7 @@ def _ids_already_imported(conn: Connection) -> list[Rejection]:
     ).all()
     _mark_duplicates(conn, [line for line, _, same in imported if same])
     return [
-        (
-            line,
-            event_id,
-            Problem(
-                "event_id",
-                f"event_id '{event_id}' was imported before with different content; "
-                "an accepted event cannot be changed — record a new event instead",
-            ),
-        )
+        (line, event_id, changed_after_import(event_id))
         for line, event_id, same in imported
         if not same
     ]
@@ -558,18 +430,7 @@ def _cases_never_opened(conn: Connection) -> list[Rejection]:
             ),
         )
     )
-    return [
-        (
-            line,
-            event_id,
-            Problem(
-                "case_id",
-                f"case '{case_id}' is not open: no case_opened for it in this file "
-                "or in an earlier import",
-            ),
-        )
-        for line, event_id, case_id in rows
-    ]
+    return [(line, event_id, not_open(case_id)) for line, event_id, case_id in rows]
 
 
 def _cases_opened_twice(conn: Connection) -> list[Rejection]:
@@ -584,16 +445,7 @@ def _cases_opened_twice(conn: Connection) -> list[Rejection]:
         )
     )
     rejections: list[Rejection] = [
-        (
-            line,
-            event_id,
-            Problem(
-                "case_id",
-                f"case '{case_id}' already exists (opened by an earlier import); "
-                "use case_reopened to reopen a closed case",
-            ),
-        )
-        for line, event_id, case_id in existing
+        (line, event_id, already_exists(case_id)) for line, event_id, case_id in existing
     ]
     earlier = aliased(staging)
     in_file = conn.execute(
@@ -643,15 +495,7 @@ def _policies_of_another_case_type(
         .where(s.valid, s.policy.is_not(None))
     )
     return [
-        (
-            line,
-            event_id,
-            Problem(
-                "policy",
-                f"policy '{policy}' does not apply to case '{case_id}', which is "
-                f"{CASE_TYPE_NAMES.get(case_type, case_type)} case",
-            ),
-        )
+        (line, event_id, policy_of_another_type(policy, case_id, case_type))
         for line, event_id, policy, case_id, case_type in rows
         if case_type is not None and case_type not in policies.get(policy, frozenset())
     ]
@@ -675,7 +519,7 @@ def _case_review_problems(conn: Connection, settings: CaseReviewSettings) -> lis
     for start in range(0, len(case_ids), 500):
         chunk = case_ids[start : start + 500]
         opener = aliased(staging)
-        case_types = dict(
+        case_types: dict[str, str | None] = dict(
             conn.execute(
                 select(opener.c.case_id, opener.c.case_type).where(
                     opener.c.case_id.in_(chunk), opener.c.type == "case_opened", opener.c.valid
@@ -687,31 +531,51 @@ def _case_review_problems(conn: Connection, settings: CaseReviewSettings) -> lis
                 select(CaseRow.case_id, CaseRow.case_type).where(CaseRow.case_id.in_(chunk))
             ).all()
         )
-        gathered: dict[str, list[tuple[tuple[Any, ...], ReviewEvent]]] = defaultdict(list)
-        stored = conn.execute(
-            select(EventRow.payload, EventRow.derived, EventRow.import_id, EventRow.line).where(
-                EventRow.case_id.in_(chunk), EventRow.type.in_(types)
-            )
-        )
-        for payload, derived, import_id, line in stored:
-            event = decode_event(json.loads(payload), _loaded(derived))
-            key = (event.at, 0, import_id, line)
-            gathered[event.case_id].append((key, ReviewEvent(event, None)))
+        new: dict[str, list[tuple[int, Event]]] = defaultdict(list)
         staged = conn.execute(
             select(s.payload, s.derived, s.line).where(fresh, s.case_id.in_(chunk))
         )
         for payload, derived, line in staged:
             event = decode_event(json.loads(payload), _loaded(derived))
-            gathered[event.case_id].append(((event.at, 1, 0, line), ReviewEvent(event, line)))
-        for case_id, items in gathered.items():
-            ordered = [item for _, item in sorted(items, key=lambda pair: pair[0])]
-            rejections += review_problems(
-                case_id,
-                case_types.get(case_id),
-                ordered,
-                settings,
-                application_refused=case_id in refused_applications,
-            )
+            new[event.case_id].append((line, event))
+        rejections += case_review_rejections(conn, new, case_types, settings, refused_applications)
+    return rejections
+
+
+def case_review_rejections(
+    conn: Connection,
+    new: Mapping[str, Sequence[tuple[int, Event]]],
+    case_types: Mapping[str, str | None],
+    settings: CaseReviewSettings,
+    refused_applications: Collection[str] = (),
+) -> list[Rejection]:
+    """What is wrong with new case review events (by case: each with its line), read
+    with the same cases' stored case review events, all in effect order: a stored event
+    before a new one at the same instant, as its import came first."""
+    types = sorted(CASE_REVIEW_TYPES)
+    gathered: dict[str, list[tuple[tuple[Any, ...], ReviewEvent]]] = defaultdict(list)
+    stored = conn.execute(
+        select(EventRow.payload, EventRow.derived, EventRow.import_id, EventRow.line).where(
+            EventRow.case_id.in_(list(new)), EventRow.type.in_(types)
+        )
+    )
+    for payload, derived, import_id, line in stored:
+        event = decode_event(json.loads(payload), _loaded(derived))
+        key = (event.at, 0, import_id, line)
+        gathered[event.case_id].append((key, ReviewEvent(event, None)))
+    for case_id, events in new.items():
+        for line, event in events:
+            gathered[case_id].append(((event.at, 1, 0, line), ReviewEvent(event, line)))
+    rejections: list[Rejection] = []
+    for case_id, items in gathered.items():
+        ordered = [item for _, item in sorted(items, key=lambda pair: pair[0])]
+        rejections += review_problems(
+            case_id,
+            case_types.get(case_id),
+            ordered,
+            settings,
+            application_refused=case_id in refused_applications,
+        )
     return rejections
 
 
@@ -778,7 +642,7 @@ def _partial_row(number: int, obj: Any) -> dict[str, Any] | None:
         # nothing usable; the rest is cut to its staging column's width (PostgreSQL
         # refuses longer text where SQLite would keep it).
         value = obj.get(name)
-        if not isinstance(value, str) or "\x00" in value or _printable(value) != value:
+        if not isinstance(value, str) or "\x00" in value or printable(value) != value:
             return None
         return value[:width]
 
@@ -799,9 +663,13 @@ def _partial_row(number: int, obj: Any) -> dict[str, Any] | None:
     }
 
 
-def _rejection(
-    read: int, duplicates: int, errors: dict[int, list[Problem]], event_ids: dict[int, str | None]
+def rejected_summary(
+    read: int,
+    duplicates: int,
+    errors: Mapping[int, Sequence[Problem]],
+    event_ids: Mapping[int, str | None],
 ) -> ImportSummary:
+    """The summary of a refused import: each refused line's problems, each said once."""
     ordered = []
     for line in sorted(errors):
         problems = _said_once(errors[line])

@@ -80,6 +80,27 @@ def lock_cases(conn: Connection, case_ids: Sequence[str]) -> dict[str, int]:
     )
 
 
+def reproject(
+    conn: Connection,
+    versions: Mapping[str, int | None],
+    new_links: Iterable[str],
+    projectors: Sequence[Projector],
+) -> None:
+    """Re-derive these cases from their events, once new events are appended.
+
+    `versions`: each case's projection version as read (None: no row yet); `new_links`:
+    the victim links of the cases being opened, not stored yet. The same victim's other
+    cases are locked with these in one ordered lock, since the projectors re-derive them
+    too, so two writers never take them in opposite orders."""
+    versions = dict(versions)
+    linked = cases_sharing_links(conn, list(versions), new_links)
+    locked = lock_cases(conn, sorted([c for c, v in versions.items() if v is not None] + linked))
+    versions.update({c: v for c, v in locked.items() if c in versions})
+    histories = load_histories(conn, list(versions), versions)
+    for projector in projectors:
+        projector.project(conn, histories)
+
+
 def load_case_events(
     conn: Connection, case_id: str, as_of: datetime | None = None
 ) -> list[StoredEvent]:
