@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from casewatch.app.deps import Then
 from casewatch.app.errors import ConflictError
 from casewatch.app.repositories import SqlAudit
-from casewatch.cases.importing import Importer, ImportSummary
+from casewatch.cases.importing import ImportSummary
 from casewatch.cases.problems import Problem
+from casewatch.cases.recording import Recorder
 from casewatch.cases.store import ConcurrentUpdateError
 from casewatch.reports.board import ReportRequest
 from casewatch.reports.periods import Period
@@ -34,11 +35,12 @@ def append_line(
     source: str,
     then: Callable[[Connection, ImportSummary], None],
 ) -> ImportSummary:
-    """One event applied: a one-line import through the same Importer as a file, so
-    validation, wording, duplicates, optimistic locking and re-derivation are the import's.
-    `then(conn, summary)` runs inside its transaction."""
-    importer = Importer(runtime.engine, runtime.config.validator(), runtime.projectors())
-    return importer.run([line], source=source, then=then)
+    """One event applied as a one-line import of a file would be (cases.recording: the
+    import's checks as direct lookups), so validation, wording, duplicates, optimistic
+    locking and re-derivation are the import's. `then(conn, summary)` runs inside its
+    transaction."""
+    recorder = Recorder(runtime.engine, runtime.config.validator(), runtime.projectors())
+    return recorder.record(line, source=source, then=then)
 
 
 @frozen
