@@ -42,9 +42,15 @@ class ReadLine:
 
 def read_line(validator: EventValidator, raw: bytes) -> ReadLine:
     """Parse and validate one line; every problem in words, never an exception."""
+    parsed = parse_line(raw)
+    return parsed if parsed.problems else validate_value(validator, parsed.value)
+
+
+def parse_line(raw: bytes) -> ReadLine:
+    """A line's JSON value (`value`), or why it has none (`problems`)."""
     problem = None
     try:
-        obj = _parse_line(raw)
+        return ReadLine(None, value=_parse_line(raw))
     except UnicodeDecodeError:
         problem = "the line is not valid UTF-8 text"
     except json.JSONDecodeError as exc:
@@ -55,14 +61,17 @@ def read_line(validator: EventValidator, raw: bytes) -> ReadLine:
         return ReadLine(None, _shown(exc.found.problems), _shown_id(exc.found.event_id))
     except _UnreadableLineError as exc:
         problem = str(exc)
-    if problem is not None:
-        return ReadLine(None, (Problem("", problem),), None)
+    return ReadLine(None, (Problem("", problem),), None)
+
+
+def validate_value(validator: EventValidator, value: Any) -> ReadLine:
+    """A parsed line checked against the contract: the event, or its problems."""
     try:
-        return ReadLine(validator.validate(obj))
+        return ReadLine(validator.validate(value))
     except RejectedEventError as rejection:
         # The words may quote the line's text, which may hold a lone surrogate: shown as
         # the escape it was written as, so the summary can still be printed.
-        return ReadLine(None, _shown(rejection.problems), _shown_id(rejection.event_id), obj)
+        return ReadLine(None, _shown(rejection.problems), _shown_id(rejection.event_id), value)
 
 
 def printable(text: str) -> str:

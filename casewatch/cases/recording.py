@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from attrs import frozen
+from sqlalchemy import ColumnElement, Connection, Engine, insert, select
 
 from casewatch.cases.events import CASE_REVIEW_TYPES
 from casewatch.cases.importing import (
@@ -34,12 +36,13 @@ from casewatch.cases.lines import (
     already_exists,
     changed_after_import,
     not_open,
+    parse_line,
     policy_of_another_type,
-    read_line,
+    validate_value,
 )
 from casewatch.cases.problems import Problem
 from casewatch.cases.store import Projector, reproject, victim_link_secret
-from casewatch.cases.tables import CaseRow, EventRow, PersonalDataRow
+from casewatch.cases.tables import CaseRow, EventRow, LinkSecretRow, PersonalDataRow
 from casewatch.cases.validation import EventValidator, ValidEvent
 
 LINE = 1  # a posted event is the first and only line of its import
@@ -65,21 +68,22 @@ class Recorder:
         event has applied (the HTTP service writes its audit row there)."""
         if not line.strip():
             raise ValueError("a blank line holds no event to record")
+        # Read and validated before the transaction: a refused line never waits for the
+        # write lock. Its problems do not depend on the deployment's link secret, which
+        # only keys the victim link derived from a valid opening.
+        parsed = parse_line(line)
+        alone = parsed if parsed.problems else validate_value(self.validator, parsed.value)
+        if alone.valid is None:
+            return rejected_summary(1, 0, {LINE: alone.problems}, {LINE: alone.event_id})
         with self.engine.connect() as conn, conn.begin() as transaction:
-            validator = self.validator.with_link_secret(victim_link_secret(conn))
-            read = read_line(validator, line)
-            valid = read.valid
-            if valid is None:
-                transaction.rollback()
-                return rejected_summary(1, 0, {LINE: read.problems}, {LINE: read.event_id})
-            case = conn.execute(
-                select(CaseRow.case_type, CaseRow.version).where(
-                    CaseRow.case_id == valid.event.case_id
-                )
-            ).first()
-            duplicate, problems = _check(
-                conn, valid, validator, case is not None, case.case_type if case else None
+            found = _lookup(conn, alone.valid.event.event_id, alone.valid.event.case_id)
+            secret = (
+                bytes.fromhex(found.secret)
+                if found.secret is not None
+                else victim_link_secret(conn)  # made on first use
             )
+            valid = self.validator.with_link_secret(secret).validate(parsed.value)
+            duplicate, problems = _check(conn, valid, self.validator, found)
             if problems:
                 transaction.rollback()
                 return rejected_summary(
@@ -91,11 +95,13 @@ class Recorder:
             )
             if not duplicate:
                 _append(conn, valid, import_id)
+                case_id = valid.event.case_id
                 reproject(
                     conn,
-                    {valid.event.case_id: case.version if case else None},
+                    {case_id: found.version},
                     _new_links(valid),
                     self.projectors,
+                    stored_links={case_id: found.victim_link} if found.victim_link else {},
                 )
             summary = ImportSummary(
                 read=1, applied=applied, duplicates=int(duplicate), rejected=0, errors=()
@@ -105,21 +111,45 @@ class Recorder:
         return summary
 
 
+@frozen
+class _Found:
+    """What the checks and the projection need to know of the database, read at once."""
+
+    secret: str | None  # this deployment's key for victim links (None: not made yet)
+    stored_hash: str | None  # the content hash of a stored event with the same id
+    case_type: str | None
+    version: int | None  # the case's projection version (None: no such case)
+    victim_link: str | None
+
+
+def _lookup(conn: Connection, event_id: str, case_id: str) -> _Found:
+    """One round trip of primary-key and unique-index lookups."""
+
+    def one(column: Any, where: ColumnElement[bool]) -> Any:
+        return select(column).where(where).scalar_subquery()
+
+    case = CaseRow.case_id == case_id
+    row = conn.execute(
+        select(
+            one(LinkSecretRow.secret, LinkSecretRow.id == 1),
+            one(EventRow.content_hash, EventRow.event_id == event_id),
+            one(CaseRow.case_type, case),
+            one(CaseRow.version, case),
+            one(CaseRow.victim_link, case),
+        )
+    ).one()
+    return _Found(*row)
+
+
 def _check(
-    conn: Connection,
-    valid: ValidEvent,
-    validator: EventValidator,
-    exists: bool,
-    case_type: str | None,
+    conn: Connection, valid: ValidEvent, validator: EventValidator, found: _Found
 ) -> tuple[bool, list[Problem]]:
     """The import's cross-line checks for a line alone in its file, in the import's
     order: whether the line repeats a stored event exactly, and every problem found.
-    `exists`, `case_type`: the case's row as read (its type may be unknown)."""
+    `found`: what `_lookup` read for it."""
+    stored_hash, exists, case_type = found.stored_hash, found.version is not None, found.case_type
     event = valid.event
     problems: list[Problem] = []
-    stored_hash = conn.execute(
-        select(EventRow.content_hash).where(EventRow.event_id == event.event_id)
-    ).scalar_one_or_none()
     duplicate = stored_hash == valid.content_hash
     if stored_hash is not None and not duplicate:
         problems.append(changed_after_import(event.event_id))

@@ -85,15 +85,17 @@ def reproject(
     versions: Mapping[str, int | None],
     new_links: Iterable[str],
     projectors: Sequence[Projector],
+    stored_links: Mapping[str, str] | None = None,
 ) -> None:
     """Re-derive these cases from their events, once new events are appended.
 
     `versions`: each case's projection version as read (None: no row yet); `new_links`:
-    the victim links of the cases being opened, not stored yet. The same victim's other
-    cases are locked with these in one ordered lock, since the projectors re-derive them
-    too, so two writers never take them in opposite orders."""
+    the victim links of the cases being opened, not stored yet; `stored_links`: the
+    cases' stored links, if the caller has read them with their versions. The same
+    victim's other cases are locked with these in one ordered lock, since the projectors
+    re-derive them too, so two writers never take them in opposite orders."""
     versions = dict(versions)
-    linked = cases_sharing_links(conn, list(versions), new_links)
+    linked = cases_sharing_links(conn, list(versions), new_links, stored_links)
     locked = lock_cases(conn, sorted([c for c, v in versions.items() if v is not None] + linked))
     versions.update({c: v for c, v in locked.items() if c in versions})
     histories = load_histories(conn, list(versions), versions)
@@ -204,12 +206,18 @@ def linked_cases(conn: Connection, case_ids: Sequence[str]) -> dict[str, list[st
 
 
 def cases_sharing_links(
-    conn: Connection, case_ids: Sequence[str], links: Iterable[str] = ()
+    conn: Connection,
+    case_ids: Sequence[str],
+    links: Iterable[str] = (),
+    stored: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The stored cases, other than these, sharing a victim link with one of them (their
     stored links, and `links` of cases not stored yet): a writer locks them with its own
-    cases, in one ordered lock, since it re-derives them too."""
-    wanted = set(victim_links(conn, case_ids).values()) | set(links)
+    cases, in one ordered lock, since it re-derives them too. `stored`: these cases'
+    stored links, when the caller has just read them."""
+    if stored is None:
+        stored = victim_links(conn, case_ids)
+    wanted = set(stored.values()) | set(links)
     if not wanted:
         return []
     members = _link_members(conn, wanted)
