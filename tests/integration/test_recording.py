@@ -339,7 +339,7 @@ REFUSED: Final = {
 def test_a_refused_line_gets_the_same_problems_both_ways(
     config: Config, twin_databases: Callable[[], tuple[str, str]], refusal: str
 ) -> None:
-    """Each cross-line refusal is worded and placed as the import words and places it."""
+    """Each refusal, alone or across lines, is worded and placed as the import does it."""
     twins = Twins(config, *twin_databases())
     try:
         for raw in SETUP:
