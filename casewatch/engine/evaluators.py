@@ -15,7 +15,6 @@ wherever it loads and the reference matcher elsewhere. Both give identical deriv
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 import json
@@ -146,27 +145,35 @@ class DurableEvaluator:
         return list(answer)
 
     def _evaluate(self, snapshot: Mapping[str, Any]) -> list[int]:
-        import durable_rules_engine as core  # noqa: PLC0415 - durable's C core, loaded with it
-
-        # Serialised once, as durable's own layer does, for the assert and the retract.
-        fact = json.dumps({**snapshot, "casewatch_seq": next(self._sequence)}, ensure_ascii=False)
-        found: list[int] = []
         with self._lock:
             self.asked += 1
-            code, state = core.assert_fact(self._handle, fact)
-            try:
-                if code == _NOT_HANDLED:  # no rule's pattern takes this fact
-                    return []
-                if code != _OK:
-                    raise RuleEvaluationError(f"durable-rules refused a snapshot (code {code})")
-                started = core.start_action_for_state(self._handle, state)
-                message = started[1] if started else None
-                while message:  # {rule id: {"m": fact}}, one matched rule at a time
-                    found.extend(self._index[rule_id] for rule_id in json.loads(message))
-                    message = core.complete_and_start_action(self._handle, state)
-            finally:
-                core.retract_fact(self._handle, fact)
-        return sorted(set(found))
+            return _core_matches(self._handle, self._index, snapshot, next(self._sequence))
+
+
+def _core_matches(
+    handle: Any, index: Mapping[str, int], snapshot: Mapping[str, Any], sequence: int
+) -> list[int]:
+    """Assert the snapshot on durable's C core, read the matched rules off its action
+    queue by name, retract it. The caller holds the lock."""
+    import durable_rules_engine as core  # noqa: PLC0415 - durable's C core, loaded with it
+
+    # Serialised once, as durable's own layer does, for the assert and the retract.
+    fact = json.dumps({**snapshot, "casewatch_seq": sequence}, ensure_ascii=False)
+    found: list[int] = []
+    code, state = core.assert_fact(handle, fact)
+    try:
+        if code == _NOT_HANDLED:  # no rule's pattern takes this fact
+            return []
+        if code != _OK:
+            raise RuleEvaluationError(f"durable-rules refused a snapshot (code {code})")
+        started = core.start_action_for_state(handle, state)
+        message = started[1] if started else None
+        while message:  # {rule id: {"m": fact}}, one matched rule at a time
+            found.extend(index[rule_id] for rule_id in json.loads(message))
+            message = core.complete_and_start_action(handle, state)
+    finally:
+        core.retract_fact(handle, fact)
+    return sorted(set(found))
 
 
 _OK: Final = 0  # durable's RULES_OK
@@ -180,35 +187,26 @@ DURABLE_SILENT: Final = (
 )
 
 
-def _check_canary(host: Any, name: str = CANARY) -> None:
-    """One rule that must match one fact and not another, before any case is derived.
+Matches = Callable[[Any, Mapping[str, int], Mapping[str, Any], int], list[int]]
 
-    durable's C core swallows errors raised inside it: on Python 3.12 a warning turned
-    into an error made every rule silently match nothing. A matcher that cannot find a
-    match it must find is refused here, in words, instead of deriving no cycles at all.
+
+def _check_canary(host: Any, name: str = CANARY, matches: Matches = _core_matches) -> None:
+    """One rule that must match one fact and not another, before any case is derived,
+    read off the core exactly as every snapshot is.
+
+    durable's C core has swallowed errors before: on Python 3.12, with warnings turned
+    into errors, every rule silently matched nothing. A matcher that cannot find a match
+    it must find is refused here, in words, instead of deriving no cycles at all.
     """
-    from durable.engine import MessageNotHandledException  # noqa: PLC0415
-
-    sink: list[int] = []
+    condition = {"$and": [{"type": "canary"}, {"$gte": {"n": 2}}]}
     host.register_rulesets(
-        {
-            name: {
-                "canary": {
-                    "all": [{"m": {"$and": [{"type": "canary"}, {"$gte": {"n": 2}}]}}],
-                    "run": _collector(sink, 0),
-                }
-            }
-        }
+        {name: {"canary": {"all": [{"m": condition}], "run": _read_from_the_core}}}
     )
-    seen: list[list[int]] = []
-    for sequence, n in enumerate((3, 1)):
-        fact = {"type": "canary", "n": n, "casewatch_seq": sequence}
-        sink.clear()
-        with contextlib.suppress(MessageNotHandledException):
-            host.assert_fact(name, fact)
-        with contextlib.suppress(MessageNotHandledException):
-            host.retract_fact(name, fact)
-        seen.append(list(sink))
+    handle = host.get_ruleset(name)._handle
+    seen = [
+        matches(handle, {"canary": 0}, {"type": "canary", "n": n}, sequence)
+        for sequence, n in enumerate((3, 1))
+    ]
     if seen != [[0], []]:
         raise RuleEvaluationError(DURABLE_SILENT)
 
@@ -233,13 +231,6 @@ def _definition(rules: RuleSet) -> dict[str, Any]:
 def _read_from_the_core(_closure: Any) -> None:
     """The action durable requires of every rule. It never runs: casewatch reads each
     match off the core's action queue itself and never lets durable dispatch actions."""
-
-
-def _collector(sink: list[int], index: int) -> Callable[[Any], None]:
-    def action(_closure: Any) -> None:  # one argument: durable runs it synchronously
-        sink.append(index)
-
-    return action
 
 
 def _any_of(key: str, values: list[Any]) -> dict[str, Any]:
