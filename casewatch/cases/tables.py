@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from casewatch.cases.db import UTCDateTime
@@ -87,6 +87,16 @@ class CaseRow(Base):
     __table_args__ = (
         Index("ix_cases_team_status", "team", "status"),
         Index("ix_cases_victim_link", "victim_link"),
+        # The team page counts a manager's open cases by RAG off this index alone.
+        Index(
+            "ix_cases_team_rag",
+            "team",
+            "status",
+            "rag_breached",
+            "rag_due_at",
+            "rag_warn_at",
+            "risk_level",
+        ),
     )
 
     case_id: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -105,6 +115,13 @@ class CaseRow(Base):
     event_count: Mapped[int]
     last_event_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # What the RAG at any moment needs from the case's cycles (engine.store writes them
+    # with the cycles): a breached outcome, and the soonest due and warning times of the
+    # running ones. Red = breached or due passed; amber = warning passed.
+    rag_breached: Mapped[bool] = mapped_column(default=False, server_default=false())
+    rag_running: Mapped[bool] = mapped_column(default=False, server_default=false())
+    rag_due_at: Mapped[datetime | None]
+    rag_warn_at: Mapped[datetime | None]
     # Optimistic concurrency: every projection write checks and bumps it.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -20,13 +20,13 @@ from casewatch.cases.store import case_projection, load_histories, load_linked_e
 from casewatch.cases.tables import CaseRow, EventRow
 from casewatch.engine.fact_store import fresh_facts, stored_facts
 from casewatch.engine.facts import FACT_FIELDS
-from casewatch.engine.store import Rulesets, cycle_row, pinned_versions
+from casewatch.engine.store import Rulesets, cycle_row, pinned_versions, rag_columns
 from casewatch.engine.tables import CaseFlagRow, SlaCycleRow
 
 BATCH: Final = 500
 CASE_FIELDS: Final = tuple(
     k for k in case_projection(fold("-", ()), datetime.now(UTC)) if k not in ("updated_at",)
-)
+) + tuple(rag_columns(()))  # the RAG columns the engine keeps with the cycles
 CYCLE_FIELDS: Final = (
     "policy_version", "ruleset_version", "working_days", "state", "started_at", "due_at",
     "warn_at", "paused_since", "stopped_at", "outcome", "breach_reason", "exclusion_reason",
@@ -120,12 +120,15 @@ def _check_batch(conn: Connection, rulesets: Rulesets, chunk: list[str]) -> list
     for history in histories:
         case_id = history.case_id
         state = fold(case_id, history.events)
-        replayed_case = case_projection(state, datetime.now(UTC))
-        differences += compare(
-            case_id, "case", _one(stored_cases.get(case_id)), _one(replayed_case), CASE_FIELDS
-        )
         derivation = rulesets.derive(
             conn, case_id, history.events, pinned.get(case_id), linked.get(case_id, ())
+        )
+        replayed_case = {
+            **case_projection(state, datetime.now(UTC)),
+            **rag_columns(derivation.cycles),
+        }
+        differences += compare(
+            case_id, "case", _one(stored_cases.get(case_id)), _one(replayed_case), CASE_FIELDS
         )
         cycles = {
             f"{c.policy} #{c.number}": cycle_row(case_id, derivation.ruleset_version, c)

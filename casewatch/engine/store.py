@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, select, update
 
 from casewatch.cases.db import bulk_insert, upsert_insert
 from casewatch.cases.events import CaseOpened, Event
@@ -26,6 +26,7 @@ from casewatch.cases.store import (
     load_linked_events,
     lock_cases,
 )
+from casewatch.cases.tables import CaseRow
 from casewatch.engine.alerts import Level, next_check, schedule
 from casewatch.engine.calendar import WorkCalendar
 from casewatch.engine.cycles import Cycle
@@ -285,6 +286,7 @@ def write_derivations(
         conn.execute(delete(SlaCycleRow).where(SlaCycleRow.case_id.in_(ids)))
         conn.execute(delete(CaseFlagRow).where(CaseFlagRow.case_id.in_(ids)))
     bulk_insert(conn, SlaCycleRow, cycles)
+    _write_rag(conn, derivations)
     if superseded:
         conn.execute(update(AlertRow).where(AlertRow.id.in_(superseded)).values(superseded=True))
     if reinstated:
@@ -322,6 +324,42 @@ def write_derivations(
             .where(CaseRulesetRow.case_id == derivation.state.case_id)
             .values(ruleset_version=derivation.ruleset_version, derived_at=now)
         )
+
+
+def rag_columns(cycles: Sequence[Cycle]) -> dict[str, Any]:
+    """The case row's RAG columns for its cycles: all a case list needs to say red,
+    amber or green at any moment without reading the cycles."""
+    running = [c for c in cycles if c.state == "running"]
+    return {
+        "rag_breached": any(c.outcome == "breached" for c in cycles),
+        "rag_running": bool(running),
+        "rag_due_at": min((c.due_at for c in running), default=None),
+        "rag_warn_at": min((c.warn_at for c in running), default=None),
+    }
+
+
+def _write_rag(conn: Connection, derivations: Sequence[Derivation]) -> None:
+    """Keep each case row's RAG columns equal to the cycles just written."""
+    if derivations:
+        conn.execute(
+            update(CaseRow).where(CaseRow.case_id == bindparam("rag_case_id")),
+            [{"rag_case_id": d.state.case_id, **rag_columns(d.cycles)} for d in derivations],
+        )
+
+
+def refresh_rag_columns(conn: Connection) -> None:
+    """Set every case row's RAG columns from its stored cycles, in one statement: for a
+    database whose cycles were written before the columns existed, or written directly."""
+    s, c = SlaCycleRow, CaseRow
+    running = and_(s.case_id == c.case_id, s.state == "running")
+    conn.execute(
+        update(CaseRow).values(
+            rag_breached=exists().where(s.case_id == c.case_id, s.outcome == "breached"),
+            rag_running=exists().where(running),
+            rag_due_at=select(func.min(s.due_at)).where(running).scalar_subquery(),
+            rag_warn_at=select(func.min(s.warn_at)).where(running).scalar_subquery(),
+        )
+    )
 
 
 def cycle_row(case_id: str, ruleset_version: str, cycle: Any) -> dict[str, Any]:

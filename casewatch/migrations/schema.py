@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 MIGRATION_LOCK_ID: Final = 0x43415345  # "CASE": serialises concurrent `casewatch init`
 # The newest migration. A test checks it against alembic's own reading of versions/, so a
 # new migration cannot land without it.
-HEAD_REVISION: Final = "0009"
+HEAD_REVISION: Final = "0010"
 _HERE: Final = Path(__file__).parent
 
 

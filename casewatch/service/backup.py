@@ -37,7 +37,7 @@ from casewatch.cases.db import UTCDateTime
 from casewatch.cases.tables import EventRow, PersonalDataRow
 from casewatch.cases.validation import PERSONAL_FIELD
 from casewatch.engine.consistency import Difference, check_cases
-from casewatch.engine.store import Rulesets
+from casewatch.engine.store import Rulesets, refresh_rag_columns
 from casewatch.migrations.schema import head_revision, target_metadata
 from casewatch.service import audit
 
@@ -137,6 +137,7 @@ def restore_database(
                 raise RestoreError(f"{source / MANIFEST}: lists no {name}")
             rows[table.name] = _load_table(conn, table, source / name, name, progress)
         _advance_sequences(conn)
+        refresh_rag_columns(conn)  # an export from before the case rows kept them
         checked, differences = check_cases(conn, rulesets, progress=progress)
         if differences:
             raise RestoreError(_replay_disagrees(differences))

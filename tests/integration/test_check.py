@@ -55,3 +55,27 @@ def test_a_clean_import_checks_clean_and_tampering_is_found(db_url: str) -> None
     assert only.exit_code == 1
     assert only.json()["cases_checked"] == 1
     assert [d["case_id"] for d in only.json()["differences"]] == ["DA-0159"]
+
+
+def test_a_case_rows_rag_columns_are_checked_against_its_cycles(db_url: str) -> None:
+    """A case row whose soonest running due time disagrees with its cycles is reported."""
+    assert casewatch("import", str(DEMO), db=db_url).exit_code == 0
+    engine = create_db_engine(db_url)
+    with engine.begin() as conn:
+        case_id, due = conn.execute(
+            select(CaseRow.case_id, CaseRow.rag_due_at)
+            .where(CaseRow.rag_due_at.is_not(None))
+            .order_by(CaseRow.case_id)
+            .limit(1)
+        ).one()
+        conn.execute(update(CaseRow).where(CaseRow.case_id == case_id).values(rag_due_at=None))
+    engine.dispose()
+    found = casewatch("check", db=db_url)
+    assert found.exit_code != 0
+    (difference,) = found.json()["differences"]
+    assert (difference["case_id"], difference["what"], difference["field"]) == (
+        case_id,
+        "case",
+        "rag_due_at",
+    )
+    assert (difference["stored"], difference["replayed"]) == (None, due.isoformat())

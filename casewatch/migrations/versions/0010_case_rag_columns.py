@@ -1,0 +1,46 @@
+"""the case row keeps what its RAG needs from its cycles, for the team page
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-26 06:00:00
+
+The columns are filled from the cycles already stored, so an existing database shows the
+same RAG right after `casewatch init`.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import casewatch.cases.db
+from casewatch.engine.store import refresh_rag_columns
+
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('rag_breached', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('rag_running', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('rag_due_at', casewatch.cases.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('rag_warn_at', casewatch.cases.db.UTCDateTime(timezone=True), nullable=True))
+    refresh_rag_columns(op.get_bind())
+    op.create_index(
+        'ix_cases_team_rag',
+        'cases',
+        ['team', 'status', 'rag_breached', 'rag_due_at', 'rag_warn_at', 'risk_level'],
+        unique=False,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index('ix_cases_team_rag', table_name='cases')
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_column('rag_warn_at')
+        batch_op.drop_column('rag_due_at')
+        batch_op.drop_column('rag_running')
+        batch_op.drop_column('rag_breached')
