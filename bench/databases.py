@@ -88,6 +88,7 @@ def fill_year(url: str, cycles: int, *, events: bool = False) -> None:
     from casewatch.cases.db import create_db_engine  # noqa: PLC0415
     from casewatch.cases.tables import CaseRow, EventRow, ImportBatch  # noqa: PLC0415
     from casewatch.engine.fact_store import rebuild_facts  # noqa: PLC0415
+    from casewatch.engine.store import refresh_rag_columns  # noqa: PLC0415
     from casewatch.engine.tables import CaseFlagRow, SlaCycleRow  # noqa: PLC0415
     from casewatch.migrations.schema import upgrade  # noqa: PLC0415
 
@@ -119,6 +120,7 @@ def fill_year(url: str, cycles: int, *, events: bool = False) -> None:
                 conn.execute(insert(EventRow), event_rows)
             if flags:
                 conn.execute(insert(CaseFlagRow), flags)
+        refresh_rag_columns(conn)  # what the engine writes beside the cycles
         if events:
             rebuild_facts(conn)  # what the import writes beside the events
         if conn.dialect.name == "postgresql":

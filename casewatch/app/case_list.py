@@ -71,36 +71,39 @@ class CasePage:
     total: int  # every case the filters keep, not only this page
 
 
-def _case_cycles(now: datetime) -> Any:
-    """Per case: the soonest due time still ahead, whether a target is breached (or
-    overdue), past its warning point, or running — the case list's RAG in SQL."""
-    s = SlaCycleRow
-    running = s.state == "running"
-    overdue = or_(s.outcome == "breached", and_(running, s.due_at < now))
-    return (
-        select(
-            s.case_id,
-            func.min(case((and_(running, s.due_at >= now), s.due_at))).label("next_due"),
-            func.max(case((overdue, 1), else_=0)).label("breached"),
-            func.max(case((and_(running, s.warn_at <= now), 1), else_=0)).label("warned"),
-            func.max(case((running, 1), else_=0)).label("running"),
-        )
-        # Only these cycles can change a case's figures (ix_sla_cycles_live_case_id).
-        .where(or_(running, s.outcome == "breached"))
-        .group_by(s.case_id)
-        .subquery()
+def _case_rag(now: datetime) -> dict[str, Any]:
+    """The case list's RAG at `now` from the case row's RAG columns, which the engine keeps
+    with the cycles: red (`breached`) is a breached target or a running one past due,
+    amber (`warned`) a running one past its warning point. Only the soonest due time
+    still ahead reads cycles, and only for a case with a running target already overdue."""
+    c, s = CaseRow, SlaCycleRow
+    later_due = (
+        select(func.min(s.due_at))
+        .where(s.case_id == c.case_id, s.state == "running", s.due_at >= now)
+        .scalar_subquery()
     )
+    return {
+        "next_due": case((c.rag_due_at >= now, c.rag_due_at), else_=later_due),
+        "breached": case((or_(c.rag_breached, c.rag_due_at < now), 1), else_=0),
+        "warned": case((c.rag_warn_at <= now, 1), else_=0),
+        "running": case((c.rag_running, 1), else_=0),
+    }
 
 
-def _case_query(who: Principal, filters: CaseFilters, now: datetime, cycles: Any) -> Any:
-    """Every case this person may see that the filters keep, unordered and unpaged: the
-    list pages it, the counts group it, so both always agree."""
+def _case_query(who: Principal, filters: CaseFilters, now: datetime, *rag: str) -> Any:
+    """Every case this person may see that the filters keep, unordered and unpaged, with
+    the `rag` figures named: the list pages it, the counts group it, so both always agree."""
     c = CaseRow
-    query = (
-        select(c.case_id, c.case_type, c.team, c.caseworker, c.status, c.risk_level, cycles)
-        .outerjoin(cycles, cycles.c.case_id == c.case_id)
-        .where(_visible_to(who))
-    )
+    figures = _case_rag(now)
+    query = select(
+        c.case_id,
+        c.case_type,
+        c.team,
+        c.caseworker,
+        c.status,
+        c.risk_level,
+        *(figures[name].label(name) for name in rag),
+    ).where(_visible_to(who))
     if filters.team is not None:
         query = query.where(c.team == filters.team)
     if filters.status is not None:
@@ -114,20 +117,19 @@ def _case_query(who: Principal, filters: CaseFilters, now: datetime, cycles: Any
             exists().where(CaseFlagRow.case_id == c.case_id, CaseFlagRow.flag == filters.flag)
         )
     if filters.breached is not None:
-        query = query.where(
-            cycles.c.breached == 1 if filters.breached else func.coalesce(cycles.c.breached, 0) == 0
-        )
+        query = query.where(figures["breached"] == (1 if filters.breached else 0))
     if filters.at_risk:
-        query = query.where(or_(cycles.c.breached == 1, cycles.c.warned == 1))
+        # breached == 1 or warned == 1, written so the case row's index can serve it
+        query = query.where(or_(c.rag_breached, c.rag_due_at < now, c.rag_warn_at <= now))
     if filters.due_within_days is not None:
         horizon = now + timedelta(days=filters.due_within_days)
-        query = query.where(cycles.c.next_due <= horizon)
+        query = query.where(figures["next_due"] <= horizon)
     return query
 
 
 def count_cases(conn: Connection, who: Principal, filters: CaseFilters, now: datetime) -> int:
     """How many cases the filters keep, before paging: what a list of them says it shows."""
-    matching = _case_query(who, filters, now, _case_cycles(now)).subquery()
+    matching = _case_query(who, filters, now).subquery()
     return int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
 
 
@@ -154,10 +156,11 @@ class TeamSummary:
 def team_counts(
     conn: Connection, who: Principal, filters: CaseFilters, now: datetime
 ) -> list[TeamCounts]:
-    """The dashboard's figures, one GROUP BY over every matching case (no page limit)."""
-    matching = _case_query(who, filters, now, _case_cycles(now)).subquery()
+    """The dashboard's figures, one GROUP BY over every matching case's row (no page
+    limit, no cycles read)."""
+    matching = _case_query(who, filters, now, "breached", "warned").subquery()
     red = matching.c.breached == 1
-    amber = and_(func.coalesce(matching.c.breached, 0) == 0, matching.c.warned == 1)
+    amber = and_(matching.c.breached == 0, matching.c.warned == 1)
     query = (
         select(
             matching.c.team,
@@ -179,10 +182,10 @@ def list_cases(
     conn: Connection, who: Principal, filters: CaseFilters, now: datetime, tz: Any
 ) -> list[CaseSummary]:
     """One page of the matching cases, soonest target due first."""
-    cycles = _case_cycles(now)
+    matching = _case_query(who, filters, now, *_case_rag(now)).subquery()
     query = (
-        _case_query(who, filters, now, cycles)
-        .order_by(cycles.c.next_due.is_(None), cycles.c.next_due, CaseRow.case_id)
+        select(matching)
+        .order_by(matching.c.next_due.is_(None), matching.c.next_due, matching.c.case_id)
         .limit(min(max(filters.limit, 1), MAX_PAGE))
         .offset(max(filters.offset, 0))
     )
@@ -207,7 +210,7 @@ def list_cases(
             risk_level=row.risk_level,
             flags=flags.get(row.case_id, []),
             next_due_at=local_iso(_utc(row.next_due), tz),
-            rag=_case_rag(row.breached, row.warned, row.running),
+            rag=_rag_name(row.breached, row.warned, row.running),
             breached=bool(row.breached),
             victim_name=names.get(row.case_id),
             breaches=breaches.get(row.case_id, []),
@@ -269,7 +272,7 @@ def _victim_names(conn: Connection, case_ids: Sequence[str]) -> dict[str, str]:
     }
 
 
-def _case_rag(breached: int | None, warned: int | None, running: int | None) -> str | None:
+def _rag_name(breached: int | None, warned: int | None, running: int | None) -> str | None:
     if breached:
         return "red"
     if warned:

@@ -9,12 +9,13 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import attrs
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from casewatch.app.case_list import CaseFilters, count_cases, list_cases, team_counts
 from casewatch.app.inbox import count_alerts, my_alerts
 from casewatch.app.queries import ViewTeam
 from casewatch.cases.tables import CaseRow
+from casewatch.engine.store import refresh_rag_columns
 from casewatch.engine.tables import AlertRow, SlaCycleRow
 from casewatch.service import accounts
 from casewatch.service.access import Principal, Role
@@ -116,6 +117,7 @@ def seed_cases(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(insert(CaseRow), cases)
         conn.execute(insert(SlaCycleRow), cycles)
+        refresh_rag_columns(conn)  # what the engine writes beside the cycles
 
 
 def test_team_counts_cover_every_open_case_past_500(engine: Engine) -> None:
@@ -214,3 +216,79 @@ def test_the_team_dashboard_summary_counts_every_case_and_pages_the_list(db_url:
     assert (t1.cases, t1.red, t1.amber, t1.high) == (700, 70, 70, 100)
     assert (summary.at_risk_total, len(summary.at_risk)) == (140, 100)
     assert summary.alerts_waiting == 0
+
+
+def _reference(cycles: list[Any], now: datetime) -> dict[str, tuple[Any, ...]]:
+    """Per case from its stored cycles, as the lists computed it before the case row kept
+    RAG columns: (next due still ahead, breached or overdue, warned, running)."""
+    figures: dict[str, tuple[Any, ...]] = {}
+    for case_id in sorted({c.case_id for c in cycles}):
+        mine = [c for c in cycles if c.case_id == case_id]
+        running = [c for c in mine if c.state == "running"]
+        ahead = [c.due_at for c in running if c.due_at >= now]
+        figures[case_id] = (
+            min(ahead, default=None),
+            any(c.outcome == "breached" for c in mine) or any(c.due_at < now for c in running),
+            any(c.warn_at <= now for c in running),
+            bool(running),
+        )
+    return figures
+
+
+def test_rag_follows_the_clock_past_warning_and_due_times(engine: Engine) -> None:
+    """At moments around each warning and due time, the lists and counts match the cycles."""
+    start = NOW - timedelta(days=1)
+    hour = timedelta(hours=1)
+    cases = [_case(f"R{i}") for i in range(6)]
+    cycles = [
+        # one running target: green, then amber at its warning point, then red
+        _cycle("R0", 1, due=start + 10 * hour, warn=start + 5 * hour),
+        # two running targets: red once the first is overdue, still due the second
+        _cycle("R1", 1, due=start + 4 * hour, warn=start + 2 * hour),
+        _cycle("R1", 2, due=start + 20 * hour, warn=start + 15 * hour),
+        # breached and stopped: red at every moment, with nothing due
+        _cycle("R2", 1, due=start, warn=start - hour, state="stopped", outcome="breached"),
+        # met and stopped beside a running one: only the running one counts
+        _cycle("R3", 1, due=start + hour, warn=start, state="stopped", outcome="met"),
+        _cycle("R3", 2, due=start + 12 * hour, warn=start + 8 * hour),
+        # paused: past its times but not running, so no RAG
+        _cycle("R4", 1, due=start + hour, warn=start, state="paused"),
+    ]  # R5 has no cycle at all
+    with engine.begin() as conn:
+        conn.execute(insert(CaseRow), cases)
+        conn.execute(insert(SlaCycleRow), cycles)
+        refresh_rag_columns(conn)
+    with engine.connect() as conn:
+        stored = list(conn.execute(select(SlaCycleRow)))
+        for hours in (0, 2, 3, 4, 5, 6, 8, 10, 11, 12, 15, 20, 21):
+            now = start + hours * hour
+            expected = _reference(stored, now)
+            page = list_cases(conn, MANAGER, CaseFilters(limit=500), now, UTC)
+            got = {
+                s.case_id: (s.next_due_at, s.breached, s.rag == "amber", s.rag is not None)
+                for s in page
+                if s.case_id in expected
+            }
+            want = {
+                case_id: (
+                    due.isoformat() if due else None,
+                    breached,
+                    warned and not breached,
+                    running or breached,
+                )
+                for case_id, (due, breached, warned, running) in expected.items()
+            }
+            assert got == want, hours
+            order = sorted(
+                expected, key=lambda c: (expected[c][0] is None, expected[c][0] or now, c)
+            )
+            assert [s.case_id for s in page if s.case_id in expected] == order, hours
+            red = sum(1 for f in expected.values() if f[1])
+            amber = sum(1 for f in expected.values() if f[2] and not f[1])
+            (t1,) = team_counts(conn, MANAGER, CaseFilters(), now)
+            assert (t1.cases, t1.red, t1.amber) == (6, red, amber), hours
+            at_risk = list_cases(conn, MANAGER, CaseFilters(at_risk=True), now, UTC)
+            assert [s.case_id for s in at_risk] == [
+                c for c in order if expected[c][1] or expected[c][2]
+            ]
+            assert count_cases(conn, MANAGER, CaseFilters(at_risk=True), now) == red + amber
