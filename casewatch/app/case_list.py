@@ -75,7 +75,8 @@ def _case_rag(now: datetime) -> dict[str, Any]:
     """The case list's RAG at `now` from the case row's RAG columns, which the engine keeps
     with the cycles: red (`breached`) is a breached target or a running one past due,
     amber (`warned`) a running one past its warning point. Only the soonest due time
-    still ahead reads cycles, and only for a case with a running target already overdue."""
+    still ahead reads cycles, and only for a case with one running target overdue and
+    another not."""
     c, s = CaseRow, SlaCycleRow
     later_due = (
         select(func.min(s.due_at))
@@ -83,7 +84,11 @@ def _case_rag(now: datetime) -> dict[str, Any]:
         .scalar_subquery()
     )
     return {
-        "next_due": case((c.rag_due_at >= now, c.rag_due_at), else_=later_due),
+        "next_due": case(
+            (c.rag_due_at >= now, c.rag_due_at),
+            (c.rag_last_due_at >= now, later_due),
+            else_=None,
+        ),
         "breached": case((or_(c.rag_breached, c.rag_due_at < now), 1), else_=0),
         "warned": case((c.rag_warn_at <= now, 1), else_=0),
         "running": case((c.rag_running, 1), else_=0),
@@ -182,6 +187,10 @@ def list_cases(
     conn: Connection, who: Principal, filters: CaseFilters, now: datetime, tz: Any
 ) -> list[CaseSummary]:
     """One page of the matching cases, soonest target due first."""
+    if conn.dialect.name == "postgresql":
+        # The planner costs the cycles subquery as if every case ran it (few do): on a
+        # large list that cost starts JIT compiling, 18 ms here, for a 6 ms query.
+        conn.exec_driver_sql("SET LOCAL jit = off")
     matching = _case_query(who, filters, now, *_case_rag(now)).subquery()
     query = (
         select(matching)

@@ -117,11 +117,13 @@ class CaseRow(Base):
     updated_at: Mapped[datetime]
     # What the RAG at any moment needs from the case's cycles (engine.store writes them
     # with the cycles): a breached outcome, and the soonest due and warning times of the
-    # running ones. Red = breached or due passed; amber = warning passed.
+    # running ones. Red = breached or due passed; amber = warning passed. The latest due
+    # time of the running ones says whether any is still due once the soonest has passed.
     rag_breached: Mapped[bool] = mapped_column(default=False, server_default=false())
     rag_running: Mapped[bool] = mapped_column(default=False, server_default=false())
     rag_due_at: Mapped[datetime | None]
     rag_warn_at: Mapped[datetime | None]
+    rag_last_due_at: Mapped[datetime | None]
     # Optimistic concurrency: every projection write checks and bumps it.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -335,6 +335,7 @@ def rag_columns(cycles: Sequence[Cycle]) -> dict[str, Any]:
         "rag_running": bool(running),
         "rag_due_at": min((c.due_at for c in running), default=None),
         "rag_warn_at": min((c.warn_at for c in running), default=None),
+        "rag_last_due_at": max((c.due_at for c in running), default=None),
     }
 
 
@@ -358,6 +359,7 @@ def refresh_rag_columns(conn: Connection) -> None:
             rag_running=exists().where(running),
             rag_due_at=select(func.min(s.due_at)).where(running).scalar_subquery(),
             rag_warn_at=select(func.min(s.warn_at)).where(running).scalar_subquery(),
+            rag_last_due_at=select(func.max(s.due_at)).where(running).scalar_subquery(),
         )
     )
 

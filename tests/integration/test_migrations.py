@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select
 
-from casewatch.migrations.schema import alembic_head_revision, head_revision, target_metadata
+from casewatch.cases.tables import CaseRow
+from casewatch.engine.tables import SlaCycleRow
+from casewatch.migrations.schema import (
+    alembic_config,
+    alembic_head_revision,
+    head_revision,
+    target_metadata,
+)
 from tests.cli import casewatch
+from tests.integration.test_large_lists import NOW, _case, _cycle
 
 
 def test_init_is_idempotent(db_url: str) -> None:
@@ -51,3 +62,43 @@ def test_the_head_revision_constant_is_alembics_head() -> None:
     """Commands check the schema against a constant, not by loading alembic: it must name
     the newest migration in versions/."""
     assert head_revision() == alembic_head_revision()
+
+
+def test_the_case_rag_columns_are_filled_from_the_stored_cycles(engine: Engine) -> None:
+    """Migrating up to 0010 sets each case row's RAG columns from the cycles it has."""
+    start = NOW - timedelta(days=1)
+    with engine.begin() as conn:
+        conn.execute(insert(CaseRow), [_case("M1"), _case("M2"), _case("M3")])
+        conn.execute(
+            insert(SlaCycleRow),
+            [
+                _cycle("M1", 1, due=start + timedelta(hours=4), warn=start),
+                _cycle("M1", 2, due=start + timedelta(hours=9), warn=start + timedelta(hours=1)),
+                _cycle("M2", 1, due=start, warn=start, state="stopped", outcome="breached"),
+            ],
+        )
+    config = alembic_config()
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009")
+        command.upgrade(config, "0010")
+        conn.commit()
+    with engine.connect() as conn:
+        rows = {
+            row.case_id: tuple(row[1:])
+            for row in conn.execute(
+                select(
+                    CaseRow.case_id,
+                    CaseRow.rag_breached,
+                    CaseRow.rag_running,
+                    CaseRow.rag_due_at,
+                    CaseRow.rag_warn_at,
+                    CaseRow.rag_last_due_at,
+                )
+            )
+        }
+    assert rows == {
+        "M1": (False, True, start + timedelta(hours=4), start, start + timedelta(hours=9)),
+        "M2": (True, False, None, None, None),
+        "M3": (False, False, None, None, None),
+    }

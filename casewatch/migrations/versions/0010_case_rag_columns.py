@@ -23,11 +23,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('rag_breached', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('rag_running', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('rag_due_at', casewatch.cases.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('rag_warn_at', casewatch.cases.db.UTCDateTime(timezone=True), nullable=True))
+    # Plain ALTER TABLE (no batch copy on SQLite: a copy of `cases` would drop the table
+    # that the cycles, flags and measure facts refer to).
+    op.add_column('cases', sa.Column('rag_breached', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('cases', sa.Column('rag_running', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('cases', sa.Column('rag_due_at', casewatch.cases.db.UTCDateTime(timezone=True), nullable=True))
+    op.add_column('cases', sa.Column('rag_warn_at', casewatch.cases.db.UTCDateTime(timezone=True), nullable=True))
+    op.add_column('cases', sa.Column('rag_last_due_at', casewatch.cases.db.UTCDateTime(timezone=True), nullable=True))
     refresh_rag_columns(op.get_bind())
     op.create_index(
         'ix_cases_team_rag',
@@ -39,8 +41,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index('ix_cases_team_rag', table_name='cases')
-    with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.drop_column('rag_warn_at')
-        batch_op.drop_column('rag_due_at')
-        batch_op.drop_column('rag_running')
-        batch_op.drop_column('rag_breached')
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35+), for the same reason as above.
+    for column in ('rag_last_due_at', 'rag_warn_at', 'rag_due_at', 'rag_running', 'rag_breached'):
+        op.execute(f'ALTER TABLE cases DROP COLUMN {column}')
