@@ -4,8 +4,9 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-26 05:00:00
 
-The table is filled from the events already stored (the same function a restore uses),
-so an existing database reports the same figures right after `casewatch init`.
+Schema only: `casewatch init` fills the table from the events already stored once the
+database is at the newest schema (`casewatch.migrations.schema.upgrade`), so an existing
+database reports the same figures right after it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import casewatch.cases.db
-from casewatch.engine.fact_store import rebuild_facts
 
 revision = '0009'
 down_revision = '0008'
@@ -38,7 +38,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('case_id', 'seq', name=op.f('pk_measure_facts'))
     )
     op.create_index('ix_measure_facts_fact_at', 'measure_facts', ['fact', 'at'], unique=False)
-    rebuild_facts(op.get_bind())
 
 
 def downgrade() -> None:

@@ -4,8 +4,9 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-26 06:00:00
 
-The columns are filled from the cycles already stored, so an existing database shows the
-same RAG right after `casewatch init`.
+Schema only: `casewatch init` fills the columns from the cycles already stored once the
+database is at the newest schema (`casewatch.migrations.schema.upgrade`), so an existing
+database shows the same RAG right after it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import casewatch.cases.db
-from casewatch.engine.store import refresh_rag_columns
 
 revision = '0010'
 down_revision = '0009'
@@ -30,7 +30,6 @@ def upgrade() -> None:
     op.add_column('cases', sa.Column('rag_due_at', casewatch.cases.db.UTCDateTime(timezone=True), nullable=True))
     op.add_column('cases', sa.Column('rag_warn_at', casewatch.cases.db.UTCDateTime(timezone=True), nullable=True))
     op.add_column('cases', sa.Column('rag_last_due_at', casewatch.cases.db.UTCDateTime(timezone=True), nullable=True))
-    refresh_rag_columns(op.get_bind())
     op.create_index(
         'ix_cases_team_rag',
         'cases',
