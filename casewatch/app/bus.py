@@ -1,5 +1,6 @@
-"""The application: one entry point, `handle(message)`, that every adapter (API, pages,
-CLI) calls. It finds the message's handler by type and gives it a fresh unit of work."""
+"""The application: one entry point, `handle(message)`, that the API, the pages and the
+command line's audited commands call. It finds the message's handler by type and gives it
+a fresh unit of work."""
 
 from __future__ import annotations
 

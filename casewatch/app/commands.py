@@ -4,15 +4,17 @@ identifies them) and the request's address, for the access decision and the audi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from attrs import field, frozen
 
 from casewatch.app.inbox import AlertItem
 from casewatch.app.messages import Message
-from casewatch.service.access import Principal
+from casewatch.service.access import Operator, Principal
 from casewatch.service.deployment import OidcSettings
 from casewatch.service.oidc import Pending, Provider, Started
+from casewatch.service.retention import DueErasure
 from casewatch.service.views import CaseView
 
 
@@ -105,9 +107,10 @@ class SignOut(Message[None]):
 
 @frozen
 class AddUser(Message[None]):
-    """An administrator adds a person; raises accounts.AccountError in words."""
+    """An administrator (or an operator at the console) adds a person; raises
+    accounts.AccountError in words."""
 
-    who: Principal
+    who: Principal | Operator
     username: str
     display_name: str
     role: str
@@ -115,6 +118,57 @@ class AddUser(Message[None]):
     teams: tuple[str, ...] = field(converter=_texts)
     password: str = field(repr=False, default="")
     address: str | None = None
+
+
+@frozen
+class SetPassword(Message[None]):
+    """An operator sets someone's password; raises accounts.AccountError in words."""
+
+    who: Operator
+    username: str
+    password: str = field(repr=False)
+
+
+@frozen
+class IssueToken(Message[str]):
+    """An operator issues an API token; the token is returned once, never audited."""
+
+    who: Operator
+    username: str
+    name: str
+
+
+@frozen
+class ResetTwoFactor(Message[bool]):
+    """An operator switches off someone's two-factor sign-in; False if no such person."""
+
+    who: Operator
+    username: str
+
+
+@frozen
+class EraseCase(Message[int]):
+    """An operator erases a case's victim details for a reason (a data subject's request,
+    say); returns the records erased, 0 when already erased."""
+
+    who: Operator
+    case_id: str
+    reason: str
+
+
+@frozen
+class Retention:
+    due: list[DueErasure]
+    erased: int
+
+
+@frozen
+class ApplyRetention(Message[Retention]):
+    """An operator applies the retention policy as at a moment (or only lists what is due)."""
+
+    who: Operator
+    as_of: datetime
+    dry_run: bool = False
 
 
 @frozen

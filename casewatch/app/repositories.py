@@ -15,10 +15,15 @@ from casewatch.app.case_list import MAX_PAGE, CaseFilters, CaseSummary, TeamCoun
 from casewatch.app.inbox import AlertItem
 from casewatch.app.uow import Alerts, Audit, Cases, Sessions, Users
 from casewatch.cases.db import upsert_insert
-from casewatch.cases.store import linked_cases
+from casewatch.cases.store import (
+    HeldPersonalData,
+    closed_cases_holding_personal_data,
+    erase_personal_data,
+    linked_cases,
+)
 from casewatch.cases.tables import EventRow
 from casewatch.service import accounts, audit, case_reviews, oidc, two_factor
-from casewatch.service.access import CaseScope, Principal
+from casewatch.service.access import CaseScope, Operator, Principal
 from casewatch.service.audit import AuditEntry
 from casewatch.service.case_reviews import ReviewRow
 from casewatch.service.deployment import OidcSettings
@@ -92,6 +97,12 @@ class SqlCases:
         ).scalar_one_or_none()
         return latest
 
+    def holding_personal_data(self, case_type: str, closed_by: datetime) -> list[HeldPersonalData]:
+        return closed_cases_holding_personal_data(self.conn, case_type, closed_by)
+
+    def erase_personal_data(self, case_id: str, now: datetime) -> int:
+        return erase_personal_data(self.conn, case_id, now)
+
 
 @frozen
 class SqlAlerts:
@@ -135,7 +146,7 @@ class SqlAudit:
 
     def append(
         self,
-        who: Principal | None,
+        who: Principal | Operator | None,
         action: str,
         *,
         now: datetime,
@@ -203,6 +214,15 @@ class SqlUsers:
 
     def everyone(self) -> list[Principal]:
         return accounts.list_users(self.conn)
+
+    def set_password(self, username: str, password: str) -> None:
+        accounts.set_password(self.conn, username, password)
+
+    def issue_token(self, username: str, name: str, now: datetime) -> str:
+        return accounts.issue_token(self.conn, username, name, now)
+
+    def reset_two_factor(self, username: str) -> bool:
+        return two_factor.reset(self.conn, username)
 
     def two_factor_enrolled(self, user_id: int) -> bool:
         return two_factor.enrolled(self.conn, user_id)

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from casewatch.app.case_list import CaseFilters, CaseSummary, TeamCounts
 from casewatch.app.inbox import AlertItem
 from casewatch.cases.db import is_sqlite
-from casewatch.service.access import CaseScope, Principal
+from casewatch.cases.store import HeldPersonalData
+from casewatch.service.access import CaseScope, Operator, Principal
 from casewatch.service.audit import AuditEntry
 from casewatch.service.case_reviews import ReviewRow
 from casewatch.service.deployment import OidcSettings
@@ -70,6 +71,12 @@ class Cases(Protocol):
     def latest_event_at(self) -> datetime | None:
         """When the newest event happened."""
 
+    def holding_personal_data(self, case_type: str, closed_by: datetime) -> list[HeldPersonalData]:
+        """Closed cases of a type, closed at or before `closed_by`, with personal data left."""
+
+    def erase_personal_data(self, case_id: str, now: datetime) -> int:
+        """Erase the victim's details recorded on the case; how many records were erased."""
+
 
 class Alerts(Protocol):
     def inbox(
@@ -93,7 +100,7 @@ class Alerts(Protocol):
 class Audit(Protocol):
     def append(
         self,
-        who: Principal | None,
+        who: Principal | Operator | None,
         action: str,
         *,
         now: datetime,
@@ -135,6 +142,15 @@ class Users(Protocol):
         """A new person; raises accounts.AccountError in words."""
 
     def everyone(self) -> list[Principal]: ...
+
+    def set_password(self, username: str, password: str) -> None:
+        """A new password, ending their sessions; raises accounts.AccountError in words."""
+
+    def issue_token(self, username: str, name: str, now: datetime) -> str:
+        """A new API token, returned once; raises accounts.AccountError in words."""
+
+    def reset_two_factor(self, username: str) -> bool:
+        """Two-factor sign-in off and sessions ended; False if there is no such person."""
 
     def two_factor_enrolled(self, user_id: int) -> bool: ...
 

@@ -33,6 +33,7 @@ class Action(StrEnum):
     VIEW_TEAM = "see the team dashboard"
     MANAGE_USERS = "manage users"
     VIEW_AUDIT = "read the audit log"
+    ERASE_PERSONAL_DATA = "erase a victim's personal data"
 
 
 ALLOWED: Final[dict[Action, frozenset[Role]]] = {
@@ -43,7 +44,12 @@ ALLOWED: Final[dict[Action, frozenset[Role]]] = {
     Action.VIEW_TEAM: frozenset({Role.MANAGER}),
     Action.MANAGE_USERS: frozenset({Role.ADMIN}),
     Action.VIEW_AUDIT: frozenset({Role.ADMIN}),
+    Action.ERASE_PERSONAL_DATA: frozenset(),  # an operator's, at the console
 }
+
+# What someone at the console may do: they hold the database's own credentials, so these
+# are the changes they are trusted with, each audited under the name they give.
+OPERATOR_ACTIONS: Final = frozenset({Action.MANAGE_USERS, Action.ERASE_PERSONAL_DATA})
 
 # Which alert recipients (roles in notifications.yaml) land in whose inbox.
 ALERT_RECIPIENTS: Final[dict[Role, frozenset[str]]] = {
@@ -86,6 +92,20 @@ class CaseScope:
     team: str | None
     caseworker: str | None
     shared_with: frozenset[str] = field(converter=_frozen, factory=frozenset)
+
+
+@frozen
+class Operator:
+    """Someone running `casewatch` at the console (`--operator NAME`, else "cli"): no
+    signed-in person, so no case or alert is theirs; the audit trail names them as given."""
+
+    name: str = "cli"
+
+    def may(self, action: Action) -> bool:
+        return action in OPERATOR_ACTIONS
+
+
+Actor = Principal | Operator
 
 
 def can_view_case(who: Principal, case: CaseScope) -> bool:

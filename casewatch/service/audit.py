@@ -17,7 +17,7 @@ from attrs import frozen
 from sqlalchemy import Connection, insert, select
 
 from casewatch.cases.clock import local_iso
-from casewatch.service.access import Principal
+from casewatch.service.access import Operator, Principal
 from casewatch.service.tables import AuditRow
 
 MAX_LISTED = 1_000
@@ -36,7 +36,7 @@ class AuditEntry:
 
 def record(
     conn: Connection,
-    who: Principal | None,
+    who: Principal | Operator | None,
     action: str,
     *,
     now: datetime,
@@ -45,11 +45,19 @@ def record(
     detail: Mapping[str, Any] | None = None,
     username: str | None = None,
 ) -> None:
+    """One row. An operator's has no user id and the address "cli"; with nobody (a
+    refused sign-in) `username` is the name that was tried."""
+    if isinstance(who, Operator):
+        user_id, name, address = None, who.name, "cli"
+    elif who is not None:
+        user_id, name = who.user_id, who.username
+    else:
+        user_id, name = None, username or "-"
     conn.execute(
         insert(AuditRow).values(
             at=now,
-            user_id=who.user_id if who else None,
-            username=who.username if who else (username or "-")[:100],
+            user_id=user_id,
+            username=name[:100],
             action=action,
             case_id=case_id,
             detail=json.dumps(dict(detail or {}), sort_keys=True, default=str),
@@ -68,8 +76,7 @@ def record_operator(
     detail: Mapping[str, Any] | None = None,
 ) -> None:
     """An operator's command-line action (no signed-in person; `by` names who ran it)."""
-    record(conn, None, action, now=now, address="cli", username=by, case_id=case_id,
-           detail=detail)  # fmt: skip
+    record(conn, Operator(by), action, now=now, address="cli", case_id=case_id, detail=detail)
 
 
 def entries(

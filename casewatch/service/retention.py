@@ -1,20 +1,20 @@
-"""`casewatch retention`: erase the personal data the retention policy no longer allows.
+"""`casewatch retention`: which cases' personal data the retention policy no longer allows.
 
 Which cases are due is decided by the pure policy (cases/retention.py) on the local
-calendar; the erasure itself is the same one `casewatch erase` does, audited per case.
+calendar; the erasure itself is the one `casewatch erase` does, audited per case
+(`casewatch.app.handlers.data`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from attrs import frozen
-from sqlalchemy import Connection
 
 from casewatch.cases.clock import local_iso
-from casewatch.cases.store import closed_cases_holding_personal_data, erase_personal_data
-from casewatch.service import audit
+from casewatch.cases.store import HeldPersonalData
 from casewatch.service.config import Config
 
 # The database pre-selects by a cut-off computed backwards from `as_of`; month-end
@@ -40,37 +40,19 @@ class DueErasure:
         }
 
 
-def due_erasures(conn: Connection, config: Config, as_of: datetime) -> list[DueErasure]:
-    """Closed cases whose personal data is past its retention period at `as_of`."""
+def due_erasures(
+    holding: Callable[[str, datetime], Iterable[HeldPersonalData]], config: Config, as_of: datetime
+) -> list[DueErasure]:
+    """Closed cases whose personal data is past its retention period at `as_of`;
+    `holding(case_type, closed_by)` reads those still holding some."""
     policy, add_months = config.retention, config.calendar.add_calendar_months
     due: list[DueErasure] = []
     for case_type, months in policy.months.items():
         closed_by = add_months(as_of, -months) + CUTOFF_SLACK
-        for held in closed_cases_holding_personal_data(conn, case_type, closed_by):
+        for held in holding(case_type, closed_by):
             erase_after = policy.erase_after(case_type, held.closed_at, add_months)
             if erase_after <= as_of:
                 due.append(
                     DueErasure(held.case_id, case_type, held.closed_at, erase_after, held.records)
                 )
     return sorted(due, key=lambda d: (d.erase_after, d.case_id))
-
-
-def erase_due(
-    conn: Connection, config: Config, due: list[DueErasure], *, now: datetime, by: str
-) -> int:
-    """Erase each due case's personal data with an audit row naming the policy."""
-    erased = 0
-    for item in due:
-        reason = config.retention.describe(item.case_type)
-        erased += erase_case(conn, item.case_id, reason=reason, now=now, by=by)
-    return erased
-
-
-def erase_case(conn: Connection, case_id: str, *, reason: str, now: datetime, by: str) -> int:
-    """Erase one case's victim personal data and write its `case.erase` audit row in the
-    same transaction: `casewatch erase` and the retention policy both erase this way.
-    Returns the records erased (0 when already erased)."""
-    records = erase_personal_data(conn, case_id, now)
-    audit.record_operator(conn, "case.erase", now=now, by=by, case_id=case_id,
-                          detail={"reason": reason, "records_erased": records})  # fmt: skip
-    return records

@@ -18,9 +18,11 @@ from casewatch.app.case_list import CaseFilters, CaseSummary, TeamCounts
 from casewatch.app.deps import Deps, Then
 from casewatch.app.inbox import AlertItem
 from casewatch.cases.problems import Problem
+from casewatch.cases.store import HeldPersonalData
 from casewatch.service import accounts
 from casewatch.service.access import (
     CaseScope,
+    Operator,
     Principal,
     Role,
     alert_recipients,
@@ -64,6 +66,8 @@ class Store:
     passwords: dict[str, tuple[Principal, str]] = field(factory=dict)
     sessions: dict[str, tuple[Principal, str]] = field(factory=dict)
     failures: list[str] = field(factory=list)
+    closed_at: dict[str, datetime] = field(factory=dict)
+    tokens: dict[str, str] = field(factory=dict)
 
     def add_case(
         self,
@@ -94,6 +98,9 @@ class Pending:
     sessions: dict[str, tuple[Principal, str]] = field(factory=dict)
     ended: list[str] = field(factory=list)
     failures: list[str] = field(factory=list)
+    erased: list[str] = field(factory=list)
+    passwords: dict[str, str] = field(factory=dict)
+    tokens: dict[str, str] = field(factory=dict)
 
 
 class FakeCases:
@@ -141,6 +148,21 @@ class FakeCases:
 
     def share(self, case_id: str, agency: str, *, at: datetime, by: int) -> None:
         self.pending.shares.append((case_id, agency))
+
+    def holding_personal_data(self, case_type: str, closed_by: datetime) -> list[HeldPersonalData]:
+        return [
+            HeldPersonalData(case_id, case_type, closed, 1)
+            for case_id, closed in self.store.closed_at.items()
+            if self.store.case_types[case_id] == case_type
+            and closed <= closed_by
+            and case_id in self.store.victims
+        ]
+
+    def erase_personal_data(self, case_id: str, now: datetime) -> int:
+        if case_id not in self.store.victims or case_id in self.pending.erased:
+            return 0
+        self.pending.erased.append(case_id)
+        return 1
 
     def _visible(self, who: Principal) -> list[CaseScope]:
         return [scope for _, scope in sorted(self.store.cases.items()) if can_view_case(who, scope)]
@@ -235,7 +257,7 @@ class FakeAudit:
 
     def append(
         self,
-        who: Principal | None,
+        who: Principal | Operator | None,
         action: str,
         *,
         now: datetime,
@@ -244,7 +266,10 @@ class FakeAudit:
         detail: Mapping[str, Any] | None = None,
         username: str | None = None,
     ) -> None:
-        name = who.username if who else (username or "-")
+        if isinstance(who, Operator):
+            name, address = who.name, "cli"
+        else:
+            name = who.username if who else (username or "-")
         self.rows.append(AuditRow(name, action, case_id, dict(detail or {}), address))
 
     def entries(self, *, case_id: str | None, username: str | None, limit: int) -> list[Any]:
@@ -281,6 +306,23 @@ class FakeUsers:
 
     def everyone(self) -> list[Principal]:
         return [who for who, _ in self.store.passwords.values()]
+
+    def _known(self, username: str) -> None:
+        if username not in self.store.passwords:
+            raise accounts.AccountError(f"no user '{username}'")
+
+    def set_password(self, username: str, password: str) -> None:
+        self._known(username)
+        self.pending.passwords[username] = password
+
+    def issue_token(self, username: str, name: str, now: datetime) -> str:
+        self._known(username)
+        token = f"token-{len(self.store.tokens) + len(self.pending.tokens) + 1}"
+        self.pending.tokens[token] = username
+        return token
+
+    def reset_two_factor(self, username: str) -> bool:
+        return username in self.store.passwords
 
     def two_factor_enrolled(self, user_id: int) -> bool:
         return False
@@ -366,6 +408,11 @@ class FakeUnitOfWork:
         for token in pending.ended:
             store.sessions.pop(token, None)
         store.failures.extend(pending.failures)
+        for case_id in pending.erased:
+            store.victims.pop(case_id, None)
+        for username, password in pending.passwords.items():
+            store.passwords[username] = (store.passwords[username][0], password)
+        store.tokens.update(pending.tokens)
         self._next_read_only = self.reading
         self.__enter__()  # a fresh pending set for anything after the commit
 

@@ -3,14 +3,21 @@ of work: who may see and change what, and exactly which audit rows each request 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from casewatch.app.case_list import CaseFilters
 from casewatch.app.commands import (
     AcknowledgeAlert,
     AddUser,
+    ApplyRetention,
+    EraseCase,
+    IssueToken,
     OpenCase,
     RecordEvent,
+    ResetTwoFactor,
+    SetPassword,
     ShareCase,
     SignedIn,
     SignIn,
@@ -20,9 +27,10 @@ from casewatch.app.commands import (
 from casewatch.app.errors import ForbiddenError, InvalidEventError, NotFoundError
 from casewatch.app.queries import CountInbox, Inbox, ListCases, ViewCase, ViewTeam
 from casewatch.cases.problems import Problem
-from casewatch.service.access import Principal, Role
+from casewatch.service import accounts
+from casewatch.service.access import Action, Operator, Principal, Role
 from casewatch.service.config import Config
-from tests.unit.fakes import Alert, Store, fake_application
+from tests.unit.fakes import NOW, Alert, Store, fake_application
 
 CASEWORKER = Principal(1, "cw.north", "CW", Role.CASEWORKER, "council", ["asb-north"])
 OTHER_TEAM = Principal(2, "cw.south", "CW2", Role.CASEWORKER, "housing", ["asb-south"])
@@ -244,6 +252,73 @@ def test_only_an_admin_adds_people(store: Store, config: Config) -> None:
     ]
 
 
+def test_an_operator_at_the_console_is_audited_by_the_name_given(
+    store: Store, config: Config
+) -> None:
+    """The `users` commands go through the same handlers: each change is one row under the
+    operator's name from "cli", naming the person but never the password or the token."""
+    app, _ = fake_application(store, config)
+    operator = Operator("j.admin")
+    app.handle(AddUser(operator, "new.person", "New", "psg", "csp", [], PASSWORD))
+    app.handle(SetPassword(operator, "cw.north", "another long password"))
+    token = app.handle(IssueToken(operator, "cw.north", "case system"))
+    assert app.handle(ResetTwoFactor(operator, "mgr.north")) is True
+    assert app.handle(ResetTwoFactor(operator, "nobody")) is False
+    with pytest.raises(accounts.AccountError):
+        app.handle(SetPassword(operator, "nobody", "another long password"))
+    assert [(r.username, r.address, r.action, r.detail) for r in store.audit] == [
+        ("j.admin", "cli", "user.add", {"username": "new.person", "role": "psg"}),
+        ("j.admin", "cli", "user.password", {"username": "cw.north"}),
+        ("j.admin", "cli", "token.issue", {"username": "cw.north", "name": "case system"}),
+        ("j.admin", "cli", "user.two_factor_reset", {"username": "mgr.north"}),
+    ]
+    assert token not in repr(store.audit)
+    assert store.passwords["cw.north"][1] == "another long password"
+
+
+def test_an_operator_may_not_act_as_a_person_and_a_person_may_not_erase() -> None:
+    """The console's actions and the people's are separate: no role erases personal data,
+    and an operator is no caseworker or manager."""
+    for role in Role:
+        assert not Principal(9, "p", "P", role, "csp", []).may(Action.ERASE_PERSONAL_DATA)
+    assert Operator().may(Action.ERASE_PERSONAL_DATA)
+    assert Operator().may(Action.MANAGE_USERS)
+    assert not any(Operator().may(a) for a in (Action.LIST_CASES, Action.VIEW_ALERTS))
+
+
+def test_an_erasure_is_audited_with_its_reason_and_a_second_erases_nothing(
+    store: Store, config: Config
+) -> None:
+    app, _ = fake_application(store, config)
+    with pytest.raises(NotFoundError):
+        app.handle(EraseCase(Operator("dpo"), "NOPE-1", "SAR-17"))
+    assert app.handle(EraseCase(Operator("dpo"), "ASB-1", "SAR-17")) == 1
+    assert app.handle(EraseCase(Operator("dpo"), "ASB-1", "SAR-17")) == 0
+    assert "ASB-1" not in store.victims
+    assert [(r.username, r.case_id, r.detail) for r in store.audit] == [
+        ("dpo", "ASB-1", {"reason": "SAR-17", "records_erased": 1}),
+        ("dpo", "ASB-1", {"reason": "SAR-17", "records_erased": 0}),
+    ]
+
+
+def test_retention_erases_only_what_is_due_and_a_dry_run_nothing(
+    store: Store, config: Config
+) -> None:
+    """A case closed long enough ago is due; one closed yesterday is not; a dry run lists
+    the due case and leaves no row and no erasure."""
+    store.closed_at = {"ASB-1": datetime(2005, 1, 1, tzinfo=UTC), "ASB-2": NOW - timedelta(days=1)}
+    app, _ = fake_application(store, config)
+    listed = app.handle(ApplyRetention(Operator("retention"), NOW, dry_run=True))
+    assert ([d.case_id for d in listed.due], listed.erased) == (["ASB-1"], 0)
+    assert store.audit == [] and "ASB-1" in store.victims
+    done = app.handle(ApplyRetention(Operator("retention"), NOW))
+    assert ([d.case_id for d in done.due], done.erased) == (["ASB-1"], 1)
+    assert "ASB-1" not in store.victims and "ASB-2" in store.victims
+    assert [(r.username, r.action, r.detail["reason"]) for r in store.audit] == [
+        ("retention", "case.erase", config.retention.describe("asb"))
+    ]
+
+
 def test_messages_never_show_secrets_or_victim_details() -> None:
     """A command's repr (as a log or traceback would show it) leaves out passwords,
     codes, tokens and event bodies."""
@@ -255,6 +330,7 @@ def test_messages_never_show_secrets_or_victim_details() -> None:
             OpenCase(CASEWORKER, {"team": "asb-north", "victim": {"name": "Ada Lovelace"}}, None),
             RecordEvent(CASEWORKER, "ASB-1", {"notes": "Ada Lovelace"}, None),
             AddUser(ADMIN, "p", "P", "psg", "csp", [], "hunter2-password"),
+            SetPassword(Operator(), "p", "hunter2-password"),
         )
     )
     for secret in ("hunter2-password", "123456", "session-token-value", "Ada Lovelace"):

@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from casewatch.app import commands, queries
 from casewatch.app.deps import Deps
-from casewatch.app.handlers import alerts, cases, people, reports
+from casewatch.app.handlers import alerts, cases, data, people, reports
 from casewatch.app.uow import UnitOfWork
 
 Handler = Callable[[Any, UnitOfWork, Deps], Any]
@@ -22,6 +22,11 @@ HANDLERS: Final[Mapping[type, Handler]] = {
     commands.RefuseScrape: people.refuse_scrape,
     commands.SignOut: people.sign_out,
     commands.AddUser: people.add_user,
+    commands.SetPassword: people.set_password,
+    commands.IssueToken: people.issue_token,
+    commands.ResetTwoFactor: people.reset_two_factor,
+    commands.EraseCase: data.erase_case,
+    commands.ApplyRetention: data.apply_retention,
     commands.OpenEnrolment: people.open_enrolment,
     commands.ConfirmEnrolment: people.confirm_enrolment,
     commands.StartOidc: people.start_oidc,

@@ -12,10 +12,13 @@ from casewatch.app.commands import (
     Enrolled,
     Enrolment,
     EnrolmentRefused,
+    IssueToken,
     OidcSignIn,
     OpenEnrolment,
     RefuseScrape,
     RefuseSignIn,
+    ResetTwoFactor,
+    SetPassword,
     SignedIn,
     SignIn,
     SignInRefusal,
@@ -128,6 +131,55 @@ def add_user(command: AddUser, uow: UnitOfWork, deps: Deps) -> None:
             detail={"username": command.username, "role": command.role},
         )
         uow.commit()
+
+
+def set_password(command: SetPassword, uow: UnitOfWork, deps: Deps) -> None:
+    if not command.who.may(Action.MANAGE_USERS):
+        raise ForbiddenError
+    with uow:
+        uow.users.set_password(command.username, command.password)
+        uow.audit.append(
+            command.who,
+            "user.password",
+            now=deps.clock(),
+            address=None,
+            detail={"username": command.username},
+        )
+        uow.commit()
+
+
+def issue_token(command: IssueToken, uow: UnitOfWork, deps: Deps) -> str:
+    if not command.who.may(Action.MANAGE_USERS):
+        raise ForbiddenError
+    now = deps.clock()
+    with uow:
+        token = uow.users.issue_token(command.username, command.name, now)
+        uow.audit.append(
+            command.who,
+            "token.issue",
+            now=now,
+            address=None,
+            detail={"username": command.username, "name": command.name},
+        )
+        uow.commit()
+    return token
+
+
+def reset_two_factor(command: ResetTwoFactor, uow: UnitOfWork, deps: Deps) -> bool:
+    if not command.who.may(Action.MANAGE_USERS):
+        raise ForbiddenError
+    with uow:
+        if not uow.users.reset_two_factor(command.username):
+            return False
+        uow.audit.append(
+            command.who,
+            "user.two_factor_reset",
+            now=deps.clock(),
+            address=None,
+            detail={"username": command.username},
+        )
+        uow.commit()
+    return True
 
 
 def open_enrolment(command: OpenEnrolment, uow: UnitOfWork, deps: Deps) -> Enrolment:

@@ -8,14 +8,16 @@ with one line on stderr saying so.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from casewatch.cases.store import case_exists
+from casewatch.app.commands import ApplyRetention, EraseCase
+from casewatch.app.errors import NotFoundError
+from casewatch.service.access import Operator
 from casewatch.service.backup import RestoreError, export_database, restore_database
+from casewatch.service.bootstrap import bootstrap
 from casewatch.service.cli.shared import (
     EXIT_REJECTED,
     EXIT_USAGE,
@@ -30,7 +32,6 @@ from casewatch.service.cli.shared import (
 )
 from casewatch.service.config import config_file_texts
 from casewatch.service.logging import get_logger
-from casewatch.service.retention import due_erasures, erase_case, erase_due
 
 log = get_logger("casewatch.cli")
 commands = typer.Typer()
@@ -80,11 +81,11 @@ def erase(
     who = _operator("erase", operator, by)
     if not reason.strip():
         raise typer.BadParameter("give the reason for the erasure", param_hint="--reason")
-    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
-        if not case_exists(conn, case_id):
+    with opened_runtime(db, config) as runtime:
+        try:
+            erased = bootstrap(runtime).handle(EraseCase(Operator(who), case_id, reason.strip()))
+        except NotFoundError:
             fail(EXIT_REJECTED, f"case '{case_id}' not found")
-        now = datetime.now(UTC)
-        erased = erase_case(conn, case_id, reason=reason.strip(), now=now, by=who)
     log.info("personal_data_erased", action="erase", case_id=case_id, records=erased)
     print_json({"case_id": case_id, "records_erased": erased})
 
@@ -109,11 +110,10 @@ def retention(
     retention.yaml (per case type). Events stay, anonymised, so reports do not change.
     Each erasure is audited; safe to repeat (e.g. nightly from cron)."""
     who = _operator("retention", operator, by, "retention")
-    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+    with opened_runtime(db, config) as runtime:
         moment = operator_time(as_of, runtime, "--as-of")
-        due = due_erasures(conn, runtime.config, moment)
-        erased = 0 if dry_run else erase_due(conn, runtime.config, due, now=datetime.now(UTC),
-                                              by=who)  # fmt: skip
+        done = bootstrap(runtime).handle(ApplyRetention(Operator(who), moment, dry_run))
+        due, erased = done.due, done.erased
         listed = [item.as_json(runtime.config) for item in due]
     log.info("retention_applied", action="retention", dry_run=dry_run, cases=len(due),
              records=erased)  # fmt: skip

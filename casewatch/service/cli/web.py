@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
-from casewatch.service import accounts, user_admin
-from casewatch.service.access import ROLES
+from casewatch.app.commands import AddUser, IssueToken, ResetTwoFactor, SetPassword
+from casewatch.service import accounts
+from casewatch.service.access import ROLES, Operator
+from casewatch.service.bootstrap import bootstrap
 from casewatch.service.cli.shared import (
     EXIT_REJECTED,
     EXIT_USAGE,
@@ -106,19 +107,18 @@ def users_add(
     """Add a person. The password comes from $CASEWATCH_PASSWORD, else a prompt; never an
     option (it would be kept in shell history)."""
     password = _password()
-    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
-        now = datetime.now(UTC)
+    command = AddUser(
+        Operator(),
+        username=username,
+        display_name=name or username,
+        role=role,
+        agency=agency,
+        teams=team or [],
+        password=password,
+    )
+    with opened_runtime(db, config) as runtime:
         try:
-            user_admin.add_user(
-                conn,
-                username=username,
-                display_name=name or username,
-                role=role,
-                agency=agency,
-                teams=team or [],
-                password=password,
-                now=now,
-            )
+            bootstrap(runtime).handle(command)
         except accounts.AccountError as exc:
             fail(EXIT_REJECTED, str(exc))
     log.info("user_added", action="users_add", role=role)
@@ -152,9 +152,9 @@ def users_password(
 ) -> None:
     """Set a new password (from $CASEWATCH_PASSWORD, else a prompt); ends their sessions."""
     password = _password()
-    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+    with opened_runtime(db, config) as runtime:
         try:
-            user_admin.set_password(conn, username, password, now=datetime.now(UTC))
+            bootstrap(runtime).handle(SetPassword(Operator(), username, password))
         except accounts.AccountError as exc:
             fail(EXIT_REJECTED, str(exc))
     print_json({"username": username, "password": "changed"})
@@ -168,9 +168,9 @@ def users_token(
     config: ConfigOption = None,
 ) -> None:
     """Issue an API token; it is printed once and stored only as a hash."""
-    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
+    with opened_runtime(db, config) as runtime:
         try:
-            token = user_admin.issue_token(conn, username, name, now=datetime.now(UTC))
+            token = bootstrap(runtime).handle(IssueToken(Operator(), username, name))
         except accounts.AccountError as exc:
             fail(EXIT_REJECTED, str(exc))
     print_json({"username": username, "name": name, "token": token})
@@ -184,8 +184,8 @@ def users_reset_two_factor(
 ) -> None:
     """Switch someone's two-factor sign-in off (their recovery codes too) and end their
     sessions; a role that requires it sets it up again at the next sign-in."""
-    with opened_runtime(db, config) as runtime, runtime.engine.connect() as conn, conn.begin():
-        if not user_admin.reset_two_factor(conn, username, now=datetime.now(UTC)):
+    with opened_runtime(db, config) as runtime:
+        if not bootstrap(runtime).handle(ResetTwoFactor(Operator(), username)):
             fail(EXIT_REJECTED, f"no user '{username}'")
     print_json({"username": username, "two_factor": "off"})
 
