@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from attrs import frozen
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import NoResultFound
 
 from casewatch.cases.store import load_case_events, load_linked_events
@@ -32,16 +32,31 @@ class CaseFacts:
     pinned_version: str | None
 
 
+# The view's reads are built once: building a select() costs more CPU than running it.
+_FACTS: Final = (
+    select(
+        CaseRow.team,
+        CaseRow.caseworker,
+        CaseRow.case_type,
+        CaseRow.victim_link,
+        CaseRulesetRow.ruleset_version,
+        CaseShareRow.agency,
+    )
+    .outerjoin(CaseRulesetRow, CaseRulesetRow.case_id == CaseRow.case_id)
+    .outerjoin(CaseShareRow, CaseShareRow.case_id == CaseRow.case_id)
+    .where(CaseRow.case_id == bindparam("case_id"))
+)
+_VICTIMS: Final = select(PersonalDataRow.case_id, PersonalDataRow.data).where(
+    PersonalDataRow.case_id.in_(bindparam("case_ids", expanding=True)),
+    PersonalDataRow.erased_at.is_(None),
+    PersonalDataRow.data.is_not(None),
+)
+
+
 def case_facts(conn: Connection, case_id: str) -> CaseFacts | None:
     """The case row, its pinned ruleset and its shares (one row per share, or one row
     without) in a single round trip."""
-    c, pin, share = CaseRow, CaseRulesetRow, CaseShareRow
-    rows = conn.execute(
-        select(c.team, c.caseworker, c.case_type, c.victim_link, pin.ruleset_version, share.agency)
-        .outerjoin(pin, pin.case_id == c.case_id)
-        .outerjoin(share, share.case_id == c.case_id)
-        .where(c.case_id == case_id)
-    ).all()
+    rows = conn.execute(_FACTS, {"case_id": case_id}).all()
     if not rows:
         return None
     first = rows[0]
@@ -73,12 +88,34 @@ def read_case(
     shared_with: Sequence[str] | None = None,
     other_cases: Sequence[str] | None = None,
 ) -> CaseView:
-    """The case as of a moment, replayed from its events under its pinned rules. Its
-    type, link and pinned version come in one query; linked cases' events are read only
-    for a case with a victim link."""
+    """The case as of a moment, replayed from its events under its pinned rules."""
     facts = case_facts(conn, case_id)
     if facts is None:
         raise NoResultFound(f"no case {case_id}")
+    return replay_case(
+        conn,
+        runtime,
+        facts,
+        as_of,
+        victim=victim,
+        shared_with=shared_with,
+        other_cases=other_cases,
+    )
+
+
+def replay_case(
+    conn: Connection,
+    runtime: Runtime,
+    facts: CaseFacts,
+    as_of: datetime,
+    *,
+    victim: Mapping[str, Any] | None = None,
+    shared_with: Sequence[str] | None = None,
+    other_cases: Sequence[str] | None = None,
+) -> CaseView:
+    """The case of these facts (already read, and its scope already checked) as of a
+    moment; linked cases' events are read only for a case with a victim link."""
+    case_id = facts.scope.case_id
     events = load_case_events(conn, case_id, as_of=as_of)
     linked = (
         load_linked_events(conn, [case_id], as_of=as_of).get(case_id, ())
@@ -108,13 +145,7 @@ def victim_data(conn: Connection, case_id: str) -> dict[str, Any] | None:
 def _victims(conn: Connection, case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Each case's victim details (its personal-data records merged), erased ones left out."""
     merged: dict[str, dict[str, Any]] = {}
-    for case_id, text in conn.execute(
-        select(PersonalDataRow.case_id, PersonalDataRow.data).where(
-            PersonalDataRow.case_id.in_(case_ids),
-            PersonalDataRow.erased_at.is_(None),
-            PersonalDataRow.data.is_not(None),
-        )
-    ):
+    for case_id, text in conn.execute(_VICTIMS, {"case_ids": list(case_ids)}):
         value = json.loads(text or "null")
         if isinstance(value, dict) and value:
             merged.setdefault(case_id, {}).update(value)

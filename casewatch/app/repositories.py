@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, select
 
 from casewatch.app import case_list, case_view, inbox
 from casewatch.app.case_list import MAX_PAGE, CaseFilters, CaseSummary, TeamCounts
+from casewatch.app.case_view import CaseFacts
 from casewatch.app.inbox import AlertItem
 from casewatch.app.uow import Alerts, Audit, Cases, Sessions, Users
 from casewatch.cases.db import upsert_insert
@@ -41,19 +42,22 @@ class SqlCases:
     def scope(self, case_id: str) -> CaseScope | None:
         return case_view.case_scope(self.conn, case_id)
 
+    def facts(self, case_id: str) -> CaseFacts | None:
+        return case_view.case_facts(self.conn, case_id)
+
     def view(
         self,
-        case_id: str,
+        facts: CaseFacts,
         as_of: datetime,
         *,
         victim: Mapping[str, Any] | None,
         shared_with: Sequence[str],
         other_cases: Sequence[str] | None,
     ) -> CaseView:
-        return case_view.read_case(
+        return case_view.replay_case(
             self.conn,
             self.runtime,
-            case_id,
+            facts,
             as_of,
             victim=victim,
             shared_with=shared_with,

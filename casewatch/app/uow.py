@@ -17,6 +17,7 @@ from typing import Any, Protocol, Self
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from casewatch.app.case_list import CaseFilters, CaseSummary, TeamCounts
+from casewatch.app.case_view import CaseFacts
 from casewatch.app.inbox import AlertItem
 from casewatch.cases.db import is_sqlite
 from casewatch.cases.store import HeldPersonalData
@@ -33,16 +34,20 @@ class Cases(Protocol):
     def scope(self, case_id: str) -> CaseScope | None:
         """Who the case belongs to and whom it is shared with; None if there is none."""
 
+    def facts(self, case_id: str) -> CaseFacts | None:
+        """What a view needs first, in one read: the scope, type, victim link and pinned
+        ruleset version; None if there is no such case."""
+
     def view(
         self,
-        case_id: str,
+        facts: CaseFacts,
         as_of: datetime,
         *,
         victim: Mapping[str, Any] | None,
         shared_with: Sequence[str],
         other_cases: Sequence[str] | None,
     ) -> CaseView:
-        """The case replayed from its events as of a moment."""
+        """The case of these facts replayed from its events as of a moment."""
 
     def victim(self, case_id: str) -> dict[str, Any] | None:
         """The victim's details, unless erased."""

@@ -6,6 +6,7 @@ writer never fails half-way on a lock upgrade; PostgreSQL runs at READ COMMITTED
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -13,11 +14,17 @@ from typing import Any, Final
 from sqlalchemy import DateTime, Engine, create_engine, event, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, make_url
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.types import TypeDecorator
 
 DEFAULT_URL: Final = "sqlite:///casewatch.db"
 _SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+# A pooled PostgreSQL connection idle longer than this is pinged before it is handed out
+# (a restart, a failover or a firewall may have dropped it meanwhile); one in steady use
+# is not, which saves a round trip on every checkout under load.
+PING_AFTER_IDLE_SECONDS: Final = 1.0
+_IDLE_SINCE: Final = "casewatch_idle_since"
 
 
 class DatabaseUrlError(ValueError):
@@ -65,9 +72,39 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
-        url, echo=echo, hide_parameters=True, pool_pre_ping=True, isolation_level="READ COMMITTED"
+    engine = create_engine(
+        url,
+        echo=echo,
+        hide_parameters=True,
+        isolation_level="READ COMMITTED",
+        pool_use_lifo=True,  # the connection just used is reused, so stays un-pinged
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pre-ping only the connections that sat unused for PING_AFTER_IDLE_SECONDS.
+
+    A dead connection found so invalidates the whole pool, as pool_pre_ping does; one
+    that died while in use fails its statement, and SQLAlchemy then invalidates the pool
+    too, so every later request gets a new connection."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(
+        dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)  # none on a new connection
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise InvalidatePoolError("an idle pooled connection failed its ping") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:

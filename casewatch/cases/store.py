@@ -11,10 +11,10 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from attrs import frozen
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from casewatch.cases.db import is_sqlite, upsert_insert
 from casewatch.cases.events import Event
@@ -103,19 +103,24 @@ def reproject(
         projector.project(conn, histories)
 
 
+_CASE_EVENTS: Final = (
+    select(EventRow.payload, EventRow.derived)
+    .where(EventRow.case_id == bindparam("case_id"))
+    .order_by(*EFFECT_ORDER)
+)  # built once: every case view runs it, and building costs more CPU than running
+_CASE_EVENTS_AS_OF: Final = _CASE_EVENTS.where(EventRow.at <= bindparam("as_of"))
+
+
 def load_case_events(
     conn: Connection, case_id: str, as_of: datetime | None = None
 ) -> list[StoredEvent]:
     """A case's events in effect order, optionally only those at or before `as_of`."""
-    query = (
-        select(EventRow.payload, EventRow.derived)
-        .where(EventRow.case_id == case_id)
-        .order_by(*EFFECT_ORDER)
-    )
-    if as_of is not None:
-        query = query.where(EventRow.at <= as_of)
+    if as_of is None:
+        rows = conn.execute(_CASE_EVENTS, {"case_id": case_id})
+    else:
+        rows = conn.execute(_CASE_EVENTS_AS_OF, {"case_id": case_id, "as_of": as_of})
     stored = []
-    for payload_text, derived_text in conn.execute(query):
+    for payload_text, derived_text in rows:
         payload = json.loads(payload_text)
         stored.append(StoredEvent(event=_decode(payload, derived_text), payload=payload))
     return stored

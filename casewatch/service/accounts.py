@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from casewatch.service.access import ROLES, Principal, Role
 from casewatch.service.tables import ApiTokenRow, LoginAttemptRow, UserRow, WebSessionRow
@@ -226,14 +226,17 @@ def issue_token(conn: Connection, username: str, name: str, now: datetime) -> st
     return token
 
 
+_TOKEN_USER: Final = (
+    select(*_USER_COLUMNS)
+    .join(ApiTokenRow, ApiTokenRow.user_id == UserRow.id)
+    .where(
+        ApiTokenRow.token_hash == bindparam("token_hash"),
+        ApiTokenRow.revoked_at.is_(None),
+        UserRow.active,
+    )
+)  # built once: every request with a bearer token runs it
+
+
 def token_principal(conn: Connection, token: str) -> Principal | None:
-    found = conn.execute(
-        select(*_USER_COLUMNS)
-        .join(ApiTokenRow, ApiTokenRow.user_id == UserRow.id)
-        .where(
-            ApiTokenRow.token_hash == digest(token),
-            ApiTokenRow.revoked_at.is_(None),
-            UserRow.active,
-        )
-    ).first()
+    found = conn.execute(_TOKEN_USER, {"token_hash": digest(token)}).first()
     return principal_of(found) if found else None

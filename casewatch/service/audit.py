@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from attrs import frozen
@@ -21,6 +21,7 @@ from casewatch.service.access import Operator, Principal
 from casewatch.service.tables import AuditRow
 
 MAX_LISTED = 1_000
+_INSERT: Final = insert(AuditRow)  # built once: every view and change runs it
 
 
 @frozen
@@ -54,15 +55,16 @@ def record(
     else:
         user_id, name = None, username or "-"
     conn.execute(
-        insert(AuditRow).values(
-            at=now,
-            user_id=user_id,
-            username=name[:100],
-            action=action,
-            case_id=case_id,
-            detail=json.dumps(dict(detail or {}), sort_keys=True, default=str),
-            address=address,
-        )
+        _INSERT,
+        {
+            "at": now,
+            "user_id": user_id,
+            "username": name[:100],
+            "action": action,
+            "case_id": case_id,
+            "detail": json.dumps(dict(detail or {}), sort_keys=True, default=str),
+            "address": address,
+        },
     )
 
 

@@ -15,6 +15,7 @@ from attrs import define, evolve, field, frozen
 
 from casewatch.app.bus import Application
 from casewatch.app.case_list import CaseFilters, CaseSummary, TeamCounts
+from casewatch.app.case_view import CaseFacts
 from casewatch.app.deps import Deps, Then
 from casewatch.app.inbox import AlertItem
 from casewatch.cases.problems import Problem
@@ -110,19 +111,26 @@ class FakeCases:
     def scope(self, case_id: str) -> CaseScope | None:
         return self.store.cases.get(case_id)
 
+    def facts(self, case_id: str) -> CaseFacts | None:
+        scope = self.store.cases.get(case_id)
+        if scope is None:
+            return None
+        link = f"link-{case_id}" if self.store.links.get(case_id) else None
+        return CaseFacts(scope, self.store.case_types[case_id], link, None)
+
     def view(
         self,
-        case_id: str,
+        facts: CaseFacts,
         as_of: datetime,
         *,
         victim: Mapping[str, Any] | None,
         shared_with: Sequence[str],
         other_cases: Sequence[str] | None,
     ) -> CaseView:
-        scope = self.store.cases[case_id]
+        case_id, scope = facts.scope.case_id, facts.scope
         return CaseView(
             case_id=case_id,
-            case_type=self.store.case_types[case_id],
+            case_type=facts.case_type,
             team=scope.team,
             caseworker=scope.caseworker,
             status="open",

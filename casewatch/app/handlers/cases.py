@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from casewatch.app.case_list import CaseFilters, CasePage, TeamCounts, TeamSummary, _non_default
+from casewatch.app.case_view import CaseFacts
 from casewatch.app.commands import OpenCase, RecordEvent, ShareCase
 from casewatch.app.deps import Deps
 from casewatch.app.errors import ForbiddenError, InvalidEventError, NotFoundError
@@ -53,14 +54,16 @@ def current_view(
     uow: UnitOfWork, deps: Deps, who: Principal, case_id: str, as_of: datetime | None
 ) -> CaseView:
     with uow.read_only():
-        scope = visible(uow, who, case_id)
+        facts = uow.cases.facts(case_id)
+        if facts is None or not can_view_case(who, facts.scope):
+            raise NotFoundError
         personal = who.sees_personal_data
         return uow.cases.view(
-            scope.case_id,
+            facts,
             as_of or deps.clock(),
-            victim=uow.cases.victim(scope.case_id) if personal else None,
-            shared_with=sorted(scope.shared_with),
-            other_cases=_other_cases(uow, who, scope.case_id) if personal else None,
+            victim=uow.cases.victim(case_id) if personal else None,
+            shared_with=sorted(facts.scope.shared_with),
+            other_cases=_other_cases(uow, who, facts) if personal else None,
         )
 
 
@@ -71,11 +74,13 @@ def visible(uow: UnitOfWork, who: Principal, case_id: str) -> CaseScope:
     return scope
 
 
-def _other_cases(uow: UnitOfWork, who: Principal, case_id: str) -> list[str]:
+def _other_cases(uow: UnitOfWork, who: Principal, facts: CaseFacts) -> list[str]:
     """The victim's other cases (linked by their reference) that `who` may see."""
+    if facts.victim_link is None:
+        return []
     return [
         other
-        for other in uow.cases.linked(case_id)
+        for other in uow.cases.linked(facts.scope.case_id)
         if (scope := uow.cases.scope(other)) is not None and can_view_case(who, scope)
     ]
 
