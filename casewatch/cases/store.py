@@ -17,7 +17,7 @@ from attrs import frozen
 from sqlalchemy import Connection, func, insert, select, update
 
 from casewatch.cases.db import is_sqlite, upsert_insert
-from casewatch.cases.events import Event
+from casewatch.cases.events import CaseOpened, Event
 from casewatch.cases.state import CaseState, LinkedEvent, fold
 from casewatch.cases.tables import CaseRow, EventRow, LinkSecretRow, PersonalDataRow
 from casewatch.cases.validation import decode_event
@@ -37,12 +37,23 @@ class StoredEvent:
 class CaseHistory:
     """A case's events in effect order: what every projection is folded from.
 
-    `version` is the projection's version when the events were read (None: no row yet).
+    `version` is the projection's version when the events were read (None: no row yet);
+    `payloads`: the events' stored payloads, in the same order, when the reader asked for
+    them (a write that answers with the case's timeline), else empty.
     """
 
     case_id: str
     events: Sequence[Event]
     version: int | None = None
+    payloads: Sequence[Mapping[str, Any]] = ()
+
+    @property
+    def victim_link(self) -> str | None:
+        """The victim link its opening carries: what its fold, and so its row, holds."""
+        for event in self.events:
+            if isinstance(event, CaseOpened):
+                return event.victim_link
+        return None
 
 
 class Projector(Protocol):
@@ -86,6 +97,8 @@ def reproject(
     new_links: Iterable[str],
     projectors: Sequence[Projector],
     stored_links: Mapping[str, str] | None = None,
+    *,
+    payloads: bool = False,
 ) -> None:
     """Re-derive these cases from their events, once new events are appended.
 
@@ -93,12 +106,13 @@ def reproject(
     the victim links of the cases being opened, not stored yet; `stored_links`: the
     cases' stored links, if the caller has read them with their versions. The same
     victim's other cases are locked with these in one ordered lock, since the projectors
-    re-derive them too, so two writers never take them in opposite orders."""
+    re-derive them too, so two writers never take them in opposite orders. `payloads`:
+    the histories carry their events' payloads too (see CaseHistory)."""
     versions = dict(versions)
     linked = cases_sharing_links(conn, list(versions), new_links, stored_links)
     locked = lock_cases(conn, sorted([c for c, v in versions.items() if v is not None] + linked))
     versions.update({c: v for c, v in locked.items() if c in versions})
-    histories = load_histories(conn, list(versions), versions)
+    histories = load_histories(conn, list(versions), versions, payloads=payloads)
     for projector in projectors:
         projector.project(conn, histories)
 
@@ -129,12 +143,15 @@ def load_histories(
     case_ids: Sequence[str],
     versions: Mapping[str, int | None] | None = None,
     decode: Decoder | None = None,
+    *,
+    payloads: bool = False,
 ) -> list[CaseHistory]:
     """Every event of the given cases, grouped per case in effect order, with the
     projection version read now (or as given by a caller that already knows it).
 
     `decode` builds each event from its stored payload and derived facts (default: as
-    they were accepted; a what-if re-scores them under proposed matrices)."""
+    they were accepted; a what-if re-scores them under proposed matrices); `payloads`:
+    keep each event's payload beside it (CaseHistory.payloads)."""
     decode = decode or _decode
     if versions is None:
         versions = dict(
@@ -150,14 +167,18 @@ def load_histories(
     histories: list[CaseHistory] = []
     current: str | None = None
     events: list[Event] = []
+    kept: list[Mapping[str, Any]] = []
     for case_id, payload_text, derived_text in conn.execute(query):
         if case_id != current:
             if current is not None:
-                histories.append(CaseHistory(current, events, versions.get(current)))
-            current, events = case_id, []
-        events.append(decode(json.loads(payload_text), derived_text))
+                histories.append(CaseHistory(current, events, versions.get(current), kept))
+            current, events, kept = case_id, [], []
+        payload = json.loads(payload_text)
+        events.append(decode(payload, derived_text))
+        if payloads:
+            kept.append(payload)
     if current is not None:
-        histories.append(CaseHistory(current, events, versions.get(current)))
+        histories.append(CaseHistory(current, events, versions.get(current), kept))
     return histories
 
 
@@ -194,9 +215,13 @@ def victim_links(conn: Connection, case_ids: Sequence[str]) -> dict[str, str]:
     return links
 
 
-def linked_cases(conn: Connection, case_ids: Sequence[str]) -> dict[str, list[str]]:
-    """For each of these cases with a victim link, the other cases sharing it."""
-    links = victim_links(conn, case_ids)
+def linked_cases(
+    conn: Connection, case_ids: Sequence[str], links: Mapping[str, str] | None = None
+) -> dict[str, list[str]]:
+    """For each of these cases with a victim link, the other cases sharing it. `links`:
+    these cases' links, when the caller knows them (their histories hold them)."""
+    if links is None:
+        links = victim_links(conn, case_ids)
     if not links:
         return {}
     members = _link_members(conn, set(links.values()))
@@ -225,12 +250,17 @@ def cases_sharing_links(
 
 
 def load_linked_events(
-    conn: Connection, case_ids: Sequence[str], as_of: datetime | None = None
+    conn: Connection,
+    case_ids: Sequence[str],
+    as_of: datetime | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> dict[str, tuple[LinkedEvent, ...]]:
     """For each of these cases, the incidents and referrals of the cases linked to it (the
     same victim's), in effect order, optionally only those at or before `as_of`: what
-    derivation counts across linked cases. Empty for a case without a victim link."""
-    links = victim_links(conn, case_ids)
+    derivation counts across linked cases. Empty for a case without a victim link.
+    `links`: these cases' links, when the caller knows them."""
+    if links is None:
+        links = victim_links(conn, case_ids)
     if not links:
         return {}
     members = _link_members(conn, set(links.values()))
@@ -322,31 +352,38 @@ class CaseProjector:
         conn: Connection,
         histories: Sequence[CaseHistory],
         states: Mapping[str, CaseState] | None = None,
+        columns: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> dict[str, CaseHistory]:
         """Write each case's row from its fold, or from `states` when the caller has
-        folded the histories already (a derivation folds on its way). Returns the
-        histories re-read after a conflict, by case: their folds replaced the given ones."""
+        folded the histories already (a derivation folds on its way), with the caller's
+        other `columns` of the row derived from the same events, by case. Returns the
+        histories re-read after a conflict, by case: their folds replaced the given ones,
+        and their rows were written without the given columns."""
         pending = list(histories)
         reread: dict[str, CaseHistory] = {}
         for _attempt in range(self.max_attempts):
-            conflicts = self._write(conn, pending, states or {})
+            conflicts = self._write(conn, pending, states or {}, columns or {})
             if not conflicts:
                 return reread
             pending = load_histories(conn, conflicts)
             reread.update((h.case_id, h) for h in pending)
-            states = None
+            states = columns = None
         raise ConcurrentUpdateError(
             f"{len(pending)} case(s) kept changing under this import; run it again"
         )
 
     def _write(
-        self, conn: Connection, histories: Sequence[CaseHistory], states: Mapping[str, CaseState]
+        self,
+        conn: Connection,
+        histories: Sequence[CaseHistory],
+        states: Mapping[str, CaseState],
+        columns: Mapping[str, Mapping[str, Any]],
     ) -> list[str]:
         now = datetime.now(UTC)
         inserts, conflicts = [], []
         for history in histories:
             state = states.get(history.case_id) or fold(history.case_id, history.events)
-            row = case_projection(state, now)
+            row = {**case_projection(state, now), **columns.get(history.case_id, {})}
             if history.version is None:
                 inserts.append({**row, "version": 1})
                 continue

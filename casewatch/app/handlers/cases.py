@@ -13,7 +13,7 @@ from typing import Any
 
 from casewatch.app.case_list import CaseFilters, CasePage, TeamCounts, TeamSummary, _non_default
 from casewatch.app.commands import OpenCase, RecordEvent, ShareCase
-from casewatch.app.deps import Deps
+from casewatch.app.deps import CaseAsWritten, Deps
 from casewatch.app.errors import ForbiddenError, InvalidEventError, NotFoundError
 from casewatch.app.queries import ListCases, ViewCase, ViewTeam
 from casewatch.app.uow import Audit, UnitOfWork
@@ -29,7 +29,7 @@ from casewatch.service.access import (
     can_share_case,
     can_view_case,
 )
-from casewatch.service.views import CaseView
+from casewatch.service.views import CaseView, case_view
 
 
 def view_case(query: ViewCase, uow: UnitOfWork, deps: Deps) -> CaseView:
@@ -146,8 +146,8 @@ def open_case(command: OpenCase, uow: UnitOfWork, deps: Deps) -> CaseView:
             [Problem("team", f"you can open cases only in your teams: {_teams(who)}")]
         )
     case_id = str(event["case_id"])
-    _apply(deps, who, event, "case.open", command.address)
-    return current_view(uow, deps, who, case_id, None)
+    written = _apply(deps, who, event, "case.open", command.address)
+    return written_view(uow, deps, who, case_id, written, shared_with=frozenset())
 
 
 def record_event(command: RecordEvent, uow: UnitOfWork, deps: Deps) -> CaseView:
@@ -164,8 +164,46 @@ def record_event(command: RecordEvent, uow: UnitOfWork, deps: Deps) -> CaseView:
     event["case_id"] = case_id
     if event.get("type") == "case_opened":
         raise InvalidEventError([Problem("type", "a case is opened with POST /api/v1/cases")])
-    _apply(deps, who, event, "event.record", command.address)
-    return current_view(uow, deps, who, case_id, None)
+    written = _apply(deps, who, event, "event.record", command.address)
+    return written_view(uow, deps, who, case_id, written, shared_with=scope.shared_with)
+
+
+def written_view(
+    uow: UnitOfWork,
+    deps: Deps,
+    who: Principal,
+    case_id: str,
+    written: CaseAsWritten | None,
+    *,
+    shared_with: frozenset[str],
+) -> CaseView:
+    """The case as it is now, as `current_view` shows it, from the derivation the write
+    made rather than by replaying the case once more: the same events and rules give the
+    same view. Replayed after all when the write derived nothing (a duplicate) or the
+    case holds an event later than now, which a view as of now leaves out."""
+    as_of = deps.clock()
+    if written is None or written.latest_at > as_of:
+        return current_view(uow, deps, who, case_id, None)
+    state = written.derivation.state
+    # An event can move the case (a new team or caseworker): shown only if still visible.
+    after = CaseScope(case_id, state.team, state.caseworker, shared_with)
+    if not can_view_case(who, after):
+        raise NotFoundError
+    victim, other_cases = None, None
+    if who.sees_personal_data:
+        with uow.read_only():
+            victim = uow.cases.victim(case_id)
+            other_cases = _other_cases(uow, who, case_id) if state.victim_link else []
+    return case_view(
+        written.derivation,
+        written.events,
+        as_of=as_of,
+        tz=deps.config.timezone,
+        case_type=state.case_type,
+        victim=victim,
+        shared_with=sorted(shared_with),
+        other_cases=other_cases,
+    )
 
 
 def share_case(command: ShareCase, uow: UnitOfWork, deps: Deps) -> list[str]:
@@ -191,9 +229,9 @@ def share_case(command: ShareCase, uow: UnitOfWork, deps: Deps) -> list[str]:
 
 def _apply(
     deps: Deps, who: Principal, event: dict[str, Any], action: str, address: str | None
-) -> None:
+) -> CaseAsWritten | None:
     """Append the event with its audit row in the same transaction, or raise its
-    problems."""
+    problems; the case as the write derived it, if it did."""
     event.setdefault("event_id", f"web-{uuid.uuid4().hex}")
     event.setdefault("at", deps.clock().astimezone(deps.config.timezone).isoformat())
     too_deep = nesting_problems(event)  # before the writer serialises it
@@ -214,9 +252,10 @@ def _apply(
             },
         )
 
-    problems = deps.events.append(event, source=f"api:{who.username}", then=audited)
-    if problems is not None:
-        raise InvalidEventError(problems)
+    outcome = deps.events.append(event, source=f"api:{who.username}", then=audited)
+    if outcome is None or isinstance(outcome, CaseAsWritten):
+        return outcome
+    raise InvalidEventError(outcome)
 
 
 def _new_reference(case_type: Any) -> str:
