@@ -6,7 +6,6 @@ event later than now (both of which fall back to replaying)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -28,7 +27,7 @@ TEAM: Final = "asb-north"
 
 
 @pytest.fixture
-def posting(engine: Engine, config: Config) -> Iterator[tuple[Application, Principal]]:
+def posting(engine: Engine, config: Config) -> tuple[Application, Principal]:
     runtime = Runtime(config=config, engine=engine, url=str(engine.url))
     with engine.begin() as conn:
         accounts.add_user(
@@ -38,11 +37,11 @@ def posting(engine: Engine, config: Config) -> Iterator[tuple[Application, Princ
             role="caseworker",
             agency="council",
             teams=[TEAM],
-            password="correct horse battery",  # noqa: S106 - a test user
+            password="correct horse battery",
             now=NOW,
         )
         who = accounts.list_users(conn)[0]
-    yield bootstrap(runtime, clock=lambda: NOW), who
+    return bootstrap(runtime, clock=lambda: NOW), who
 
 
 def replayed(app: Application, who: Principal, case_id: str) -> CaseView:
