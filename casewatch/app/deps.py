@@ -28,12 +28,14 @@ Then = Callable[[Audit, bool], None]
 class CaseAsWritten:
     """The case as the write that applied an event to it left it, derived inside that
     write's transaction: what the answer to the write shows, without replaying the case
-    once more. `events`: its events in effect order, with their payloads; `latest_at`:
-    the latest moment of those events and of the linked cases' events it counted."""
+    or reading it once more. `events`: its events in effect order, with their payloads;
+    `latest_at`: the latest moment of those events and of the linked cases' events it
+    counted; `victim`: the victim's details as the write left them, unless erased."""
 
     derivation: Derivation
     events: Sequence[StoredEvent]
     latest_at: datetime
+    victim: Mapping[str, Any] | None
 
 
 class EventWriter(Protocol):

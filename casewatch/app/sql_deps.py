@@ -11,6 +11,7 @@ from attrs import Factory, field, frozen
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from casewatch.app.case_view import victim_data
 from casewatch.app.deps import CaseAsWritten, Then
 from casewatch.app.errors import ConflictError
 from casewatch.app.repositories import SqlAudit
@@ -62,11 +63,17 @@ class SqlEventWriter:
     ) -> Sequence[Problem] | CaseAsWritten | None:
         line = json.dumps(event, ensure_ascii=False).encode()
 
+        case_id = str(event.get("case_id"))
+        victims: list[dict[str, Any] | None] = []
+
         def audited(conn: Connection, summary: ImportSummary) -> None:
             then(SqlAudit(conn, self.runtime), summary.duplicates > 0)
+            if not summary.duplicates:  # what the answer shows, read in the same transaction
+                victims.append(victim_data(conn, case_id))
 
         for attempt in range(_WRITE_ATTEMPTS):
             derived: list[Derived] = []
+            victims.clear()
             try:
                 summary = append_line(
                     self.runtime,
@@ -83,31 +90,34 @@ class SqlEventWriter:
                     raise ConflictError from None
                 continue
             if not summary.rejected:
-                return as_written(derived, str(event.get("case_id")))
+                return as_written(derived, case_id, victims[0] if victims else None)
             return [problem for line_error in summary.errors for problem in line_error.problems]
         raise ConflictError  # not reached: the loop returns or raises
 
 
-def as_written(derived: Sequence[Derived], case_id: str) -> CaseAsWritten | None:
+def as_written(
+    derived: Sequence[Derived], case_id: str, victim: Mapping[str, Any] | None
+) -> CaseAsWritten | None:
     """The case as the write's one projection derived it (None: nothing was derived, or
-    its events' payloads were not kept)."""
+    its events' rows were not kept)."""
     if len(derived) != 1:
         return None
     found = derived[0]
     for history, derivation in zip(found.histories, found.derivations, strict=True):
         if history.case_id != case_id:
             continue
-        if len(history.payloads) != len(history.events):
-            return None  # re-read after a conflict, without them
+        if len(history.records) != len(history.events):
+            return None  # re-read after a conflict, without its rows
         linked = found.linked.get(case_id, ())
         moments = [e.at for e in history.events] + [e.event.at for e in linked]
         return CaseAsWritten(
             derivation=derivation,
             events=[
-                StoredEvent(event=e, payload=p)
-                for e, p in zip(history.events, history.payloads, strict=True)
+                StoredEvent(event=e, payload=r.payload)
+                for e, r in zip(history.events, history.records, strict=True)
             ],
             latest_at=max(moments),
+            victim=victim,
         )
     return None
 

@@ -34,18 +34,31 @@ class StoredEvent:
 
 
 @frozen
+class EventRecord:
+    """An event's stored row, as read with its case's history when the reader asks: its
+    payload (a timeline shows it) and its place in effect order (the measure facts)."""
+
+    type: str
+    at: datetime
+    import_id: int
+    line: int
+    payload: Mapping[str, Any]
+    derived: str | None
+
+
+@frozen
 class CaseHistory:
     """A case's events in effect order: what every projection is folded from.
 
     `version` is the projection's version when the events were read (None: no row yet);
-    `payloads`: the events' stored payloads, in the same order, when the reader asked for
-    them (a write that answers with the case's timeline), else empty.
+    `records`: the events' rows, in the same order, when the reader asked for them (a
+    write that answers with the case's timeline), else empty.
     """
 
     case_id: str
     events: Sequence[Event]
     version: int | None = None
-    payloads: Sequence[Mapping[str, Any]] = ()
+    records: Sequence[EventRecord] = ()
 
     @property
     def victim_link(self) -> str | None:
@@ -98,7 +111,7 @@ def reproject(
     projectors: Sequence[Projector],
     stored_links: Mapping[str, str] | None = None,
     *,
-    payloads: bool = False,
+    records: bool = False,
 ) -> None:
     """Re-derive these cases from their events, once new events are appended.
 
@@ -106,13 +119,13 @@ def reproject(
     the victim links of the cases being opened, not stored yet; `stored_links`: the
     cases' stored links, if the caller has read them with their versions. The same
     victim's other cases are locked with these in one ordered lock, since the projectors
-    re-derive them too, so two writers never take them in opposite orders. `payloads`:
-    the histories carry their events' payloads too (see CaseHistory)."""
+    re-derive them too, so two writers never take them in opposite orders. `records`:
+    the histories carry their events' rows too (see CaseHistory)."""
     versions = dict(versions)
     linked = cases_sharing_links(conn, list(versions), new_links, stored_links)
     locked = lock_cases(conn, sorted([c for c, v in versions.items() if v is not None] + linked))
     versions.update({c: v for c, v in locked.items() if c in versions})
-    histories = load_histories(conn, list(versions), versions, payloads=payloads)
+    histories = load_histories(conn, list(versions), versions, records=records)
     for projector in projectors:
         projector.project(conn, histories)
 
@@ -144,14 +157,14 @@ def load_histories(
     versions: Mapping[str, int | None] | None = None,
     decode: Decoder | None = None,
     *,
-    payloads: bool = False,
+    records: bool = False,
 ) -> list[CaseHistory]:
     """Every event of the given cases, grouped per case in effect order, with the
     projection version read now (or as given by a caller that already knows it).
 
     `decode` builds each event from its stored payload and derived facts (default: as
-    they were accepted; a what-if re-scores them under proposed matrices); `payloads`:
-    keep each event's payload beside it (CaseHistory.payloads)."""
+    they were accepted; a what-if re-scores them under proposed matrices); `records`:
+    keep each event's row beside it (CaseHistory.records)."""
     decode = decode or _decode
     if versions is None:
         versions = dict(
@@ -159,24 +172,29 @@ def load_histories(
                 select(CaseRow.case_id, CaseRow.version).where(CaseRow.case_id.in_(case_ids))
             ).all()
         )
+    columns: list[Any] = [EventRow.case_id, EventRow.payload, EventRow.derived]
+    if records:
+        columns += [EventRow.type, EventRow.at, EventRow.import_id, EventRow.line]
     query = (
-        select(EventRow.case_id, EventRow.payload, EventRow.derived)
+        select(*columns)
         .where(EventRow.case_id.in_(case_ids))
         .order_by(EventRow.case_id, *EFFECT_ORDER)
     )
     histories: list[CaseHistory] = []
     current: str | None = None
     events: list[Event] = []
-    kept: list[Mapping[str, Any]] = []
-    for case_id, payload_text, derived_text in conn.execute(query):
+    kept: list[EventRecord] = []
+    row: Any
+    for row in conn.execute(query):
+        case_id, payload_text, derived_text = row[0], row[1], row[2]
         if case_id != current:
             if current is not None:
                 histories.append(CaseHistory(current, events, versions.get(current), kept))
             current, events, kept = case_id, [], []
         payload = json.loads(payload_text)
         events.append(decode(payload, derived_text))
-        if payloads:
-            kept.append(payload)
+        if records:
+            kept.append(EventRecord(row[3], row[4], row[5], row[6], payload, derived_text))
     if current is not None:
         histories.append(CaseHistory(current, events, versions.get(current), kept))
     return histories

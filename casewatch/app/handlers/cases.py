@@ -191,9 +191,11 @@ def written_view(
         raise NotFoundError
     victim, other_cases = None, None
     if who.sees_personal_data:
-        with uow.read_only():
-            victim = uow.cases.victim(case_id)
-            other_cases = _other_cases(uow, who, case_id) if state.victim_link else []
+        victim = written.victim
+        other_cases = []
+        if state.victim_link:
+            with uow.read_only():
+                other_cases = _other_cases(uow, who, case_id)
     return case_view(
         written.derivation,
         written.events,
