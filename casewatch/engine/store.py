@@ -256,7 +256,8 @@ class DerivedProjector:
         if not new:
             return histories
         self.cases.write_states(conn, new)
-        stored = {h.case_id: h for h in load_histories(conn, [h.case_id for h in new])}
+        ids, records = [h.case_id for h in new], all(h.records for h in new)
+        stored = {h.case_id: h for h in load_histories(conn, ids, records=records)}
         return [stored.get(h.case_id, h) for h in histories]
 
 
