@@ -102,6 +102,7 @@ class Recorder:
                     _new_links(valid),
                     self.projectors,
                     stored_links={case_id: found.victim_link} if found.victim_link else {},
+                    records=True,  # one case's, kept for the projectors and the answer
                 )
             summary = ImportSummary(
                 read=1, applied=applied, duplicates=int(duplicate), rejected=0, errors=()

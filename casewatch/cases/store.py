@@ -11,13 +11,13 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 from attrs import frozen
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from casewatch.cases.db import is_sqlite, upsert_insert
-from casewatch.cases.events import Event
+from casewatch.cases.events import CaseOpened, Event
 from casewatch.cases.state import CaseState, LinkedEvent, fold
 from casewatch.cases.tables import CaseRow, EventRow, LinkSecretRow, PersonalDataRow
 from casewatch.cases.validation import decode_event
@@ -34,15 +34,39 @@ class StoredEvent:
 
 
 @frozen
+class EventRecord:
+    """An event's stored row, as read with its case's history when the reader asks: its
+    payload (a timeline shows it) and its place in effect order (the measure facts)."""
+
+    type: str
+    at: datetime
+    import_id: int
+    line: int
+    payload: Mapping[str, Any]
+    derived: str | None
+
+
+@frozen
 class CaseHistory:
     """A case's events in effect order: what every projection is folded from.
 
-    `version` is the projection's version when the events were read (None: no row yet).
+    `version` is the projection's version when the events were read (None: no row yet);
+    `records`: the events' rows, in the same order, when the reader asked for them (a
+    write that answers with the case's timeline), else empty.
     """
 
     case_id: str
     events: Sequence[Event]
     version: int | None = None
+    records: Sequence[EventRecord] = ()
+
+    @property
+    def victim_link(self) -> str | None:
+        """The victim link its opening carries: what its fold, and so its row, holds."""
+        for event in self.events:
+            if isinstance(event, CaseOpened):
+                return event.victim_link
+        return None
 
 
 class Projector(Protocol):
@@ -86,6 +110,8 @@ def reproject(
     new_links: Iterable[str],
     projectors: Sequence[Projector],
     stored_links: Mapping[str, str] | None = None,
+    *,
+    records: bool = False,
 ) -> None:
     """Re-derive these cases from their events, once new events are appended.
 
@@ -93,12 +119,13 @@ def reproject(
     the victim links of the cases being opened, not stored yet; `stored_links`: the
     cases' stored links, if the caller has read them with their versions. The same
     victim's other cases are locked with these in one ordered lock, since the projectors
-    re-derive them too, so two writers never take them in opposite orders."""
+    re-derive them too, so two writers never take them in opposite orders. `records`:
+    the histories carry their events' rows too (see CaseHistory)."""
     versions = dict(versions)
     linked = cases_sharing_links(conn, list(versions), new_links, stored_links)
     locked = lock_cases(conn, sorted([c for c, v in versions.items() if v is not None] + linked))
     versions.update({c: v for c, v in locked.items() if c in versions})
-    histories = load_histories(conn, list(versions), versions)
+    histories = load_histories(conn, list(versions), versions, records=records)
     for projector in projectors:
         projector.project(conn, histories)
 
@@ -134,12 +161,15 @@ def load_histories(
     case_ids: Sequence[str],
     versions: Mapping[str, int | None] | None = None,
     decode: Decoder | None = None,
+    *,
+    records: bool = False,
 ) -> list[CaseHistory]:
     """Every event of the given cases, grouped per case in effect order, with the
     projection version read now (or as given by a caller that already knows it).
 
     `decode` builds each event from its stored payload and derived facts (default: as
-    they were accepted; a what-if re-scores them under proposed matrices)."""
+    they were accepted; a what-if re-scores them under proposed matrices); `records`:
+    keep each event's row beside it (CaseHistory.records)."""
     decode = decode or _decode
     if versions is None:
         versions = dict(
@@ -147,22 +177,31 @@ def load_histories(
                 select(CaseRow.case_id, CaseRow.version).where(CaseRow.case_id.in_(case_ids))
             ).all()
         )
+    columns: list[Any] = [EventRow.case_id, EventRow.payload, EventRow.derived]
+    if records:
+        columns += [EventRow.type, EventRow.at, EventRow.import_id, EventRow.line]
     query = (
-        select(EventRow.case_id, EventRow.payload, EventRow.derived)
+        select(*columns)
         .where(EventRow.case_id.in_(case_ids))
         .order_by(EventRow.case_id, *EFFECT_ORDER)
     )
     histories: list[CaseHistory] = []
     current: str | None = None
     events: list[Event] = []
-    for case_id, payload_text, derived_text in conn.execute(query):
+    kept: list[EventRecord] = []
+    row: Any
+    for row in conn.execute(query):
+        case_id, payload_text, derived_text = row[0], row[1], row[2]
         if case_id != current:
             if current is not None:
-                histories.append(CaseHistory(current, events, versions.get(current)))
-            current, events = case_id, []
-        events.append(decode(json.loads(payload_text), derived_text))
+                histories.append(CaseHistory(current, events, versions.get(current), kept))
+            current, events, kept = case_id, [], []
+        payload = json.loads(payload_text)
+        events.append(decode(payload, derived_text))
+        if records:
+            kept.append(EventRecord(row[3], row[4], row[5], row[6], payload, derived_text))
     if current is not None:
-        histories.append(CaseHistory(current, events, versions.get(current)))
+        histories.append(CaseHistory(current, events, versions.get(current), kept))
     return histories
 
 
@@ -199,9 +238,13 @@ def victim_links(conn: Connection, case_ids: Sequence[str]) -> dict[str, str]:
     return links
 
 
-def linked_cases(conn: Connection, case_ids: Sequence[str]) -> dict[str, list[str]]:
-    """For each of these cases with a victim link, the other cases sharing it."""
-    links = victim_links(conn, case_ids)
+def linked_cases(
+    conn: Connection, case_ids: Sequence[str], links: Mapping[str, str] | None = None
+) -> dict[str, list[str]]:
+    """For each of these cases with a victim link, the other cases sharing it. `links`:
+    these cases' links, when the caller knows them (their histories hold them)."""
+    if links is None:
+        links = victim_links(conn, case_ids)
     if not links:
         return {}
     members = _link_members(conn, set(links.values()))
@@ -230,12 +273,17 @@ def cases_sharing_links(
 
 
 def load_linked_events(
-    conn: Connection, case_ids: Sequence[str], as_of: datetime | None = None
+    conn: Connection,
+    case_ids: Sequence[str],
+    as_of: datetime | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> dict[str, tuple[LinkedEvent, ...]]:
     """For each of these cases, the incidents and referrals of the cases linked to it (the
     same victim's), in effect order, optionally only those at or before `as_of`: what
-    derivation counts across linked cases. Empty for a case without a victim link."""
-    links = victim_links(conn, case_ids)
+    derivation counts across linked cases. Empty for a case without a victim link.
+    `links`: these cases' links, when the caller knows them."""
+    if links is None:
+        links = victim_links(conn, case_ids)
     if not links:
         return {}
     members = _link_members(conn, set(links.values()))
@@ -327,44 +375,56 @@ class CaseProjector:
         conn: Connection,
         histories: Sequence[CaseHistory],
         states: Mapping[str, CaseState] | None = None,
+        columns: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> dict[str, CaseHistory]:
         """Write each case's row from its fold, or from `states` when the caller has
-        folded the histories already (a derivation folds on its way). Returns the
-        histories re-read after a conflict, by case: their folds replaced the given ones."""
+        folded the histories already (a derivation folds on its way), with the caller's
+        other `columns` of the row derived from the same events, by case. Returns the
+        histories re-read after a conflict, by case: their folds replaced the given ones,
+        and their rows were written without the given columns."""
         pending = list(histories)
         reread: dict[str, CaseHistory] = {}
         for _attempt in range(self.max_attempts):
-            conflicts = self._write(conn, pending, states or {})
+            conflicts = self._write(conn, pending, states or {}, columns or {})
             if not conflicts:
                 return reread
             pending = load_histories(conn, conflicts)
             reread.update((h.case_id, h) for h in pending)
-            states = None
+            states = columns = None
         raise ConcurrentUpdateError(
             f"{len(pending)} case(s) kept changing under this import; run it again"
         )
 
     def _write(
-        self, conn: Connection, histories: Sequence[CaseHistory], states: Mapping[str, CaseState]
+        self,
+        conn: Connection,
+        histories: Sequence[CaseHistory],
+        states: Mapping[str, CaseState],
+        columns: Mapping[str, Mapping[str, Any]],
     ) -> list[str]:
         now = datetime.now(UTC)
         inserts, conflicts = [], []
         for history in histories:
             state = states.get(history.case_id) or fold(history.case_id, history.events)
-            row = case_projection(state, now)
+            row = {**case_projection(state, now), **columns.get(history.case_id, {})}
             if history.version is None:
                 inserts.append({**row, "version": 1})
                 continue
-            result = conn.execute(
-                update(CaseRow)
-                .where(CaseRow.case_id == history.case_id, CaseRow.version == history.version)
-                .values(**row, version=history.version + 1)
-            )
+            where = {"row_case_id": history.case_id, "row_version": history.version}
+            result = conn.execute(_ROW_UPDATE, {**row, "version": history.version + 1, **where})
             if result.rowcount != 1:
                 conflicts.append(history.case_id)
         if inserts:
             conn.execute(insert(CaseRow), inserts)
         return conflicts
+
+
+# One statement object for every row write, its SET clause from the parameters given: the
+# ORM's update path and a new statement's cache key cost more than the round trip here.
+_CASES: Final = cast(Table, CaseRow.__table__)
+_ROW_UPDATE: Final = update(_CASES).where(
+    _CASES.c.case_id == bindparam("row_case_id"), _CASES.c.version == bindparam("row_version")
+)
 
 
 def case_projection(state: CaseState, now: datetime) -> dict[str, Any]:

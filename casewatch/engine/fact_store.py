@@ -8,7 +8,7 @@ that adds it, a restore).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from sqlalchemy import Connection, delete, insert, select
@@ -36,18 +36,49 @@ class MeasureFactProjector:
     def project(self, conn: Connection, histories: Sequence[CaseHistory]) -> None:
         # A case with no projection row before this write has no facts stored either.
         existing = [h.case_id for h in histories if h.version is not None]
-        write_facts(conn, [h.case_id for h in histories], existing)
+        write_facts(conn, [h.case_id for h in histories], existing, _as_read(histories))
 
 
-def write_facts(conn: Connection, case_ids: Sequence[str], existing: Sequence[str]) -> None:
-    """Replace the stored facts of `existing` and write those of every case in `case_ids`."""
+def write_facts(
+    conn: Connection,
+    case_ids: Sequence[str],
+    existing: Sequence[str],
+    read: Mapping[str, Sequence[StoredEvent]] | None = None,
+) -> None:
+    """Replace the stored facts of `existing` and write those of every case in `case_ids`.
+    `read`: every one of these cases' events, when the caller has just read them under
+    the cases' lock (else they are read here)."""
     if existing:
         conn.execute(delete(MeasureFactRow).where(MeasureFactRow.case_id.in_(existing)))
     if not case_ids:
         return
-    rows = [row for _, facts in _facts_by_case(conn, case_ids) for row in facts]
+    if read is not None:
+        by_case = [(case_id, case_facts(case_id, read[case_id])) for case_id in case_ids]
+    else:
+        by_case = list(_facts_by_case(conn, case_ids))
+    rows = [row for _, facts in by_case for row in facts]
     if rows:
         conn.execute(insert(MeasureFactRow), rows)
+
+
+def _as_read(histories: Sequence[CaseHistory]) -> dict[str, list[StoredEvent]] | None:
+    """The histories' events as the facts read them, if every history kept its rows."""
+    if not all(h.records and len(h.records) == len(h.events) for h in histories):
+        return None
+    return {
+        h.case_id: [
+            StoredEvent(
+                type=r.type,
+                at=r.at,
+                import_id=r.import_id,
+                line=r.line,
+                payload=r.payload,
+                derived=json.loads(r.derived) if r.derived else None,
+            )
+            for r in h.records
+        ]
+        for h in histories
+    }
 
 
 def rebuild_facts(conn: Connection) -> int:

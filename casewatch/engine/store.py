@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from attrs import frozen
 from sqlalchemy import Connection, and_, bindparam, delete, exists, func, select, update
 
 from casewatch.cases.db import bulk_insert, upsert_insert
@@ -61,16 +62,24 @@ class Rulesets:
         self.make_evaluator = make_evaluator
         self.calendar = calendar
         self._loaded: dict[str, tuple[RuleSet, Evaluator]] = {}
+        self._seen_recorded = False
 
     def record_current(self, conn: Connection) -> None:
         """Store the current version's definition once, so it can be reloaded later.
-        Two writers meeting a new version at once both insert: the second's is dropped."""
+        Two writers meeting a new version at once both insert: the second's is dropped.
+
+        Once it has been found stored, it is not looked up again by these Rulesets (one
+        kept for a process's writes asks once): found by a transaction that had not
+        inserted it, it was committed by another, and versions are never deleted."""
+        if self._seen_recorded:
+            return
         known = conn.execute(
             select(RulesetVersionRow.version).where(
                 RulesetVersionRow.version == self.current.version
             )
         ).first()
         if known is not None:
+            self._seen_recorded = True
             return
         conn.execute(
             upsert_insert(conn, RulesetVersionRow)
@@ -129,26 +138,26 @@ class CycleProjector:
         self._recorded = False
 
     def project(self, conn: Connection, histories: Sequence[CaseHistory]) -> None:
-        histories, derivations, pinned = self.derive(conn, histories)
-        self.write(conn, histories, derivations, pinned)
+        derived = self.derive(conn, histories)
+        self.write(conn, derived.histories, derived.derivations, derived.pinned)
 
-    def derive(
-        self, conn: Connection, histories: Sequence[CaseHistory]
-    ) -> tuple[list[CaseHistory], list[Derivation], dict[str, str]]:
+    def derive(self, conn: Connection, histories: Sequence[CaseHistory]) -> Derived:
         """Each case's derivation under the ruleset version it is pinned to, and the pins.
         The cases linked to these (the same victim's) come back with them: an event on one
-        case can raise a flag on another."""
+        case can raise a flag on another. Each case's victim link is its opening's (what
+        its row holds), so a case without one costs no lookup of linked cases."""
         histories = [*histories, *_linked_histories(conn, histories)]
         existing = _existing(histories)
         pinned = pinned_versions(conn, existing) if existing else {}
-        linked = load_linked_events(conn, [h.case_id for h in histories])
+        ids = [h.case_id for h in histories]
+        linked = load_linked_events(conn, ids, links=_links(histories))
         derivations = [
             self.rulesets.derive(
                 conn, h.case_id, h.events, pinned.get(h.case_id), linked.get(h.case_id, ())
             )
             for h in histories
         ]
-        return histories, derivations, pinned
+        return Derived(histories, derivations, pinned, linked)
 
     def write(
         self,
@@ -156,11 +165,40 @@ class CycleProjector:
         histories: Sequence[CaseHistory],
         derivations: Sequence[Derivation],
         pinned: Mapping[str, str],
+        rag_written: Collection[str] = (),
     ) -> None:
+        """`rag_written`: cases whose row got its RAG columns with the rest of it."""
         if not self._recorded:
             self.rulesets.record_current(conn)
             self._recorded = True
-        write_derivations(conn, derivations, pinned, self.rulesets, existing=_existing(histories))
+        write_derivations(
+            conn,
+            derivations,
+            pinned,
+            self.rulesets,
+            existing=_existing(histories),
+            rag_written=rag_written,
+        )
+
+
+@frozen
+class Derived:
+    """What CycleProjector.derive read and derived: the histories (the linked cases'
+    after the given ones), their derivations in the same order, the ruleset pins, and
+    each case's linked cases' events that its derivation counted."""
+
+    histories: list[CaseHistory]
+    derivations: list[Derivation]
+    pinned: dict[str, str]
+    linked: Mapping[str, Sequence[LinkedEvent]]
+
+
+# Told what a DerivedProjector derived, in the transaction that writes it.
+DerivedHook = Callable[[Derived], None]
+
+
+def _links(histories: Sequence[CaseHistory]) -> dict[str, str]:
+    return {h.case_id: link for h in histories if (link := h.victim_link) is not None}
 
 
 def _existing(histories: Sequence[CaseHistory]) -> list[str]:
@@ -172,28 +210,41 @@ def _existing(histories: Sequence[CaseHistory]) -> list[str]:
 
 class DerivedProjector:
     """The case row, the cycles and the flags of each case from one derivation: the case
-    is folded once for all of them (the derivation folds its state on the way)."""
+    is folded once for all of them (the derivation folds its state on the way), and the
+    row's RAG columns are written with the rest of the row.
 
-    def __init__(self, rulesets: Rulesets) -> None:
+    `on_derived` is told what was derived and written (a write that answers with the
+    case uses the derivation it made)."""
+
+    def __init__(self, rulesets: Rulesets, on_derived: DerivedHook | None = None) -> None:
         self.cases = CaseProjector()
         self.cycles = CycleProjector(rulesets)
+        self.on_derived = on_derived
 
     def project(self, conn: Connection, histories: Sequence[CaseHistory]) -> None:
         own = {h.case_id for h in histories}
         histories = self._register_new_links(conn, histories)
-        histories, derivations, pinned = self.cycles.derive(conn, histories)
+        derived = self.cycles.derive(conn, histories)
+        histories, derivations, pinned = derived.histories, derived.derivations, derived.pinned
         # Linked cases come back for their flags; their own rows do not change.
-        states = {d.state.case_id: d.state for d in derivations if d.state.case_id in own}
-        reread = self.cases.write_states(conn, [h for h in histories if h.case_id in own], states)
+        mine = [d for d in derivations if d.state.case_id in own]
+        states = {d.state.case_id: d.state for d in mine}
+        rag = {d.state.case_id: rag_columns(d.cycles) for d in mine}
+        reread = self.cases.write_states(
+            conn, [h for h in histories if h.case_id in own], states, rag
+        )
         if reread:
             # Another writer changed these cases in between: derive them again from the
-            # events the case rows were just written from.
-            _, again, again_pinned = self.cycles.derive(conn, list(reread.values()))
-            fresh = {d.state.case_id: d for d in again}
+            # events the case rows were just written from (their RAG columns too).
+            again = self.cycles.derive(conn, list(reread.values()))
+            fresh = {d.state.case_id: d for d in again.derivations}
             derivations = [fresh.get(d.state.case_id, d) for d in derivations]
             histories = [reread.get(h.case_id, h) for h in histories]
-            pinned = {**pinned, **again_pinned}
-        self.cycles.write(conn, histories, derivations, pinned)
+            pinned = {**pinned, **again.pinned}
+            derived = Derived(histories, derivations, pinned, {**derived.linked, **again.linked})
+        self.cycles.write(conn, histories, derivations, pinned, rag_written=own - set(reread))
+        if self.on_derived is not None:
+            self.on_derived(derived)
 
     def _register_new_links(
         self, conn: Connection, histories: Sequence[CaseHistory]
@@ -205,7 +256,8 @@ class DerivedProjector:
         if not new:
             return histories
         self.cases.write_states(conn, new)
-        stored = {h.case_id: h for h in load_histories(conn, [h.case_id for h in new])}
+        ids, records = [h.case_id for h in new], all(h.records for h in new)
+        stored = {h.case_id: h for h in load_histories(conn, ids, records=records)}
         return [stored.get(h.case_id, h) for h in histories]
 
 
@@ -218,9 +270,11 @@ def _linked_histories(conn: Connection, histories: Sequence[CaseHistory]) -> lis
     one case can raise a flag on another, so they are derived again too (locked first,
     like every case a writer re-derives)."""
     ids = {h.case_id for h in histories}
-    others = sorted(
-        {other for linked in linked_cases(conn, list(ids)).values() for other in linked} - ids
-    )
+    links = _links(histories)
+    if not links:
+        return []
+    found = linked_cases(conn, list(ids), links)
+    others = sorted({other for linked in found.values() for other in linked} - ids)
     if not others:
         return []
     lock_cases(conn, others)
@@ -256,12 +310,16 @@ def write_derivations(
     pinned: Mapping[str, str],
     rulesets: Rulesets,
     existing: Sequence[str] | None = None,
+    *,
+    rag_written: Collection[str] = (),
 ) -> None:
     """Replace the stored cycles and flags of these cases with their derivations, set each
     cycle's next check from its alert ladder, and mark recorded alerts that the new
     derivation shows should not have fired as superseded (never deleting them).
 
-    `existing` names the cases that may have stored rows (default: all of them)."""
+    `existing` names the cases that may have stored rows (default: all of them);
+    `rag_written` those whose row's RAG columns were written already, from the same
+    derivation, with the rest of the row."""
     ids = [d.state.case_id for d in derivations] if existing is None else list(existing)
     now = datetime.now(UTC)
     recorded = recorded_levels(conn, ids) if ids else {}
@@ -286,7 +344,7 @@ def write_derivations(
         conn.execute(delete(SlaCycleRow).where(SlaCycleRow.case_id.in_(ids)))
         conn.execute(delete(CaseFlagRow).where(CaseFlagRow.case_id.in_(ids)))
     bulk_insert(conn, SlaCycleRow, cycles)
-    _write_rag(conn, derivations)
+    _write_rag(conn, [d for d in derivations if d.state.case_id not in rag_written])
     if superseded:
         conn.execute(update(AlertRow).where(AlertRow.id.in_(superseded)).values(superseded=True))
     if reinstated:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from casewatch.cases.db import create_db_engine
 from casewatch.cases.store import Projector
 from casewatch.engine.fact_store import MeasureFactProjector
-from casewatch.engine.store import DerivedProjector
+from casewatch.engine.store import DerivedHook, DerivedProjector, Rulesets
 from casewatch.migrations.schema import current_revision, head_revision, upgrade
 from casewatch.notifications.channels import Channel, channels_from_env
 from casewatch.notifications.relay import relay
@@ -36,10 +36,18 @@ class Runtime:
     engine: Engine
     url: str
 
-    def projectors(self) -> list[Projector]:
+    def projectors(
+        self, rulesets: Rulesets | None = None, on_derived: DerivedHook | None = None
+    ) -> list[Projector]:
         """What an append re-derives: the case row first (cycles refer to it), then its
-        cycles and flags, all from one fold of each case; then its measure facts."""
-        return [DerivedProjector(self.config.rulesets()), MeasureFactProjector()]
+        cycles and flags, all from one fold of each case; then its measure facts.
+        `rulesets`: ones the caller keeps across writes (their matcher's answers and what
+        they know is stored), else the configuration's, new; `on_derived`: told what was
+        derived (DerivedProjector)."""
+        return [
+            DerivedProjector(rulesets or self.config.rulesets(), on_derived),
+            MeasureFactProjector(),
+        ]
 
     def channels(self) -> dict[str, Channel]:
         """The enabled delivery channels, from the environment: built here only, for

@@ -12,9 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from casewatch.app.case_list import CaseFilters, CasePage, TeamCounts, TeamSummary, _non_default
-from casewatch.app.case_view import CaseFacts
 from casewatch.app.commands import OpenCase, RecordEvent, ShareCase
-from casewatch.app.deps import Deps
+from casewatch.app.deps import CaseAsWritten, Deps
 from casewatch.app.errors import ForbiddenError, InvalidEventError, NotFoundError
 from casewatch.app.queries import ListCases, ViewCase, ViewTeam
 from casewatch.app.uow import Audit, UnitOfWork
@@ -30,7 +29,7 @@ from casewatch.service.access import (
     can_share_case,
     can_view_case,
 )
-from casewatch.service.views import CaseView
+from casewatch.service.views import CaseView, case_view
 
 
 def view_case(query: ViewCase, uow: UnitOfWork, deps: Deps) -> CaseView:
@@ -63,7 +62,9 @@ def current_view(
             as_of or deps.clock(),
             victim=uow.cases.victim(case_id) if personal else None,
             shared_with=sorted(facts.scope.shared_with),
-            other_cases=_other_cases(uow, who, facts) if personal else None,
+            other_cases=(_other_cases(uow, who, case_id) if facts.victim_link else [])
+            if personal
+            else None,
         )
 
 
@@ -74,13 +75,12 @@ def visible(uow: UnitOfWork, who: Principal, case_id: str) -> CaseScope:
     return scope
 
 
-def _other_cases(uow: UnitOfWork, who: Principal, facts: CaseFacts) -> list[str]:
-    """The victim's other cases (linked by their reference) that `who` may see."""
-    if facts.victim_link is None:
-        return []
+def _other_cases(uow: UnitOfWork, who: Principal, case_id: str) -> list[str]:
+    """The victim's other cases (linked by their reference) that `who` may see; only a
+    case with a victim link has any, so ask only for one."""
     return [
         other
-        for other in uow.cases.linked(facts.scope.case_id)
+        for other in uow.cases.linked(case_id)
         if (scope := uow.cases.scope(other)) is not None and can_view_case(who, scope)
     ]
 
@@ -151,8 +151,8 @@ def open_case(command: OpenCase, uow: UnitOfWork, deps: Deps) -> CaseView:
             [Problem("team", f"you can open cases only in your teams: {_teams(who)}")]
         )
     case_id = str(event["case_id"])
-    _apply(deps, who, event, "case.open", command.address)
-    return current_view(uow, deps, who, case_id, None)
+    written = _apply(deps, who, event, "case.open", command.address)
+    return written_view(uow, deps, who, case_id, written, shared_with=frozenset())
 
 
 def record_event(command: RecordEvent, uow: UnitOfWork, deps: Deps) -> CaseView:
@@ -169,8 +169,48 @@ def record_event(command: RecordEvent, uow: UnitOfWork, deps: Deps) -> CaseView:
     event["case_id"] = case_id
     if event.get("type") == "case_opened":
         raise InvalidEventError([Problem("type", "a case is opened with POST /api/v1/cases")])
-    _apply(deps, who, event, "event.record", command.address)
-    return current_view(uow, deps, who, case_id, None)
+    written = _apply(deps, who, event, "event.record", command.address)
+    return written_view(uow, deps, who, case_id, written, shared_with=scope.shared_with)
+
+
+def written_view(
+    uow: UnitOfWork,
+    deps: Deps,
+    who: Principal,
+    case_id: str,
+    written: CaseAsWritten | None,
+    *,
+    shared_with: frozenset[str],
+) -> CaseView:
+    """The case as it is now, as `current_view` shows it, from the derivation the write
+    made rather than by replaying the case once more: the same events and rules give the
+    same view. Replayed after all when the write derived nothing (a duplicate) or the
+    case holds an event later than now, which a view as of now leaves out."""
+    as_of = deps.clock()
+    if written is None or written.latest_at > as_of:
+        return current_view(uow, deps, who, case_id, None)
+    state = written.derivation.state
+    # An event can move the case (a new team or caseworker): shown only if still visible.
+    after = CaseScope(case_id, state.team, state.caseworker, shared_with)
+    if not can_view_case(who, after):
+        raise NotFoundError
+    victim, other_cases = None, None
+    if who.sees_personal_data:
+        victim = written.victim
+        other_cases = []
+        if state.victim_link:
+            with uow.read_only():
+                other_cases = _other_cases(uow, who, case_id)
+    return case_view(
+        written.derivation,
+        written.events,
+        as_of=as_of,
+        tz=deps.config.timezone,
+        case_type=state.case_type,
+        victim=victim,
+        shared_with=sorted(shared_with),
+        other_cases=other_cases,
+    )
 
 
 def share_case(command: ShareCase, uow: UnitOfWork, deps: Deps) -> list[str]:
@@ -196,9 +236,9 @@ def share_case(command: ShareCase, uow: UnitOfWork, deps: Deps) -> list[str]:
 
 def _apply(
     deps: Deps, who: Principal, event: dict[str, Any], action: str, address: str | None
-) -> None:
+) -> CaseAsWritten | None:
     """Append the event with its audit row in the same transaction, or raise its
-    problems."""
+    problems; the case as the write derived it, if it did."""
     event.setdefault("event_id", f"web-{uuid.uuid4().hex}")
     event.setdefault("at", deps.clock().astimezone(deps.config.timezone).isoformat())
     too_deep = nesting_problems(event)  # before the writer serialises it
@@ -219,9 +259,10 @@ def _apply(
             },
         )
 
-    problems = deps.events.append(event, source=f"api:{who.username}", then=audited)
-    if problems is not None:
-        raise InvalidEventError(problems)
+    outcome = deps.events.append(event, source=f"api:{who.username}", then=audited)
+    if outcome is None or isinstance(outcome, CaseAsWritten):
+        return outcome
+    raise InvalidEventError(outcome)
 
 
 def _new_reference(case_type: Any) -> str:
