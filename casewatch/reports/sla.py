@@ -35,7 +35,6 @@ from sqlalchemy import (
     union_all,
 )
 
-from casewatch.cases.clock import local_iso
 from casewatch.cases.db import UTCDateTime
 from casewatch.cases.store import load_histories, load_linked_events
 from casewatch.cases.tables import CaseRow
@@ -51,6 +50,7 @@ MISSED: Final = ("breached", "excluded")
 UNEXPLAINED: Final = "unexplained"
 _REPLAY_BATCH: Final = 500
 _DAY_SECONDS: Final = 86_400
+_NOT_LATE: Final = timedelta(0)
 
 _metadata = MetaData()
 replayed = Table(
@@ -92,12 +92,19 @@ def sla_report(
     tz: ZoneInfo,
     by: str | None = None,
     details: bool = False,
+    by_quarter: bool = False,
 ) -> dict[str, Any]:
     """The contract's report; with `by`, also `totals` (one per policy, the sum of the
-    groups); with `details`, `misses`: every breached and excluded cycle of the cohort."""
+    groups); with `details`, `misses`: every breached and excluded cycle of the cohort;
+    with `by_quarter` (and no `by`), `quarters`: the entries of each quarter, from the
+    same count as the totals (the report itself is their sum), so a trend of the
+    period's own span costs no second count."""
+    if by_quarter and by is not None:
+        raise ValueError("by_quarter goes with no other breakdown")
     window = _window(date_from, date_to, as_of, tz)
+    counted = "quarter" if by_quarter else by
     with _cohort_as_of(conn, rulesets, window) as cycles:
-        rows = list(conn.execute(_count_query(cycles, by, window)))
+        rows = list(conn.execute(_count_query(cycles, counted, window)))
         misses = _misses(conn, cycles, window, policies) if details else None
     report: dict[str, Any] = {
         "from": date_from.isoformat(),
@@ -109,6 +116,8 @@ def sla_report(
         report["totals"] = _entries(rows, policies, None)
     if misses is not None:
         report["misses"] = misses
+    if by_quarter:
+        report["quarters"] = _entries(rows, policies, "quarter")
     return report
 
 
@@ -348,7 +357,7 @@ def _misses(
             "outcome": outcome,
             "started_at": started.astimezone(tz).isoformat(),
             "due_at": due.astimezone(tz).isoformat(),
-            "stopped_at": local_iso(stopped, tz),
+            "stopped_at": None if stopped is None else stopped.astimezone(tz).isoformat(),
             "days_late": days_late(due, stopped, as_of),
             "reason": reason,
         }
@@ -365,10 +374,15 @@ def _misses(
 def days_late(due_at: datetime, stopped_at: datetime | None, as_of: datetime) -> float | None:
     """Calendar days from due to stop (or to `as_of`, still running); None if not late."""
     end = stopped_at if stopped_at is not None and stopped_at <= as_of else as_of
-    late = (end - due_at).total_seconds()
-    if late <= 0:
+    late = end - due_at
+    if late <= _NOT_LATE:
         return None
-    return one_decimal(Decimal(late) / _DAY_SECONDS)
+    if late.microseconds:
+        return one_decimal(Decimal(late.total_seconds()) / _DAY_SECONDS)
+    # Whole seconds (nearly every time): the same half-up rounding in integers, several
+    # times faster than Decimal for a drill-down of 100,000s of misses.
+    tenths, rest = divmod((late.days * _DAY_SECONDS + late.seconds) * 10, _DAY_SECONDS)
+    return (tenths + (2 * rest >= _DAY_SECONDS)) / 10
 
 
 def _entries(
