@@ -48,7 +48,16 @@ class ReportRequest:
 
 
 def psg_report(conn: Connection, setup: ReportSetup, request: ReportRequest) -> dict[str, Any]:
-    report = _period_report(conn, setup, request.period, request)
+    first, last = year_to_date(request.period)
+    # A trend over the period's own span (a financial year) is the period's count split
+    # by quarter: counted once, with the report's, when there is no other breakdown.
+    trend_counted = (
+        request.quarters
+        and request.by is None
+        and (first, last) == (request.period.first, request.period.last)
+    )
+    report = _period_report(conn, setup, request.period, request, by_quarter=trend_counted)
+    quarters = report.pop("quarters", None)
     order = ("from", "to", "as_of", "slas", "totals", "measures", "misses")
     report = {"period": request.period.label} | {k: report[k] for k in order if k in report}
     if request.compare == "previous":
@@ -65,24 +74,29 @@ def psg_report(conn: Connection, setup: ReportSetup, request: ReportRequest) -> 
             _attach(report["totals"], earlier["totals"], lambda e: e["policy"])
         _attach(report["measures"], earlier["measures"], lambda e: e["measure"], measures=True)
     if request.quarters:
-        first, last = year_to_date(request.period)
-        trend_report = sla_report(
-            conn,
-            policies=setup.policies,
-            rulesets=setup.rulesets,
-            date_from=first,
-            date_to=last,
-            as_of=request.as_of,
-            tz=setup.tz,
-            by="quarter",
-        )
-        report["quarters"] = trend_report["slas"]
+        if quarters is None:
+            quarters = sla_report(
+                conn,
+                policies=setup.policies,
+                rulesets=setup.rulesets,
+                date_from=first,
+                date_to=last,
+                as_of=request.as_of,
+                tz=setup.tz,
+                by="quarter",
+            )["slas"]
+        report["quarters"] = quarters
         report["trend"] = {"from": first.isoformat(), "to": last.isoformat()}
     return report
 
 
 def _period_report(
-    conn: Connection, setup: ReportSetup, period: Period, request: ReportRequest
+    conn: Connection,
+    setup: ReportSetup,
+    period: Period,
+    request: ReportRequest,
+    *,
+    by_quarter: bool = False,
 ) -> dict[str, Any]:
     report = sla_report(
         conn,
@@ -94,6 +108,7 @@ def _period_report(
         tz=setup.tz,
         by=request.by,
         details=request.details,
+        by_quarter=by_quarter,
     )
     start, end = period_bounds(period.first, period.last, setup.tz)
     report["measures"] = measure_values(

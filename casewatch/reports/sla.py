@@ -10,7 +10,7 @@ table and counted alongside, with the same SQL.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -35,7 +35,6 @@ from sqlalchemy import (
     union_all,
 )
 
-from casewatch.cases.clock import local_iso
 from casewatch.cases.db import UTCDateTime
 from casewatch.cases.store import load_histories, load_linked_events
 from casewatch.cases.tables import CaseRow
@@ -49,8 +48,10 @@ GROUPINGS: Final = ("team", "case_type", "risk", "caseworker", "quarter")
 OUTCOMES: Final = ("met", "breached", "excluded", "cancelled", "open")
 MISSED: Final = ("breached", "excluded")
 UNEXPLAINED: Final = "unexplained"
+CASE_FACTS: Final = ("team", "case_type", "caseworker", "risk")  # a cycle's case's, by name
 _REPLAY_BATCH: Final = 500
 _DAY_SECONDS: Final = 86_400
+_NOT_LATE: Final = timedelta(0)
 
 _metadata = MetaData()
 replayed = Table(
@@ -92,13 +93,20 @@ def sla_report(
     tz: ZoneInfo,
     by: str | None = None,
     details: bool = False,
+    by_quarter: bool = False,
 ) -> dict[str, Any]:
     """The contract's report; with `by`, also `totals` (one per policy, the sum of the
-    groups); with `details`, `misses`: every breached and excluded cycle of the cohort."""
+    groups); with `details`, `misses`: every breached and excluded cycle of the cohort;
+    with `by_quarter` (and no `by`), `quarters`: the entries of each quarter, from the
+    same count as the totals (the report itself is their sum), so a trend of the
+    period's own span costs no second count."""
+    if by_quarter and by is not None:
+        raise ValueError("by_quarter goes with no other breakdown")
     window = _window(date_from, date_to, as_of, tz)
-    with _cohort_as_of(conn, rulesets, window) as cycles:
-        rows = list(conn.execute(_count_query(cycles, by, window)))
-        misses = _misses(conn, cycles, window, policies) if details else None
+    counted = "quarter" if by_quarter else by
+    with _cohort_as_of(conn, rulesets, window) as cohort:
+        rows = list(conn.execute(_count_query(cohort(_by_case(counted)), counted, window)))
+        misses = _misses(conn, cohort(True), window, policies) if details else None
     report: dict[str, Any] = {
         "from": date_from.isoformat(),
         "to": date_to.isoformat(),
@@ -109,6 +117,8 @@ def sla_report(
         report["totals"] = _entries(rows, policies, None)
     if misses is not None:
         report["misses"] = misses
+    if by_quarter:
+        report["quarters"] = _entries(rows, policies, "quarter")
     return report
 
 
@@ -139,7 +149,8 @@ def cohort_cycles(
     """Each cycle `report sla` counts for these options, one by one: its figures are
     `entries(tally(cycles), ...)`, which is what a what-if compares cycle by cycle."""
     window = _window(date_from, date_to, as_of, tz)
-    with _cohort_as_of(conn, rulesets, window) as cycles:
+    with _cohort_as_of(conn, rulesets, window) as cohort:
+        cycles = cohort(_by_case(by))
         c = cycles.c
         group = _group_key(cycles, by, window)
         query = select(c.case_id, c.policy, c.cycle, c.started_at, c.outcome, c.reason, group)
@@ -182,9 +193,14 @@ def _window(date_from: date, date_to: date, as_of: datetime, tz: ZoneInfo) -> _W
 
 
 @contextmanager
-def _cohort_as_of(conn: Connection, rulesets: Rulesets, window: _Window) -> Iterator[Any]:
+def _cohort_as_of(
+    conn: Connection, rulesets: Rulesets, window: _Window
+) -> Iterator[Callable[[bool], Any]]:
     """The cohort's cycles as a subquery, valid inside the block: stored cycles, with the
-    cases that have events after `as_of` replayed up to it into a temporary table."""
+    cases that have events after `as_of` replayed up to it into a temporary table. The
+    block is given `cohort(case_facts)`: with `case_facts`, each cycle also has its case's
+    team, case type, caseworker and risk (a join of the cases the counts without a
+    breakdown by them do not need)."""
     stale = list(
         conn.execute(
             select(SlaCycleRow.case_id)
@@ -196,7 +212,7 @@ def _cohort_as_of(conn: Connection, rulesets: Rulesets, window: _Window) -> Iter
     replayed.create(conn)
     try:
         _replay_as_of(conn, stale, rulesets, window.as_of)
-        yield _cohort_cycles(window, stale)
+        yield lambda case_facts: _cohort_cycles(window, stale, case_facts=case_facts)
     finally:
         replayed.drop(conn)
 
@@ -248,32 +264,32 @@ def _replay_as_of(
             conn.execute(insert(replayed), rows)
 
 
-def _cohort_cycles(window: _Window, stale: Sequence[str]) -> Any:
+def _cohort_cycles(window: _Window, stale: Sequence[str], *, case_facts: bool) -> Any:
     """The cohort's cycles as stood at `as_of`: stored ones, and replayed ones for the
-    cases with later events; with each cycle's outcome at `as_of` and its case's facts."""
-    stored = (
-        select(
-            SlaCycleRow.case_id,
-            SlaCycleRow.policy,
-            SlaCycleRow.cycle,
-            SlaCycleRow.state,
-            SlaCycleRow.started_at,
-            SlaCycleRow.due_at,
-            SlaCycleRow.stopped_at,
-            SlaCycleRow.outcome,
-            SlaCycleRow.breach_reason,
-            SlaCycleRow.exclusion_reason,
-            CaseRow.team,
-            CaseRow.case_type,
-            CaseRow.caseworker,
-            CaseRow.risk_level.label("risk"),
-        )
-        .join(CaseRow, CaseRow.case_id == SlaCycleRow.case_id)
-        .where(_cohort(SlaCycleRow, window))
-    )
+    cases with later events; with each cycle's outcome at `as_of` and, with `case_facts`,
+    its case's facts (every cycle has its case: the join drops none)."""
+    stored = select(
+        SlaCycleRow.case_id,
+        SlaCycleRow.policy,
+        SlaCycleRow.cycle,
+        SlaCycleRow.state,
+        SlaCycleRow.started_at,
+        SlaCycleRow.due_at,
+        SlaCycleRow.stopped_at,
+        SlaCycleRow.outcome,
+        SlaCycleRow.breach_reason,
+        SlaCycleRow.exclusion_reason,
+    ).where(_cohort(SlaCycleRow, window))
+    fresh_columns = list(replayed.c)
+    if case_facts:
+        stored = stored.add_columns(
+            CaseRow.team, CaseRow.case_type, CaseRow.caseworker, CaseRow.risk_level.label("risk")
+        ).join(CaseRow, CaseRow.case_id == SlaCycleRow.case_id)
+    else:
+        fresh_columns = [c for c in fresh_columns if c.name not in CASE_FACTS]
     if stale:
         stored = stored.where(SlaCycleRow.case_id.not_in(stale))
-    fresh = select(*replayed.c).where(_cohort(replayed.c, window))
+    fresh = select(*fresh_columns).where(_cohort(replayed.c, window))
     both = union_all(stored, fresh).subquery("both_cycles")
     outcome = case(
         (both.c.outcome.is_not(None), both.c.outcome),
@@ -295,12 +311,14 @@ def _cohort_cycles(window: _Window, stale: Sequence[str]) -> Any:
             both.c.stopped_at,
             outcome.label("outcome"),
             reason.label("reason"),
-            both.c.team,
-            both.c.case_type,
-            both.c.caseworker,
-            both.c.risk,
+            *(both.c[name] for name in CASE_FACTS if case_facts),
         )
     ).subquery("cohort")
+
+
+def _by_case(by: str | None) -> bool:
+    """Whether counting by `by` needs the case's facts beside each cycle."""
+    return by in CASE_FACTS
 
 
 def _group_key(cycles: Any, by: str | None, window: _Window) -> Any:
@@ -348,7 +366,7 @@ def _misses(
             "outcome": outcome,
             "started_at": started.astimezone(tz).isoformat(),
             "due_at": due.astimezone(tz).isoformat(),
-            "stopped_at": local_iso(stopped, tz),
+            "stopped_at": None if stopped is None else stopped.astimezone(tz).isoformat(),
             "days_late": days_late(due, stopped, as_of),
             "reason": reason,
         }
@@ -365,10 +383,15 @@ def _misses(
 def days_late(due_at: datetime, stopped_at: datetime | None, as_of: datetime) -> float | None:
     """Calendar days from due to stop (or to `as_of`, still running); None if not late."""
     end = stopped_at if stopped_at is not None and stopped_at <= as_of else as_of
-    late = (end - due_at).total_seconds()
-    if late <= 0:
+    late = end - due_at
+    if late <= _NOT_LATE:
         return None
-    return one_decimal(Decimal(late) / _DAY_SECONDS)
+    if late.microseconds:
+        return one_decimal(Decimal(late.total_seconds()) / _DAY_SECONDS)
+    # Whole seconds (nearly every time): the same half-up rounding in integers, several
+    # times faster than Decimal for a drill-down of 100,000s of misses.
+    tenths, rest = divmod((late.days * _DAY_SECONDS + late.seconds) * 10, _DAY_SECONDS)
+    return (tenths + (2 * rest >= _DAY_SECONDS)) / 10
 
 
 def _entries(

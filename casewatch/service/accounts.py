@@ -8,6 +8,7 @@ throttling holds across several server processes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -30,9 +31,14 @@ MIN_PASSWORD_LENGTH: Final = 12
 TOKEN_PREFIX: Final = "cw_"  # noqa: S105 - marks a leaked token as ours; not a secret
 
 _hasher = PasswordHasher()
-# Verifying against this when the username is unknown takes as long as a real check,
-# so response times do not tell which usernames exist.
-_DUMMY_HASH: Final = _hasher.hash("not a password of anyone's")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the username is unknown takes as long as a real check,
+    so response times do not tell which usernames exist. Made on first use, not at import:
+    an argon2 hash is a noticeable part of the start-up of every command."""
+    return _hasher.hash("not a password of anyone's")
 
 
 class AccountError(ValueError):
@@ -140,7 +146,7 @@ def authenticate(
         raise ThrottledError
     row = _user(conn, username=username, active=True)
     try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+        _hasher.verify(row.password_hash if row else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         row = None
     if row is None:

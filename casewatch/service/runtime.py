@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 from sqlalchemy import Engine, inspect, text
@@ -16,12 +16,12 @@ from casewatch.cases.store import Projector
 from casewatch.engine.fact_store import MeasureFactProjector
 from casewatch.engine.store import DerivedHook, DerivedProjector, Rulesets
 from casewatch.migrations.schema import current_revision, head_revision, upgrade
-from casewatch.notifications.channels import Channel, channels_from_env
-from casewatch.notifications.relay import relay
-from casewatch.notifications.scan import scan
 from casewatch.service.config import Config, database_url, load_config
 from casewatch.service.logging import get_logger
 from casewatch.service.observed import record_pass
+
+if TYPE_CHECKING:
+    from casewatch.notifications.channels import Channel
 
 log = get_logger(__name__)
 
@@ -52,6 +52,10 @@ class Runtime:
     def channels(self) -> dict[str, Channel]:
         """The enabled delivery channels, from the environment: built here only, for
         `tick`, `worker` and the scheduler `serve` runs."""
+        # Imported here, as the scan and relay below: their HTTP, e-mail and template
+        # libraries are start-up a report or an import does not need.
+        from casewatch.notifications.channels import channels_from_env  # noqa: PLC0415
+
         routing = self.config.routing
         return channels_from_env(os.environ, routing.channels, routing.timeout.total_seconds())
 
@@ -119,6 +123,9 @@ def _first_line(exc: BaseException) -> str:
 
 def run_tick(runtime: Runtime, now: datetime) -> dict[str, Any]:
     """One scan and one relay pass at `now`: what `casewatch tick` and each worker do."""
+    from casewatch.notifications.relay import relay  # noqa: PLC0415 - as in `channels`
+    from casewatch.notifications.scan import scan  # noqa: PLC0415
+
     config = runtime.config
     scanned = scan(runtime.engine, config.rulesets(), config.routing, now, config.timezone)
     relayed = relay(runtime.engine, runtime.channels(), config.routing, now)
