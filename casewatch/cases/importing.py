@@ -40,18 +40,17 @@ from sqlalchemy.orm import aliased
 from casewatch.cases.case_review import CaseReviewSettings, ReviewEvent, review_problems
 from casewatch.cases.db import UTCDateTime, is_sqlite
 from casewatch.cases.events import CASE_REVIEW_TYPES, Event
+from casewatch.cases.import_reading import read_lines
 from casewatch.cases.lines import (
     already_exists,
     changed_after_import,
     not_open,
     policy_of_another_type,
-    printable,
-    read_line,
 )
 from casewatch.cases.problems import Problem, sentences
 from casewatch.cases.store import Projector, reproject, victim_link_secret
 from casewatch.cases.tables import CaseRow, EventRow, ImportBatch, PersonalDataRow
-from casewatch.cases.validation import EventValidator, ValidEvent, decode_event
+from casewatch.cases.validation import EventValidator, decode_event
 
 STAGE_BATCH: Final = 2_000
 PROJECT_BATCH: Final = 500
@@ -129,11 +128,15 @@ class Importer:
         validator: EventValidator,
         projectors: Sequence[Projector],
         progress: Progress = _no_progress,
+        workers: int = 1,
     ) -> None:
+        """`workers`: processes to read a large file's lines in, beside this one's writes
+        (1: read them here)."""
         self.engine = engine
         self.validator = validator
         self.projectors = projectors
         self.progress = progress
+        self.workers = workers
 
     def run(
         self,
@@ -178,13 +181,13 @@ class Importer:
     ) -> int:
         read = 0
         batch: list[dict[str, Any]] = []
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
+        for staged in read_lines(self.validator, lines, self.workers):
             read += 1
-            row = self._stage_row(number, raw, errors, event_ids)
-            if row is not None:
-                batch.append(row)
+            if staged.refused:
+                errors[staged.number].extend(staged.problems)
+                event_ids[staged.number] = staged.event_id
+            if staged.row is not None:
+                batch.append(staged.row)
             if len(batch) >= STAGE_BATCH:
                 _stage_batch(conn, batch)
                 batch.clear()
@@ -198,20 +201,6 @@ class Importer:
         if read >= STAGE_BATCH:
             conn.exec_driver_sql(f"ANALYZE {staging.name}")
         return read
-
-    def _stage_row(
-        self,
-        number: int,
-        raw: bytes,
-        errors: dict[int, list[Problem]],
-        event_ids: dict[int, str | None],
-    ) -> dict[str, Any] | None:
-        read = read_line(self.validator, raw)
-        if read.valid is not None:
-            return _valid_row(number, read.valid)
-        errors[number].extend(read.problems)
-        event_ids[number] = read.event_id
-        return _partial_row(number, read.value)
 
     # -- checks that need the whole file and the database -----------------------------
 
@@ -610,57 +599,6 @@ def _stage_batch(conn: Connection, rows: list[dict[str, Any]]) -> None:
     with cursor.copy(f"COPY {staging.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([row[name] for name in columns])
-
-
-def _valid_row(number: int, valid: ValidEvent) -> dict[str, Any]:
-    event = valid.event
-    return {
-        "line": number,
-        "event_id": event.event_id,
-        "case_id": event.case_id,
-        "type": event.TYPE,
-        "valid": True,
-        "duplicate": False,
-        "at": event.at,
-        "case_type": valid.case_type,
-        "policy": valid.policy,
-        "payload": valid.payload,
-        "derived": valid.derived,
-        "personal": valid.personal,
-        "content_hash": valid.content_hash,
-    }
-
-
-def _partial_row(number: int, obj: Any) -> dict[str, Any] | None:
-    """What a rejected line still tells the other checks: a case it opens, an id it uses."""
-
-    if not isinstance(obj, Mapping):
-        return None
-
-    def text(name: str, width: int) -> str | None:
-        # Text the database cannot hold (a NUL, a lone surrogate) tells the other checks
-        # nothing usable; the rest is cut to its staging column's width (PostgreSQL
-        # refuses longer text where SQLite would keep it).
-        value = obj.get(name)
-        if not isinstance(value, str) or "\x00" in value or printable(value) != value:
-            return None
-        return value[:width]
-
-    return {
-        "line": number,
-        "event_id": text("event_id", 200),
-        "case_id": text("case_id", 200),
-        "type": text("type", 40),
-        "valid": False,
-        "duplicate": False,
-        "at": None,
-        "case_type": None,
-        "policy": None,
-        "payload": None,
-        "derived": None,
-        "personal": None,
-        "content_hash": None,
-    }
 
 
 def rejected_summary(

@@ -148,13 +148,55 @@ def cohort_cycles(
 ) -> list[CohortCycle]:
     """Each cycle `report sla` counts for these options, one by one: its figures are
     `entries(tally(cycles), ...)`, which is what a what-if compares cycle by cycle."""
+    with cohort_reader(
+        conn, rulesets=rulesets, date_from=date_from, date_to=date_to, as_of=as_of, tz=tz, by=by
+    ) as cohort:
+        return list(cohort.every())
+
+
+@contextmanager
+def cohort_reader(
+    conn: Connection,
+    *,
+    rulesets: Rulesets,
+    date_from: date,
+    date_to: date,
+    as_of: datetime,
+    tz: ZoneInfo,
+    by: str | None = None,
+) -> Iterator[CohortReader]:
+    """The cycles of `cohort_cycles`, to be read inside the block a few cases at a time."""
     window = _window(date_from, date_to, as_of, tz)
     with _cohort_as_of(conn, rulesets, window) as cohort:
         cycles = cohort(_by_case(by))
-        c = cycles.c
-        group = _group_key(cycles, by, window)
-        query = select(c.case_id, c.policy, c.cycle, c.started_at, c.outcome, c.reason, group)
-        return [CohortCycle(*row) for row in conn.execute(query).all()]
+        yield CohortReader(conn, cycles, _group_key(cycles, by, window))
+
+
+class CohortReader:
+    """A cohort's cycles read by case, so a what-if over a large cohort holds only the
+    cases it is comparing."""
+
+    def __init__(self, conn: Connection, cycles: Any, group: Any) -> None:
+        self.conn = conn
+        self.cycles = cycles
+        self.group = group
+
+    def of_cases(self, case_ids: Sequence[str]) -> list[CohortCycle]:
+        query = self._query().where(self.cycles.c.case_id.in_(list(case_ids)))
+        return [CohortCycle(*row) for row in self.conn.execute(query)]
+
+    def every(self) -> Iterator[CohortCycle]:
+        result = self.conn.execute(self._query(), execution_options={"yield_per": 5_000})
+        for row in result:
+            yield CohortCycle(*row)
+
+    def count(self) -> int:
+        counted: int = self.conn.execute(select(func.count()).select_from(self.cycles)).scalar_one()
+        return counted
+
+    def _query(self) -> Any:
+        c = self.cycles.c
+        return select(c.case_id, c.policy, c.cycle, c.started_at, c.outcome, c.reason, self.group)
 
 
 @attrs.frozen

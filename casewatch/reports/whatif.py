@@ -12,6 +12,7 @@ ruleset it is pinned to, its cycles and outcomes as of `as_of`. Nothing is writt
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,12 +39,14 @@ from casewatch.reports.sla import (
     OUTCOMES,
     UNEXPLAINED,
     CohortCycle,
-    cohort_cycles,
+    Tally,
+    cohort_reader,
     entries,
     period_bounds,
-    tally,
 )
 
+Replay = Callable[[Sequence[str]], Iterable[tuple[Sequence[str], Sequence[CohortCycle]]]]
+_Counted = tuple[str | None, str, str, str | None]  # group, policy, outcome, reason
 GROUPINGS: Final = ("team", "case_type")
 FIGURES: Final = ("cohort", *OUTCOMES, "pct", "rag")
 _BATCH: Final = 500
@@ -86,11 +89,16 @@ def whatif_report(
     proposal: Proposal,
     period: Period,
     changes: Sequence[str],
-    replay: Callable[[Sequence[str]], Iterable[CohortCycle]] | None = None,
+    replay: Replay | None = None,
 ) -> dict[str, Any]:
-    """The what-if JSON. `replay` maps case ids to their proposed cohort cycles (default:
-    in this process on `conn`; the command line may spread it over processes)."""
-    current = cohort_cycles(
+    """The what-if JSON. `replay` maps case ids to their proposed cohort cycles, a batch of
+    cases at a time (default: in this process on `conn`; the command line may spread it
+    over processes). Both sides are compared batch by batch, so memory holds one batch's
+    cycles, not the cohort's."""
+    case_ids = candidate_cases(conn, period, proposal.calendar.tz)
+    run = replay or (lambda ids: replay_batches(conn, ids, proposal, period))
+    comparison = Comparison()
+    with cohort_reader(
         conn,
         rulesets=rulesets,
         date_from=period.date_from,
@@ -98,16 +106,20 @@ def whatif_report(
         as_of=period.as_of,
         tz=tz,
         by=period.by,
-    )
-    case_ids = candidate_cases(conn, period, proposal.calendar.tz)
-    run = replay or (lambda ids: replay_cases(conn, ids, proposal, period))
-    proposed = list(run(case_ids))
+    ) as current:
+        for batch, proposed in run(case_ids):
+            comparison.add(current.of_cases(batch), proposed)
+        if comparison.current != current.count():
+            # A current cycle of a case with no event in the period: none is expected (a
+            # cycle starts at an event), but counted all the same, with no proposed side.
+            candidates = set(case_ids)
+            comparison.add([c for c in current.every() if c.case_id not in candidates], [])
     return {
         "from": period.date_from.isoformat(),
         "to": period.date_to.isoformat(),
         "as_of": period.as_of.astimezone(tz).isoformat(),
         "changes": list(changes),
-        "slas": compare(current, proposed, policies, proposal.policies, period.by),
+        "slas": comparison.entries(policies, proposal.policies, period.by),
     }
 
 
@@ -127,13 +139,24 @@ def candidate_cases(conn: Connection, period: Period, tz: ZoneInfo) -> list[str]
 def replay_cases(
     conn: Connection, case_ids: Sequence[str], proposal: Proposal, period: Period
 ) -> Iterator[CohortCycle]:
-    """The proposed cohort cycles of these cases, a batch of cases at a time."""
+    """The proposed cohort cycles of these cases."""
+    for _, cycles in replay_batches(conn, case_ids, proposal, period):
+        yield from cycles
+
+
+def replay_batches(
+    conn: Connection, case_ids: Sequence[str], proposal: Proposal, period: Period
+) -> Iterator[tuple[Sequence[str], list[CohortCycle]]]:
+    """The proposed cohort cycles of these cases, a batch of cases at a time, in order:
+    each batch with its case ids."""
     decode = rescoring_decoder(proposal)
     for offset in range(0, len(case_ids), _BATCH):
         chunk = case_ids[offset : offset + _BATCH]
+        cycles = []
         for history in load_histories(conn, chunk, dict.fromkeys(chunk), decode):
             events = [e for e in history.events if e.at <= period.as_of]
-            yield from proposed_cycles(history.case_id, events, proposal, period)
+            cycles += proposed_cycles(history.case_id, events, proposal, period)
+        yield chunk, cycles
 
 
 def proposed_cycles(
@@ -231,28 +254,59 @@ def compare(
 ) -> list[dict[str, Any]]:
     """One entry per policy of either side (per group and policy with `by`, where either
     side's cohort is not empty): both sides' figures, the change and the flipped cycles."""
-    before = {_key(e, by): e for e in entries(tally(current), active, by)}
-    after = {_key(e, by): e for e in entries(tally(proposed), proposal, by)}
-    order = {pid: i for i, pid in enumerate(dict.fromkeys([*active.ids, *proposal.ids]))}
-    keys = sorted(
-        set(before) | set(after),
-        key=lambda k: (k[0] is not None, k[0] or "", order[k[1]]),
-    )
-    flips = _flipped(current, proposed)
-    result = []
-    for group_key, policy_id in keys:
-        old, new = before.get((group_key, policy_id)), after.get((group_key, policy_id))
-        entry: dict[str, Any] = {"policy": policy_id}
-        if by is not None:
-            entry[by] = group_key
-        entry |= {
-            "current": _figures(old),
-            "proposed": _figures(new),
-            "change": _change(old, new),
-            "flipped": flips.get((group_key, policy_id), []),
-        }
-        result.append(entry)
-    return result
+    comparison = Comparison()
+    comparison.add(current, proposed)
+    return comparison.entries(active, proposal, by)
+
+
+class Comparison:
+    """Both sides' cohorts compared a batch of cases at a time: each side's counts and the
+    flipped cycles so far. A case's cycles on both sides must come in the same batch."""
+
+    def __init__(self) -> None:
+        self.before: Counter[_Counted] = Counter()
+        self.after: Counter[_Counted] = Counter()
+        self.flips: dict[tuple[Any, str], list[dict[str, Any]]] = {}
+        self.current = 0  # current cycles counted so far
+
+    def add(self, current: Sequence[CohortCycle], proposed: Sequence[CohortCycle]) -> None:
+        self.current += len(current)
+        self.before.update((c.group, c.policy, c.outcome, c.reason) for c in current)
+        self.after.update((c.group, c.policy, c.outcome, c.reason) for c in proposed)
+        for key, listed in _flipped(current, proposed).items():
+            self.flips.setdefault(key, []).extend(listed)
+
+    def entries(
+        self, active: PolicyCatalogue, proposal: PolicyCatalogue, by: str | None
+    ) -> list[dict[str, Any]]:
+        """The comparison's entries (see `compare`)."""
+        before = {_key(e, by): e for e in entries(_tallies(self.before), active, by)}
+        after = {_key(e, by): e for e in entries(_tallies(self.after), proposal, by)}
+        order = {pid: i for i, pid in enumerate(dict.fromkeys([*active.ids, *proposal.ids]))}
+        keys = sorted(
+            set(before) | set(after),
+            key=lambda k: (k[0] is not None, k[0] or "", order[k[1]]),
+        )
+        for listed in self.flips.values():
+            listed.sort(key=lambda f: (f["case_id"], f["cycle"]))
+        result = []
+        for group_key, policy_id in keys:
+            old, new = before.get((group_key, policy_id)), after.get((group_key, policy_id))
+            entry: dict[str, Any] = {"policy": policy_id}
+            if by is not None:
+                entry[by] = group_key
+            entry |= {
+                "current": _figures(old),
+                "proposed": _figures(new),
+                "change": _change(old, new),
+                "flipped": self.flips.get((group_key, policy_id), []),
+            }
+            result.append(entry)
+        return result
+
+
+def _tallies(counts: Counter[_Counted]) -> list[Tally]:
+    return [Tally(*key, n) for key, n in counts.items()]
 
 
 def _key(entry: Mapping[str, Any], by: str | None) -> tuple[Any, str]:
@@ -291,6 +345,4 @@ def _flipped(
                 "to": new.outcome if new else None,
             }
         )
-    for listed in flips.values():
-        listed.sort(key=lambda f: (f["case_id"], f["cycle"]))
     return flips

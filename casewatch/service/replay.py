@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 from sqlalchemy import Connection, Engine, func, select
@@ -20,9 +20,9 @@ from sqlalchemy import Connection, Engine, func, select
 from casewatch.cases.db import create_db_engine, is_sqlite
 from casewatch.cases.tables import EventRow
 from casewatch.reports.sla import CohortCycle
-from casewatch.reports.whatif import Period, Proposal, replay_cases
+from casewatch.reports.whatif import Period, Proposal, Replay, replay_batches, replay_cases
 
-Replay = Callable[[Sequence[str]], Iterable[CohortCycle]]
+Batch = tuple[Sequence[str], list[CohortCycle]]
 CHUNK: Final = 1_000  # cases per task: large enough to amortise, small enough to balance
 MIN_CASES: Final = 4 * CHUNK  # below this, starting processes costs more than it saves
 
@@ -37,7 +37,9 @@ def parallel_replay(
     workers: int | None = None,
 ) -> Replay | None:
     """A replay over `workers` processes (default: one per CPU), or None with one CPU.
-    Call it first in the caller's transaction: that is the snapshot the workers share."""
+    Call it first in the caller's transaction: that is the snapshot the workers share.
+    Batches come back in the order of the case ids; on PostgreSQL each as it is done, so
+    the caller holds one batch at a time."""
     count = workers or os.cpu_count() or 1
     if count < 2:
         return None
@@ -45,9 +47,9 @@ def parallel_replay(
     snapshot = None if sqlite else conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
     newest = _newest_event(conn) if sqlite else None
 
-    def replay(case_ids: Sequence[str]) -> Iterator[CohortCycle]:
+    def replay(case_ids: Sequence[str]) -> Iterator[Batch]:
         if len(case_ids) < MIN_CASES:
-            yield from replay_cases(conn, case_ids, make_proposal(), period)
+            yield from replay_batches(conn, case_ids, make_proposal(), period)
             return
         chunks = [case_ids[i : i + CHUNK] for i in range(0, len(case_ids), CHUNK)]
         # fork: the children inherit the configuration as loaded; each builds its own
@@ -56,10 +58,16 @@ def parallel_replay(
         with context.Pool(
             count, initializer=_start, initargs=(url, make_proposal, period, snapshot)
         ) as pool:
-            cycles = [c for chunk in pool.imap_unordered(_replay_chunk, chunks) for c in chunk]
-        if sqlite and _moved(url, newest):
-            cycles = list(replay_cases(conn, case_ids, make_proposal(), period))
-        yield from cycles
+            # In order, as they come: the caller compares each batch and lets it go.
+            batches = zip(chunks, pool.imap(_replay_chunk, chunks), strict=True)
+            if not sqlite:
+                yield from batches
+                return
+            # SQLite: nothing is handed on before the check that no event was appended.
+            held = list(batches)
+        if _moved(url, newest):
+            held = list(replay_batches(conn, case_ids, make_proposal(), period))
+        yield from held
 
     return replay
 

@@ -19,7 +19,7 @@ from casewatch.engine.policies import (
 )
 from casewatch.engine.rules import load_rule_files
 from casewatch.reports.sla import CohortCycle
-from casewatch.reports.whatif import compare
+from casewatch.reports.whatif import Comparison, compare
 from casewatch.service.config import Config
 
 LONDON = ZoneInfo("Europe/London")
@@ -130,3 +130,31 @@ def test_an_unknown_policy_field_is_refused_with_its_line() -> None:
     )
     with pytest.raises(PolicyConfigError, match=r"p.yaml:2 \('a'\): unknown target field 'day'"):
         policies_from_text(typo, "p.yaml")
+
+
+def test_comparing_case_by_case_gives_what_comparing_the_whole_cohort_gives(
+    config: Config,
+) -> None:
+    """The what-if compares a batch of cases at a time: the counts and flips added up over
+    the batches are the whole cohort's, whatever order the batches come in."""
+    policies = config.policies
+    pid = policies.ids[0]
+    outcomes = ["met", "breached", "open", "excluded"]
+    for by in (None, "team"):
+        groups = [None] if by is None else ["north", "south", "east"]
+        current = [
+            _cycle(f"C{n}", outcomes[n % 4], groups[n % len(groups)], pid) for n in range(40)
+        ]
+        proposed = [
+            attrs.evolve(c, outcome=outcomes[(n // 3) % 4]) for n, c in enumerate(current) if n % 7
+        ] + [_cycle("C99", "met", groups[-1], pid)]
+        comparison = Comparison()
+        for batch in (["C99", *(f"C{n}" for n in range(20, 40))], [f"C{n}" for n in range(20)]):
+            comparison.add(
+                [c for c in current if c.case_id in batch],
+                [c for c in proposed if c.case_id in batch],
+            )
+        assert comparison.current == len(current)
+        whole = compare(current, proposed, policies, policies, by)
+        assert comparison.entries(policies, policies, by) == whole
+        assert any(entry["flipped"] for entry in whole)

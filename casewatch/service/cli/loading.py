@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import IO, Annotated
@@ -48,6 +49,7 @@ def import_events(
             runtime.config.validator(),
             projectors=runtime.projectors(),
             progress=progress_reporter(),
+            workers=os.cpu_count() or 1,
         )
         try:
             summary = importer.run(stream, source="stdin" if path == "-" else path)
