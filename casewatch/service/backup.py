@@ -47,6 +47,8 @@ MANIFEST: Final = "manifest.json"
 EVENTS_FILE: Final = "events.jsonl"
 # Short-lived by design: everyone signs in again after a restore.
 TRANSIENT_TABLES: Final = frozenset({"web_sessions", "login_failures"})
+# Kept by the database's own triggers as the alerts and acknowledgements are restored.
+TRIGGER_KEPT_TABLES: Final = frozenset({"waiting_alerts"})
 INSERT_BATCH: Final = 1_000
 READ_BATCH: Final = 5_000
 
@@ -66,7 +68,8 @@ class RestoreSummary:
 
 def exported_tables() -> list[Table]:
     """The tables an export carries, parents before children (foreign-key order)."""
-    return [t for t in target_metadata().sorted_tables if t.name not in TRANSIENT_TABLES]
+    skipped = TRANSIENT_TABLES | TRIGGER_KEPT_TABLES
+    return [t for t in target_metadata().sorted_tables if t.name not in skipped]
 
 
 def export_database(
