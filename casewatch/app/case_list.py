@@ -246,14 +246,11 @@ def _page_query(who: Principal, filters: CaseFilters, now: datetime) -> Any:
         whole = _case_query(
             who, filters, now, "next_due", "breached", "warned", "running", part=part
         )
+        next_due = whole.selected_columns.next_due
+        order = (next_due.is_(None), next_due, CaseRow.case_id)
         for team in teams:
-            ordered = (whole if team is None else whole.where(CaseRow.team == team)).subquery()
-            parts.append(
-                select(ordered)
-                .order_by(ordered.c.next_due.is_(None), ordered.c.next_due, ordered.c.case_id)
-                .limit(offset + limit)
-                .subquery()
-            )
+            query = whole if team is None else whole.where(CaseRow.team == team)
+            parts.append(query.order_by(*order).limit(offset + limit).subquery())
     merged = union_all(*(select(part) for part in parts)).subquery()
     return (
         select(merged)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from attrs import frozen
-from sqlalchemy import Connection, false, func, or_, select
+from sqlalchemy import Connection, delete, false, func, insert, or_, select
 
 from casewatch.app.case_list import MAX_PAGE, _utc, _visible_to
 from casewatch.cases.clock import local_iso
@@ -148,23 +148,38 @@ def my_alerts(
     ]
 
 
+def _waiting_by_team_and_recipients() -> Any:
+    """The alerts neither superseded nor acknowledged, counted per team and recipients."""
+    a = AlertRow
+    acknowledged = select(AlertAcknowledgementRow.alert_id).where(
+        AlertAcknowledgementRow.alert_id == a.id
+    )
+    return (
+        select(CaseRow.team, a.recipients, func.count().label("waiting"))
+        .join(CaseRow, CaseRow.case_id == a.case_id)
+        .where(CaseRow.team.is_not(None), a.superseded.is_(False), ~acknowledged.exists())
+        .group_by(CaseRow.team, a.recipients)
+    )
+
+
+def recount_waiting_alerts(conn: Connection) -> None:
+    """Make the kept counts anew from the alerts (after a load that did not keep them)."""
+    w = WaitingAlertCountRow
+    conn.execute(delete(w))
+    conn.execute(
+        insert(w).from_select(["team", "recipients", "waiting"], _waiting_by_team_and_recipients())
+    )
+
+
 def waiting_count_differences(
     conn: Connection,
 ) -> dict[tuple[str | None, str], tuple[int, int]]:
     """Where the kept counts of waiting alerts differ from the alerts counted one by one:
     (team, recipients) -> (kept, counted). Empty when they agree, as they always should."""
-    a, w = AlertRow, WaitingAlertCountRow
-    acknowledged = select(AlertAcknowledgementRow.alert_id).where(
-        AlertAcknowledgementRow.alert_id == a.id
-    )
+    w = WaitingAlertCountRow
     counted: dict[tuple[str | None, str], int] = {
         (team, recipients): int(n)
-        for team, recipients, n in conn.execute(
-            select(CaseRow.team, a.recipients, func.count())
-            .join(CaseRow, CaseRow.case_id == a.case_id)
-            .where(CaseRow.team.is_not(None), a.superseded.is_(False), ~acknowledged.exists())
-            .group_by(CaseRow.team, a.recipients)
-        )
+        for team, recipients, n in conn.execute(_waiting_by_team_and_recipients())
     }
     kept: dict[tuple[str | None, str], int] = {
         (team, recipients): int(n)

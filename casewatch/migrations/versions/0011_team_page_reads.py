@@ -37,68 +37,105 @@ WHERE c.team IS NOT NULL AND {_WAITING}
 GROUP BY c.team, a.recipients
 """
 
+# PostgreSQL: statement triggers over the transition tables, so that a statement adds
+# one change per team and recipients, however many rows it writes. (A row trigger would
+# update the same few counting rows once per alert; many updates of one row in one
+# transaction make each next one slower, as it walks every earlier version of the row.)
+_DELTA = f"""
+  INSERT INTO waiting_alerts (team, recipients, waiting)
+  SELECT c.team, d.recipients, sum(d.delta) FROM changed d JOIN cases c ON c.case_id = d.case_id
+  WHERE c.team IS NOT NULL AND NOT d.superseded AND NOT EXISTS
+    (SELECT 1 FROM alert_acknowledgements k WHERE k.alert_id = d.id)
+  GROUP BY c.team, d.recipients HAVING sum(d.delta) <> 0
+  {_ADD};
+"""
+
 _POSTGRESQL = [
     f"""
-CREATE FUNCTION waiting_alerts_add(p_case text, p_recipients text, p_delta bigint)
-RETURNS void LANGUAGE sql AS $$
-  INSERT INTO waiting_alerts (team, recipients, waiting)
-  SELECT team, p_recipients, p_delta FROM cases WHERE case_id = p_case AND team IS NOT NULL
-  {_ADD}
+CREATE FUNCTION alerts_added_waiting_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  WITH changed AS (SELECT id, case_id, recipients, superseded, 1 AS delta FROM added)
+  {_DELTA}
+  RETURN NULL;
+END
 $$
 """,
-    """
-CREATE FUNCTION alerts_waiting_count() RETURNS trigger LANGUAGE plpgsql AS $$
+    f"""
+CREATE FUNCTION alerts_removed_waiting_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP <> 'INSERT' AND NOT OLD.superseded AND NOT EXISTS
-      (SELECT 1 FROM alert_acknowledgements WHERE alert_id = OLD.id) THEN
-    PERFORM waiting_alerts_add(OLD.case_id, OLD.recipients, -1);
-  END IF;
-  IF TG_OP <> 'DELETE' AND NOT NEW.superseded AND NOT EXISTS
-      (SELECT 1 FROM alert_acknowledgements WHERE alert_id = NEW.id) THEN
-    PERFORM waiting_alerts_add(NEW.case_id, NEW.recipients, 1);
-  END IF;
+  WITH changed AS (SELECT id, case_id, recipients, superseded, -1 AS delta FROM removed)
+  {_DELTA}
+  RETURN NULL;
+END
+$$
+""",
+    f"""
+CREATE FUNCTION alerts_changed_waiting_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  WITH changed AS (
+    SELECT id, case_id, recipients, superseded, -1 AS delta FROM removed
+    UNION ALL SELECT id, case_id, recipients, superseded, 1 FROM added
+  )
+  {_DELTA}
   RETURN NULL;
 END
 $$
 """,
     """
-CREATE TRIGGER alerts_waiting_count AFTER INSERT OR DELETE ON alerts
-FOR EACH ROW EXECUTE FUNCTION alerts_waiting_count()
+CREATE TRIGGER alerts_added_waiting_count AFTER INSERT ON alerts
+REFERENCING NEW TABLE AS added
+FOR EACH STATEMENT EXECUTE FUNCTION alerts_added_waiting_count()
 """,
     """
-CREATE TRIGGER alerts_waiting_count_update AFTER UPDATE OF case_id, recipients, superseded
-ON alerts FOR EACH ROW
-WHEN (OLD.case_id IS DISTINCT FROM NEW.case_id OR OLD.recipients IS DISTINCT FROM NEW.recipients
-      OR OLD.superseded IS DISTINCT FROM NEW.superseded)
-EXECUTE FUNCTION alerts_waiting_count()
+CREATE TRIGGER alerts_removed_waiting_count AFTER DELETE ON alerts
+REFERENCING OLD TABLE AS removed
+FOR EACH STATEMENT EXECUTE FUNCTION alerts_removed_waiting_count()
 """,
-    # The alert row is locked FOR UPDATE: an acknowledgement and a change to the alert's
-    # superseded flag in two concurrent transactions then count one after the other, the
-    # second seeing what the first committed.
     """
+CREATE TRIGGER alerts_changed_waiting_count AFTER UPDATE ON alerts
+REFERENCING OLD TABLE AS removed NEW TABLE AS added
+FOR EACH STATEMENT EXECUTE FUNCTION alerts_changed_waiting_count()
+""",
+    # The acknowledged alerts' rows are locked FOR UPDATE (in id order) first: an
+    # acknowledgement and a change to the alert's superseded flag in two concurrent
+    # transactions then count one after the other, the second seeing what the first
+    # committed (each statement of a trigger function reads with a new snapshot).
+    f"""
 CREATE FUNCTION acknowledgements_waiting_count() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  acknowledged alerts%ROWTYPE;
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    SELECT * INTO acknowledged FROM alerts WHERE id = NEW.alert_id FOR UPDATE;
-    IF FOUND AND NOT acknowledged.superseded THEN
-      PERFORM waiting_alerts_add(acknowledged.case_id, acknowledged.recipients, -1);
-    END IF;
+    PERFORM 1 FROM alerts WHERE id IN (SELECT alert_id FROM added) ORDER BY id FOR UPDATE;
+    INSERT INTO waiting_alerts (team, recipients, waiting)
+    SELECT c.team, a.recipients, -count(*) FROM added k
+    JOIN alerts a ON a.id = k.alert_id JOIN cases c ON c.case_id = a.case_id
+    WHERE c.team IS NOT NULL AND NOT a.superseded
+    GROUP BY c.team, a.recipients
+    {_ADD};
   ELSE
-    SELECT * INTO acknowledged FROM alerts WHERE id = OLD.alert_id FOR UPDATE;
-    IF FOUND AND NOT acknowledged.superseded THEN
-      PERFORM waiting_alerts_add(acknowledged.case_id, acknowledged.recipients, 1);
-    END IF;
+    PERFORM 1 FROM alerts WHERE id IN (SELECT alert_id FROM removed) ORDER BY id FOR UPDATE;
+    INSERT INTO waiting_alerts (team, recipients, waiting)
+    SELECT c.team, a.recipients, count(*) FROM removed k
+    JOIN alerts a ON a.id = k.alert_id JOIN cases c ON c.case_id = a.case_id
+    WHERE c.team IS NOT NULL AND NOT a.superseded
+    GROUP BY c.team, a.recipients
+    {_ADD};
   END IF;
   RETURN NULL;
 END
 $$
 """,
     """
-CREATE TRIGGER acknowledgements_waiting_count AFTER INSERT OR DELETE ON alert_acknowledgements
-FOR EACH ROW EXECUTE FUNCTION acknowledgements_waiting_count()
+CREATE TRIGGER acknowledgements_added_waiting_count AFTER INSERT ON alert_acknowledgements
+REFERENCING NEW TABLE AS added
+FOR EACH STATEMENT EXECUTE FUNCTION acknowledgements_waiting_count()
 """,
+    """
+CREATE TRIGGER acknowledgements_removed_waiting_count AFTER DELETE ON alert_acknowledgements
+REFERENCING OLD TABLE AS removed
+FOR EACH STATEMENT EXECUTE FUNCTION acknowledgements_waiting_count()
+""",
+    # A case's team is set when it is opened and, in practice, never changes: a row
+    # trigger that only fires when it does.
     f"""
 CREATE FUNCTION cases_waiting_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -201,11 +238,14 @@ END
 
 _TRIGGERS = {
     "postgresql": (
-        ["alerts_waiting_count ON alerts", "alerts_waiting_count_update ON alerts",
-         "acknowledgements_waiting_count ON alert_acknowledgements",
+        ["alerts_added_waiting_count ON alerts", "alerts_removed_waiting_count ON alerts",
+         "alerts_changed_waiting_count ON alerts",
+         "acknowledgements_added_waiting_count ON alert_acknowledgements",
+         "acknowledgements_removed_waiting_count ON alert_acknowledgements",
          "cases_waiting_count ON cases"],
-        ["alerts_waiting_count()", "acknowledgements_waiting_count()", "cases_waiting_count()",
-         "waiting_alerts_add(text, text, bigint)"],
+        ["alerts_added_waiting_count()", "alerts_removed_waiting_count()",
+         "alerts_changed_waiting_count()", "acknowledgements_waiting_count()",
+         "cases_waiting_count()"],
     ),
     "sqlite": (
         ["alerts_waiting_insert", "alerts_waiting_delete", "alerts_waiting_update_old",
