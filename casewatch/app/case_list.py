@@ -9,7 +9,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from attrs import Factory, asdict, frozen
-from sqlalchemy import Connection, and_, case, cast, exists, func, null, or_, select, union_all
+from sqlalchemy import (
+    Connection,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from casewatch.app.case_view import _victims
 from casewatch.cases.clock import local_iso
@@ -217,16 +229,27 @@ def _mixed(now: datetime) -> Any:
 
 
 def _none_ahead(now: datetime) -> Any:
-    """No running target still ahead (none running, or all overdue): no next due time."""
-    c = CaseRow
-    overdue = and_(c.rag_due_at < now, or_(c.rag_last_due_at.is_(None), c.rag_last_due_at < now))
-    return or_(c.rag_due_at.is_(None), overdue)
+    """No running target still ahead (none running, or all overdue): no next due time.
+    Exactly the cases in neither part above, written so that no index on the due times
+    serves it (with one, SQLite would read every overdue case and sort them, rather than
+    read the team's cases in order and stop)."""
+    return and_(~func.coalesce(_due_ahead(now), false()), ~func.coalesce(_mixed(now), false()))
 
 
 # Every case is in exactly one part, and within a part its order is read off an index
 # (ix_cases_team_due for the first, the primary key for the last) or, for the mixed
 # cases, sorted: a page is the first of each part's first `offset + limit`, merged.
 _PAGE_PARTS: Final = {"due_ahead": _due_ahead, "mixed": _mixed, "none_ahead": _none_ahead}
+
+
+def _part_order(part: str, next_due: Any) -> tuple[Any, ...]:
+    """Each part's order, said so that an index can give it (a constant next due time is
+    left out: SQLite would sort by it rather than see that the index gives the order)."""
+    if part == "due_ahead":
+        return (CaseRow.rag_due_at, CaseRow.case_id)
+    if part == "none_ahead":
+        return (CaseRow.case_id,)
+    return (next_due.is_(None), next_due, CaseRow.case_id)
 
 
 def _page_query(who: Principal, filters: CaseFilters, now: datetime) -> Any:
@@ -246,8 +269,7 @@ def _page_query(who: Principal, filters: CaseFilters, now: datetime) -> Any:
         whole = _case_query(
             who, filters, now, "next_due", "breached", "warned", "running", part=part
         )
-        next_due = whole.selected_columns.next_due
-        order = (next_due.is_(None), next_due, CaseRow.case_id)
+        order = _part_order(part, whole.selected_columns.next_due)
         for team in teams:
             query = whole if team is None else whole.where(CaseRow.team == team)
             parts.append(query.order_by(*order).limit(offset + limit).subquery())

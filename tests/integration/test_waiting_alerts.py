@@ -5,9 +5,12 @@ PostgreSQL, and a manager's inbox count read from them equals the plain count.""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+import pytest
 from sqlalchemy import Engine, delete, insert, select, update
 
 from casewatch.app.inbox import count_alerts, plain_count, waiting_count_differences
@@ -110,3 +113,48 @@ def test_kept_counts_equal_the_plain_count_after_every_kind_of_write(engine: Eng
     _agree(engine)
     with engine.connect() as conn:
         assert count_alerts(conn, MANAGERS[0], include_acknowledged=False) > 0
+
+
+def test_an_acknowledgement_beside_a_concurrent_supersession_counts_once(engine: Engine) -> None:
+    """On PostgreSQL two transactions, one superseding an alert and one acknowledging it,
+    both taking it off the count: whichever commits first, it comes off once, not twice."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    with engine.begin() as conn:
+        user_id = accounts.add_user(
+            conn, username="m1", display_name="One", role="manager", agency="council",
+            teams=["t1"], password="a long enough password", now=NOW,
+        )  # fmt: skip
+        conn.execute(insert(CaseRow), [_case("W000")])
+        conn.execute(insert(AlertRow), [_alert(i, "W000") | {"superseded": False} for i in (1, 2)])
+        first, second = conn.execute(select(AlertRow.id).order_by(AlertRow.id)).scalars().all()
+    for superseding_first, alert_id in ((True, first), (False, second)):
+        superseding, acknowledging = engine.connect(), engine.connect()
+        superseding.begin()
+        acknowledging.begin()
+
+        def supersede(conn: Any = superseding, alert: int = alert_id) -> None:
+            conn.execute(update(AlertRow).where(AlertRow.id == alert).values(superseded=True))
+
+        def acknowledge(conn: Any = acknowledging, alert: int = alert_id) -> None:
+            SqlAlerts(conn, None).acknowledge(alert, by=user_id, at=NOW)  # type: ignore[arg-type]
+
+        # The second waits on the first's lock of the alert row until the first commits.
+        (holds, holder), (waits, waiter) = (
+            ((supersede, superseding), (acknowledge, acknowledging))
+            if superseding_first
+            else ((acknowledge, acknowledging), (supersede, superseding))
+        )
+        holds()
+        blocked = threading.Thread(target=waits)
+        blocked.start()
+        time.sleep(0.5)
+        assert blocked.is_alive()  # on the row lock
+        holder.commit()
+        blocked.join(timeout=30)
+        waiter.commit()
+        superseding.close()
+        acknowledging.close()
+        _agree(engine)
+    with engine.connect() as conn:
+        assert count_alerts(conn, MANAGERS[0], include_acknowledged=False) == 0
