@@ -237,8 +237,9 @@ def _none_ahead(now: datetime) -> Any:
 
 
 # Every case is in exactly one part, and within a part its order is read off an index
-# (ix_cases_team_due for the first, the primary key for the last) or, for the mixed
-# cases, sorted: a page is the first of each part's first `offset + limit`, merged.
+# (ix_cases_team_due for the first; ix_cases_team_status or the primary key for the
+# last) or, for the mixed cases (ix_cases_team_last_due finds them), sorted: a page is
+# the first of each part's first `offset + limit` rows, merged.
 _PAGE_PARTS: Final = {"due_ahead": _due_ahead, "mixed": _mixed, "none_ahead": _none_ahead}
 
 
