@@ -9,7 +9,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from attrs import Factory, asdict, frozen
-from sqlalchemy import Connection, and_, case, exists, func, or_, select
+from sqlalchemy import (
+    Connection,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from casewatch.app.case_view import _victims
 from casewatch.cases.clock import local_iso
@@ -71,18 +83,28 @@ class CasePage:
     total: int  # every case the filters keep, not only this page
 
 
-def _case_rag(now: datetime, later: Any) -> dict[str, Any]:
+def _case_rag(now: datetime) -> dict[str, Any]:
     """The case list's RAG at `now` from the case row's RAG columns, which the engine keeps
     with the cycles: red (`breached`) is a breached target or a running one past due,
-    amber (`warned`) a running one past its warning point. `later` (_later_due) gives the
-    soonest due time still ahead of a case whose soonest has passed."""
+    amber (`warned`) a running one past its warning point."""
     c = CaseRow
     return {
-        "next_due": case((c.rag_due_at >= now, c.rag_due_at), else_=later.c.next_due),
         "breached": case((or_(c.rag_breached, c.rag_due_at < now), 1), else_=0),
         "warned": case((c.rag_warn_at <= now, 1), else_=0),
         "running": case((c.rag_running, 1), else_=0),
     }
+
+
+def _next_due(now: datetime, later: Any, part: str | None) -> Any:
+    """The soonest due time still ahead: the row's, or, for a case whose soonest has
+    passed, `later`'s (_later_due). Within one part of a page (_PAGE_PARTS) it is known
+    without `later` for the first and the last."""
+    due = CaseRow.rag_due_at
+    if part == "due_ahead":
+        return due
+    if part == "none_ahead":
+        return cast(null(), due.type)
+    return case((due >= now, due), else_=later.c.next_due)
 
 
 def _later_due(who: Principal, now: datetime) -> Any:
@@ -100,12 +122,15 @@ def _later_due(who: Principal, now: datetime) -> Any:
     )
 
 
-def _case_query(who: Principal, filters: CaseFilters, now: datetime, *rag: str) -> Any:
+def _case_query(
+    who: Principal, filters: CaseFilters, now: datetime, *rag: str, part: str | None = None
+) -> Any:
     """Every case this person may see that the filters keep, unordered and unpaged, with
-    the `rag` figures named: the list pages it, the counts group it, so both always agree."""
+    the `rag` figures named: the list pages it, the counts group it, so both always agree.
+    `part` keeps only one of the parts a page is read from (_PAGE_PARTS)."""
     c = CaseRow
-    later = _later_due(who, now)
-    figures = _case_rag(now, later)
+    later = _later_due(who, now) if part not in ("due_ahead", "none_ahead") else None
+    figures = _case_rag(now) | {"next_due": _next_due(now, later, part)}
     query = select(
         c.case_id,
         c.case_type,
@@ -115,8 +140,10 @@ def _case_query(who: Principal, filters: CaseFilters, now: datetime, *rag: str) 
         c.risk_level,
         *(figures[name].label(name) for name in rag),
     ).where(_visible_to(who))
-    if "next_due" in rag or filters.due_within_days is not None:
+    if later is not None and ("next_due" in rag or filters.due_within_days is not None):
         query = query.outerjoin(later, later.c.case_id == c.case_id)
+    if part is not None:
+        query = query.where(_PAGE_PARTS[part](now))
     if filters.team is not None:
         query = query.where(c.team == filters.team)
     if filters.status is not None:
@@ -191,20 +218,76 @@ def team_counts(
     ]
 
 
+def _due_ahead(now: datetime) -> Any:
+    """Its soonest running target still ahead: that is its next due time."""
+    return CaseRow.rag_due_at >= now
+
+
+def _mixed(now: datetime) -> Any:
+    """Its soonest running target overdue, a later one still ahead: the cycles say when."""
+    return and_(CaseRow.rag_due_at < now, CaseRow.rag_last_due_at >= now)
+
+
+def _none_ahead(now: datetime) -> Any:
+    """No running target still ahead (none running, or all overdue): no next due time.
+    Exactly the cases in neither part above, written so that no index on the due times
+    serves it (with one, SQLite would read every overdue case and sort them, rather than
+    read the team's cases in order and stop)."""
+    return and_(~func.coalesce(_due_ahead(now), false()), ~func.coalesce(_mixed(now), false()))
+
+
+# Every case is in exactly one part, and within a part its order is read off an index
+# (ix_cases_team_due for the first; ix_cases_team_status or the primary key for the
+# last) or, for the mixed cases (ix_cases_team_last_due finds them), sorted: a page is
+# the first of each part's first `offset + limit` rows, merged.
+_PAGE_PARTS: Final = {"due_ahead": _due_ahead, "mixed": _mixed, "none_ahead": _none_ahead}
+
+
+def _part_order(part: str, next_due: Any) -> tuple[Any, ...]:
+    """Each part's order, said so that an index can give it (a constant next due time is
+    left out: SQLite would sort by it rather than see that the index gives the order)."""
+    if part == "due_ahead":
+        return (CaseRow.rag_due_at, CaseRow.case_id)
+    if part == "none_ahead":
+        return (CaseRow.case_id,)
+    return (next_due.is_(None), next_due, CaseRow.case_id)
+
+
+def _page_query(who: Principal, filters: CaseFilters, now: datetime) -> Any:
+    """One page of the matching cases, soonest target due first (then those with none
+    ahead, by reference), without sorting every matching case: each part, per team of a
+    manager's, is read in that order and stops at the page's end, and the few rows read
+    are merged. The same order and rows as sorting the whole list."""
+    limit = min(max(filters.limit, 1), MAX_PAGE)
+    offset = max(filters.offset, 0)
+    teams: list[str | None] = [None]
+    if who.role is Role.MANAGER and filters.team is None and who.teams:
+        teams = [*sorted(who.teams)]
+    parts = []
+    for part in _PAGE_PARTS:
+        if part == "none_ahead" and filters.due_within_days is not None:
+            continue  # no next due time is within any horizon
+        whole = _case_query(
+            who, filters, now, "next_due", "breached", "warned", "running", part=part
+        )
+        order = _part_order(part, whole.selected_columns.next_due)
+        for team in teams:
+            query = whole if team is None else whole.where(CaseRow.team == team)
+            parts.append(query.order_by(*order).limit(offset + limit).subquery())
+    merged = union_all(*(select(part) for part in parts)).subquery()
+    return (
+        select(merged)
+        .order_by(merged.c.next_due.is_(None), merged.c.next_due, merged.c.case_id)
+        .limit(limit)
+        .offset(offset)
+    )
+
+
 def list_cases(
     conn: Connection, who: Principal, filters: CaseFilters, now: datetime, tz: Any
 ) -> list[CaseSummary]:
     """One page of the matching cases, soonest target due first."""
-    matching = _case_query(
-        who, filters, now, "next_due", "breached", "warned", "running"
-    ).subquery()
-    query = (
-        select(matching)
-        .order_by(matching.c.next_due.is_(None), matching.c.next_due, matching.c.case_id)
-        .limit(min(max(filters.limit, 1), MAX_PAGE))
-        .offset(max(filters.offset, 0))
-    )
-    rows = conn.execute(query).all()
+    rows = conn.execute(_page_query(who, filters, now)).all()
     ids = [row.case_id for row in rows]
     flags: dict[str, list[str]] = {}
     for case_id, flag in conn.execute(

@@ -85,7 +85,11 @@ class CaseRow(Base):
 
     __tablename__ = "cases"
     __table_args__ = (
-        Index("ix_cases_team_status", "team", "status"),
+        # A page of the case list, per team: those with no target ahead by reference...
+        Index("ix_cases_team_status", "team", "status", "case_id"),
+        # ... those with a target ahead by its due time, and those overdue beside one ahead.
+        Index("ix_cases_team_due", "team", "status", "rag_due_at", "case_id"),
+        Index("ix_cases_team_last_due", "team", "status", "rag_last_due_at"),
         Index("ix_cases_victim_link", "victim_link"),
         # The team page counts a manager's open cases by RAG off this index alone.
         Index(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casewatch.cases.tables import Base, BigId
@@ -139,6 +139,19 @@ class AlertRow(Base):
     recipients: Mapped[str] = mapped_column(Text)  # JSON list of roles
     historic: Mapped[bool]  # long past due when first found: not sent outside the inbox
     superseded: Mapped[bool]
+
+
+class WaitingAlertCountRow(Base):
+    """How many alerts of a team's cases, addressed to one list of recipients, are neither
+    superseded nor acknowledged: what a manager's inbox counts, without reading the alerts.
+    Database triggers (migration 0011) keep it in the transaction that inserts, supersedes,
+    reinstates or deletes an alert, acknowledges one or moves a case to another team."""
+
+    __tablename__ = "waiting_alerts"
+
+    team: Mapped[str] = mapped_column(String(200), primary_key=True)
+    recipients: Mapped[str] = mapped_column(Text, primary_key=True)  # as alerts.recipients
+    waiting: Mapped[int] = mapped_column(BigInteger)
 
 
 class MeasureFactRow(Base):

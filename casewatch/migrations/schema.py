@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 MIGRATION_LOCK_ID: Final = 0x43415345  # "CASE": serialises concurrent `casewatch init`
 # The newest migration. A test checks it against alembic's own reading of versions/, so a
 # new migration cannot land without it.
-HEAD_REVISION: Final = "0010"
+HEAD_REVISION: Final = "0011"
 _HERE: Final = Path(__file__).parent
 
 

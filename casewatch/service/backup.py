@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from attrs import frozen
-from sqlalchemy import Column, Connection, DateTime, Engine, Table, func, insert, select
+from sqlalchemy import Column, Connection, DateTime, Engine, Table, func, insert, select, text
 
 from casewatch import __version__
+from casewatch.app.inbox import recount_waiting_alerts
 from casewatch.cases.db import UTCDateTime
 from casewatch.cases.tables import EventRow, PersonalDataRow
 from casewatch.cases.validation import PERSONAL_FIELD
@@ -47,6 +48,8 @@ MANIFEST: Final = "manifest.json"
 EVENTS_FILE: Final = "events.jsonl"
 # Short-lived by design: everyone signs in again after a restore.
 TRANSIENT_TABLES: Final = frozenset({"web_sessions", "login_failures"})
+# Kept by the database's own triggers as the alerts and acknowledgements are restored.
+TRIGGER_KEPT_TABLES: Final = frozenset({"waiting_alerts"})
 INSERT_BATCH: Final = 1_000
 READ_BATCH: Final = 5_000
 
@@ -66,7 +69,8 @@ class RestoreSummary:
 
 def exported_tables() -> list[Table]:
     """The tables an export carries, parents before children (foreign-key order)."""
-    return [t for t in target_metadata().sorted_tables if t.name not in TRANSIENT_TABLES]
+    skipped = TRANSIENT_TABLES | TRIGGER_KEPT_TABLES
+    return [t for t in target_metadata().sorted_tables if t.name not in skipped]
 
 
 def export_database(
@@ -131,11 +135,12 @@ def restore_database(
                 "restore needs an empty database; this one already holds "
                 + ", ".join(f"{n:,} {t}" for t, n in occupied.items())
             )
-        for table in exported_tables():
-            name = f"tables/{table.name}.jsonl"
-            if name not in manifest["files"]:
-                raise RestoreError(f"{source / MANIFEST}: lists no {name}")
-            rows[table.name] = _load_table(conn, table, source / name, name, progress)
+        with _waiting_alerts_counted_after(conn):
+            for table in exported_tables():
+                name = f"tables/{table.name}.jsonl"
+                if name not in manifest["files"]:
+                    raise RestoreError(f"{source / MANIFEST}: lists no {name}")
+                rows[table.name] = _load_table(conn, table, source / name, name, progress)
         _advance_sequences(conn)
         refresh_rag_columns(conn)  # an export from before the case rows kept them
         checked, differences = check_cases(conn, rulesets, progress=progress)
@@ -146,6 +151,27 @@ def restore_database(
             detail={"exported_at": manifest["exported_at"], "events": rows["events"]},
         )  # fmt: skip
     return RestoreSummary(manifest["exported_at"], rows, checked)
+
+
+# The tables whose triggers keep `waiting_alerts` (migration 0011).
+_COUNTED_TABLES: Final = ("alerts", "alert_acknowledgements")
+
+
+@contextmanager
+def _waiting_alerts_counted_after(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL the rows are loaded one statement each, and the counting triggers
+    would update the same few rows of `waiting_alerts` once per alert, ever slower in one
+    transaction: they are off for the load (in this transaction only) and the counts are
+    made once after it, from the loaded alerts."""
+    postgresql = conn.dialect.name == "postgresql"
+    if postgresql:
+        for table in _COUNTED_TABLES:
+            conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+    yield
+    if postgresql:
+        for table in _COUNTED_TABLES:
+            conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+    recount_waiting_alerts(conn)
 
 
 def read_manifest(source: Path) -> dict[str, Any]:

@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import func, select
 
+from casewatch.app.inbox import waiting_count_differences
+from casewatch.cases.db import create_db_engine
 from casewatch.cases.importing import Importer
+from casewatch.engine.tables import WaitingAlertCountRow
 from casewatch.service.backup import exported_tables
 from casewatch.service.runtime import open_runtime
 from tests.cli import casewatch
@@ -108,6 +112,18 @@ def test_export_and_restore_is_identical_across_backends(
     assert [json.loads(row)["action"] for row in grown[len(original) :]] == ["database.restore"]
     assert _observed(target) == before
     assert casewatch("check", db=target).exit_code == 0
+    _assert_waiting_alerts_counted(target)
+
+
+def _assert_waiting_alerts_counted(db_url: str) -> None:
+    """The restore's kept counts of waiting alerts equal the alerts counted one by one."""
+    engine = create_db_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(select(func.sum(WaitingAlertCountRow.waiting))).scalar_one() > 0
+            assert waiting_count_differences(conn) == {}
+    finally:
+        engine.dispose()
 
 
 def test_the_export_is_private_complete_and_its_events_import_anywhere(

@@ -11,7 +11,14 @@ from zoneinfo import ZoneInfo
 import attrs
 from sqlalchemy import Engine, insert, select
 
-from casewatch.app.case_list import CaseFilters, count_cases, list_cases, team_counts
+from casewatch.app.case_list import (
+    CaseFilters,
+    _case_query,
+    _utc,
+    count_cases,
+    list_cases,
+    team_counts,
+)
 from casewatch.app.inbox import count_alerts, my_alerts
 from casewatch.app.queries import ViewTeam
 from casewatch.cases.tables import CaseRow
@@ -292,3 +299,83 @@ def test_rag_follows_the_clock_past_warning_and_due_times(engine: Engine) -> Non
                 c for c in order if expected[c][1] or expected[c][2]
             ]
             assert count_cases(conn, MANAGER, CaseFilters(at_risk=True), now) == red + amber
+
+
+def _whole_list_sorted(
+    conn: Any, who: Principal, filters: CaseFilters, now: datetime
+) -> list[tuple[str, Any]]:
+    """Every matching case in the list's order, by sorting them all: (case, next due)."""
+    matching = _case_query(who, filters, now, "next_due").subquery()
+    rows = conn.execute(
+        select(matching.c.case_id, matching.c.next_due).order_by(
+            matching.c.next_due.is_(None), matching.c.next_due, matching.c.case_id
+        )
+    )
+    return [(case_id, _utc(due)) for case_id, due in rows]
+
+
+def seed_mixed_cases(engine: Engine, count: int) -> None:
+    """`count` open cases over t1 and t2 (and some closed): no target, one or two running
+    targets around NOW (ahead, warned, overdue, or one overdue beside one still ahead),
+    a breached one beside them, or only a paused one; due times often equal."""
+    cases, cycles = [], []
+    for i in range(count):
+        case_id = f"M{(i * 7919) % count:05d}"
+        cases.append(
+            _case(case_id, team=("t1", "t2")[i % 2], status="closed" if i % 13 == 0 else "open")
+        )
+        kind = i % 6
+        due = NOW + timedelta(hours=(i % 17) - 8)
+        if kind == 1:
+            cycles.append(_cycle(case_id, 1, due=due, warn=due - timedelta(hours=4)))
+        elif kind in (2, 3):
+            cycles.append(_cycle(case_id, 1, due=due, warn=due - timedelta(hours=4)))
+            later = due + timedelta(hours=(i % 5) * 6)
+            cycles.append(_cycle(case_id, 2, due=later, warn=later - timedelta(hours=2)))
+        elif kind == 4:
+            cycles.append(
+                _cycle(case_id, 1, due=due, warn=due, state="stopped", outcome="breached")
+            )
+            if i % 4 == 0:
+                cycles.append(_cycle(case_id, 2, due=due + timedelta(hours=9), warn=due))
+        elif kind == 5:
+            cycles.append(_cycle(case_id, 1, due=due, warn=due, state="paused"))
+    with engine.begin() as conn:
+        conn.execute(insert(CaseRow), cases)
+        conn.execute(insert(SlaCycleRow), cycles)
+        refresh_rag_columns(conn)
+
+
+def test_pages_read_in_parts_equal_the_whole_list_sorted(engine: Engine) -> None:
+    """1,200 cases: every page, for a manager of two teams, a caseworker and the PSG, with
+    and without filters and at several moments, is the same slice of the whole list sorted
+    as the page read part by part (due ahead, overdue beside one ahead, none ahead)."""
+    seed_mixed_cases(engine, 1_200)
+    manager = attrs.evolve(MANAGER, teams=["t1", "t2"])
+    psg = Principal(3, "psg", "Chair", Role.PSG, "police", [])
+    filter_sets = [
+        CaseFilters(limit=500),
+        CaseFilters(at_risk=True, limit=100),
+        CaseFilters(at_risk=True, limit=77),
+        CaseFilters(due_within_days=1, limit=50),
+        CaseFilters(breached=True, limit=200),
+        CaseFilters(status=None, limit=300),
+        CaseFilters(team="t2", at_risk=True, limit=60),
+    ]
+    pages = 0
+    with engine.connect() as conn:
+        for now in (NOW - timedelta(hours=9), NOW + timedelta(hours=3)):
+            for who in (manager, CASEWORKER, psg):
+                for filters in filter_sets:
+                    whole = _whole_list_sorted(conn, who, filters, now)
+                    pages += len(whole) // filters.limit
+                    for offset in range(0, len(whole) + filters.limit, filters.limit):
+                        paged = attrs.evolve(filters, offset=offset)
+                        page = list_cases(conn, who, paged, now, UTC)
+                        got = [(s.case_id, s.next_due_at) for s in page]
+                        want = [
+                            (case_id, due.isoformat() if due else None)
+                            for case_id, due in whole[offset : offset + filters.limit]
+                        ]
+                        assert got == want, (who.username, filters, now, offset)
+    assert pages > 50  # most lists run to several pages
